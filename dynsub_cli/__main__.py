@@ -1,0 +1,3 @@
+from dynsub_cli.cli import main
+
+main()

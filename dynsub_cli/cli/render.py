@@ -1,0 +1,114 @@
+"""Everything the command line shows: rich tables and progress for people, JSON for scripts.
+
+Only this module imports rich. JSON goes to stdout; diagnostics and progress go to stderr, so
+``dynsub ... --json | jq`` always reads clean JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """An error line on stderr: ``dynsub: error: <message>``."""
+    err.print(f"[bold red]dynsub: error:[/] {message}", markup=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]dynsub: warning:[/] {message}", markup=True, highlight=False)
+
+
+def info(message: str) -> None:
+    """A diagnostic line for people, on stderr."""
+    err.print(message, markup=False, highlight=False)
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def key_values(title: str, rows: Sequence[tuple[str, Any]]) -> None:
+    """A two-column table of fields and values on stdout."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, _cell(value))
+    out.print(table)
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table with a header row on stdout."""
+    t = Table(title=title, title_justify="left")
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*(_cell(value) for value in row))
+    out.print(t)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "\n".join(str(v) for v in value)
+    return str(value)
+
+
+class Advance(Protocol):
+    def __call__(self, count: int = 1) -> None: ...
+
+
+@contextmanager
+def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance]:
+    """A progress bar on stderr when ``enabled`` and stderr is a terminal; otherwise silent.
+
+    Yields a callable that advances the bar by ``count`` steps.
+    """
+    if not enabled or not err.is_terminal:
+
+        def advance_quietly(count: int = 1) -> None:
+            return None
+
+        yield advance_quietly
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(count: int = 1) -> None:
+            bar.advance(task, count)
+
+        yield advance

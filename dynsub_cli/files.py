@@ -1,0 +1,90 @@
+"""Writing files so that a crash leaves either the old file or the whole new one.
+
+Every file dynsub writes goes through :func:`write_atomic`: a temporary file in the same folder,
+fsync, rename over the target, fsync of the folder. Secrets (keys, state files) are created
+0600 from the first byte, never chmod-ed after the fact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from dynsub_cli.errors import AlreadyExists, FileError
+
+SECRET_MODE = 0o600
+PUBLIC_MODE = 0o644
+PRIVATE_DIR_MODE = 0o700
+
+
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = PUBLIC_MODE, overwrite: bool = True
+) -> None:
+    """Write ``data`` to ``path`` atomically with permission bits ``mode``.
+
+    With ``overwrite=False`` an existing file is never replaced (the final step is a hard link,
+    which fails if the name exists), so two writers racing for one name cannot both win.
+    """
+    folder = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise FileError(f"{folder}: cannot create a file here: {err.strerror}") from err
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError as err:
+                raise AlreadyExists(f"{path}: already exists; refusing to overwrite it") from err
+            tmp.unlink()
+        fsync_dir(folder)
+    except OSError as err:
+        raise FileError(f"{path}: cannot write: {err.strerror}") from err
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_secret(path: Path, data: bytes, *, overwrite: bool = True) -> None:
+    """Write a secret (private key, K, state file) atomically, readable by the owner only."""
+    write_atomic(path, data, mode=SECRET_MODE, overwrite=overwrite)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new entry in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(path: Path, *, exist_ok: bool = True) -> None:
+    """Create ``path`` (and parents) with mode 0700 for the last component."""
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=exist_ok)
+        os.chmod(path, PRIVATE_DIR_MODE)
+    except FileExistsError as err:
+        raise AlreadyExists(f"{path}: already exists") from err
+    except OSError as err:
+        raise FileError(f"{path}: cannot create folder: {err.strerror}") from err
+
+
+def read_bytes(path: Path, what: str = "file") -> bytes:
+    """Read a file, turning OSError into a message that names the file and what it was for."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise FileError(f"{path}: {what} not found") from err
+    except OSError as err:
+        raise FileError(f"{path}: cannot read {what}: {err.strerror}") from err
