@@ -148,7 +148,7 @@ class _Engine(Generic[T]):
         """Sort one incoming EAP-TLS payload: a whole TLS message, or None (answer already
         determined: see ``_answer``)."""
         if payload.flags & TlsFlags.START:
-            raise ProtocolError(f"EAP-TLS {self._role}: unexpected S (Start) flag")
+            raise UnexpectedMessage(f"EAP-TLS {self._role}: unexpected S (Start) flag")
         if self._outbox.pending:
             if not payload.is_ack:
                 raise UnexpectedMessage(

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.errors import CertificateRefused
@@ -181,7 +181,9 @@ def core_verifier(
     store = Store(list(anchors))
 
     def verify(chain: Sequence[x509.Certificate]) -> None:
-        verifier = PolicyBuilder().store(store).time(NOW).build_server_verifier(DNSName(CORE_DNS))
+        verifier = (
+            PolicyBuilder().store(store).time(NOW).build_server_verifier(x509.DNSName(CORE_DNS))
+        )
         try:
             verifier.verify(chain[0], list(chain[1:]))
         except VerificationError as err:

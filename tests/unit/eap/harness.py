@@ -38,7 +38,7 @@ def engines(
     core_anchors: list[x509.Certificate] | None = None,
     max_packet: int = 1500,
 ) -> tuple[Authenticator[str], Peer[None]]:
-    """An AUSF trusting ``device_anchors`` and a UE trusting ``core_anchors`` (default: pki's root)."""
+    """An AUSF trusting ``device_anchors``, a UE trusting ``core_anchors`` (default: the root)."""
     auth = Authenticator(
         pki.core_credentials(),
         device_verifier(device_anchors or pki.anchors),
