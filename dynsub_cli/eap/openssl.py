@@ -100,6 +100,7 @@ class TlsConnection:
         self._check_chain = check_chain
         self._chain_checked = False
         self._refusal: BaseException | None = None
+        self._chain: list[x509.Certificate] | None = None
         if server:
             # RFC 5216 2.1 / RFC 9190 2.1.1: the server MUST request the peer's certificate.
             mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
@@ -119,10 +120,10 @@ class TlsConnection:
         # pyOpenSSL drops exceptions raised by connection-level callbacks, so keep it here.
         if not self._chain_checked:
             self._chain_checked = True
-            chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+            self._chain = list(conn.get_peer_cert_chain(as_cryptography=True) or [])
             if self._check_chain is not None:
                 try:
-                    self._check_chain(list(chain))
+                    self._check_chain(list(self._chain))
                 except Exception as err:  # the verifier's refusal, re-raised by handshake()
                     self._refusal = err
         return self._refusal is None
@@ -185,12 +186,14 @@ class TlsConnection:
 
     def peer_chain(self) -> list[x509.Certificate]:
         """The chain the peer presented, leaf first (empty if it presented none)."""
-        chain = list(self._conn.get_peer_cert_chain(as_cryptography=True) or [])
-        if not self._server:
-            return chain
-        # SSL_get_peer_cert_chain(3): on the server side the peer's leaf is not in the chain.
-        leaf = self._conn.get_peer_certificate(as_cryptography=True)
-        return [leaf, *chain] if leaf is not None else []
+        if self._chain is None:
+            chain = list(self._conn.get_peer_cert_chain(as_cryptography=True) or [])
+            if self._server:
+                # SSL_get_peer_cert_chain(3): on the server the peer's leaf is not in it.
+                leaf = self._conn.get_peer_certificate(as_cryptography=True)
+                chain = [leaf, *chain] if leaf is not None else []
+            self._chain = chain
+        return list(self._chain)
 
     def export(self, label: bytes, length: int, context: bytes) -> bytes:
         """RFC 8446 7.5 exporter (what RFC 9190 2.3 derives every EAP key from)."""
