@@ -8,6 +8,7 @@ The certificate cases are tables of (mutation, expected reason) so the per-rule 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from OpenSSL import SSL
 
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.eap.packet import (
@@ -268,3 +270,37 @@ def test_oversize_announcement_refused_by_the_peer() -> None:
     huge = TlsPayload(TlsFlags.LENGTH_INCLUDED | TlsFlags.MORE_FRAGMENTS, 2**32 - 1, b"\x16")
     with pytest.raises(FrameTooLarge, match="exceeds the cap of 65536"):
         peer.receive(tls_packet(Code.REQUEST, decode(hello).identifier + 1, huge))
+
+
+def _drain(conn: SSL.Connection) -> bytes:
+    try:
+        return conn.bio_read(65536)
+    except SSL.WantReadError:
+        return b""
+
+
+def test_server_refuses_a_peer_without_certificate() -> None:
+    """RFC 5216 2.1: mutual authentication; a bare TLS client with no certificate is refused."""
+    auth = Authenticator(pki().core_credentials(), device_verifier(pki().anchors), max_packet=8192)
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.set_min_proto_version(SSL.TLS1_3_VERSION)
+    client = SSL.Connection(context)
+    client.set_verify(SSL.VERIFY_NONE)
+    client.set_connect_state()
+    request = auth.start()
+
+    def client_step(request: bytes) -> bytes:
+        records = decode_tls(decode(request).type_data).data
+        if records:  # the Start carries none
+            client.bio_write(records)
+        with contextlib.suppress(SSL.WantReadError):
+            client.do_handshake()
+        payload = TlsPayload(TlsFlags.NONE, None, _drain(client))
+        return tls_packet(Code.RESPONSE, decode(request).identifier, payload)
+
+    server_flight = auth.receive(client_step(request))  # ClientHello -> server flight
+    without_certificate = client_step(server_flight)  # empty Certificate, Finished
+    with pytest.raises(AuthenticationError, match="sent no certificate"):
+        auth.receive(without_certificate)
+    assert auth.error_response is not None
+    assert decode(auth.error_response).code is Code.FAILURE
