@@ -16,8 +16,9 @@ DEFAULT_MAX_PACKET = 1500
 #: Default cap on one reassembled TLS message. A mutual-auth flight with a short chain of
 #: ECDSA certificates is 1-3 KiB; 64 KiB leaves room for RSA chains and still bounds memory.
 DEFAULT_MAX_MESSAGE = 64 * 1024
-#: Smallest packet that still carries a useful amount of TLS data per fragment.
-MIN_PACKET = TLS_HEADER_LEN + TLS_LENGTH_LEN + 8
+#: Smallest packet size accepted: a peer's alert (an encrypted TLS 1.3 alert record is 24
+#: octets) must fit one packet, since it is sent when the exchange is already over.
+MIN_PACKET = 64
 
 
 class Outbox:
