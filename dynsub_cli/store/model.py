@@ -104,6 +104,7 @@ class Service:
     ambr_ul: int  # bit/s
     ambr_dl: int  # bit/s
     sd: str | None = None  # 6 hex digits
+    dnn: str = "internet"  # the data network of the subscription's default session
     account: str | None = None
     billing: Mapping[str, str] = field(default_factory=dict)  # every billing field supplied
 
@@ -147,6 +148,7 @@ class Subscription:
     sqn: int  # the highest SQN the network has used (TS 33.102 6.3.2 SQN_HN)
     sst: int
     sd: str | None
+    dnn: str
     ambr_ul: int
     ambr_dl: int
     created: str  # ISO-8601 UTC

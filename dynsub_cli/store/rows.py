@@ -13,7 +13,7 @@ from dynsub_cli.store.sealing import Sealer
 
 _SELECT = (
     "SELECT supi, imei, fingerprint, issuer, certificate, state, service_type, plan, account, "
-    "billing, k_sealed, opc_sealed, amf, sqn, sst, sd, ambr_ul, ambr_dl, created_at, "
+    "billing, k_sealed, opc_sealed, amf, sqn, sst, sd, dnn, ambr_ul, ambr_dl, created_at, "
     "updated_at, replaced_by FROM subscriptions"
 )
 
@@ -29,14 +29,14 @@ LIVE_FOR_DEVICE = (
 
 _INSERT = (
     "INSERT INTO subscriptions (supi, imei, fingerprint, issuer, certificate, state, "
-    "service_type, plan, account, billing, k_sealed, opc_sealed, amf, sqn, sst, sd, ambr_ul, "
-    "ambr_dl, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
+    "service_type, plan, account, billing, k_sealed, opc_sealed, amf, sqn, sst, sd, dnn, "
+    "ambr_ul, ambr_dl, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_SAME = (
     "UPDATE subscriptions SET imei = ?, fingerprint = ?, issuer = ?, certificate = ?, "
     "service_type = ?, plan = ?, account = ?, billing = ?, k_sealed = ?, opc_sealed = ?, "
-    "amf = ?, sqn = 0, sst = ?, sd = ?, ambr_ul = ?, ambr_dl = ?, updated_at = ? "
+    "amf = ?, sqn = 0, sst = ?, sd = ?, dnn = ?, ambr_ul = ?, ambr_dl = ?, updated_at = ? "
     "WHERE supi = ?"
 )
 
@@ -67,6 +67,7 @@ def _record_values(
         amf,
         service.sst,
         service.sd,
+        service.dnn,
         service.ambr_ul,
         service.ambr_dl,
     )
@@ -125,6 +126,7 @@ def to_subscription(row: sqlite3.Row, sealer: Sealer | None) -> Subscription:
         sqn=row["sqn"],
         sst=row["sst"],
         sd=row["sd"],
+        dnn=row["dnn"],
         ambr_ul=row["ambr_ul"],
         ambr_dl=row["ambr_dl"],
         created=row["created_at"],

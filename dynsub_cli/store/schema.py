@@ -61,6 +61,7 @@ _V1: Migration = (
         sqn INTEGER NOT NULL CHECK (typeof(sqn) = 'integer' AND sqn BETWEEN 0 AND 281474976710655),
         sst INTEGER NOT NULL CHECK (sst BETWEEN 0 AND 255),
         sd TEXT CHECK (sd IS NULL OR length(sd) = 6),
+        dnn TEXT NOT NULL,
         ambr_ul INTEGER NOT NULL CHECK (ambr_ul > 0),
         ambr_dl INTEGER NOT NULL CHECK (ambr_dl > 0),
         created_at TEXT NOT NULL,

@@ -393,3 +393,10 @@ def test_device_and_range_values_are_checked() -> None:
         SupiRange(plmn="00101", msin_start="5", msin_end="4")
     with pytest.raises(ValueError, match="16 bytes"):
         Secrets(k=b"short", opc=b"0" * 16)
+
+
+def test_the_policy_values_match_the_configuration() -> None:
+    """core.toml's [enrollment] reonboarding names are passed to the store as Policy values."""
+    from dynsub_cli.config import Reonboarding
+
+    assert [p.value for p in Policy] == [r.value for r in Reonboarding]
