@@ -160,3 +160,17 @@ def test_a_shared_store_is_safe_from_asyncio_worker_threads(tmp_path: Path) -> N
     with open_store(tmp_path / "s.sqlite") as store:
         supis = asyncio.run(main(store))
     assert len(set(supis)) == 50
+
+
+def test_concurrent_authentications_get_distinct_sqns(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        supi = onboard(store, 1)
+    sqns: list[int] = []
+
+    def work(index: int) -> None:
+        with open_store(path) as store:
+            sqns.extend(store.next_sqn(supi) for _ in range(10))
+
+    assert _run_threads(5, work) == []
+    assert sorted(sqns) == [32 * n for n in range(1, 51)]
