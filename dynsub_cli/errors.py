@@ -188,6 +188,20 @@ class StoreError(DynsubError):
     exit_code = ExitCode.STORE
 
 
+class SupiRangeExhausted(StoreError):
+    """Every MSIN of the configured range is allocated; the core answers with a 5GMM cause."""
+
+
+class DeviceAlreadyOnboarded(StoreError):
+    """The re-onboarding policy is "refuse" and the device already has a subscription."""
+
+    exit_code = ExitCode.CONFLICT
+
+    def __init__(self, message: str, supi: str) -> None:
+        super().__init__(message)
+        self.supi = supi
+
+
 # --- network / procedures -------------------------------------------------------------------
 
 

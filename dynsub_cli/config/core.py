@@ -1,0 +1,485 @@
+"""core.toml: what a core serves, to whom, and with which secrets (DESIGN.md section 4).
+
+:func:`load` parses and validates the file without touching the files it names, so commands
+that only need the store (``dynsub store ...``) work on a machine without the PKI;
+:meth:`CoreConfig.check_files` checks those files when the core is about to serve.
+"""
+
+from __future__ import annotations
+
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from dynsub_cli.config.reader import Section, describe, unknown_names
+from dynsub_cli.config.units import is_hex, is_imei, parse_bitrate
+from dynsub_cli.errors import ConfigError
+
+#: The name of the file ``dynsub core init`` writes into a core folder.
+FILE_NAME = "core.toml"
+
+DEFAULT_PORT = 38412  # the NGAP port (TS 38.412): a reminder that this is the N2 side
+DEFAULT_ROUTING_INDICATOR = "0000"
+DEFAULT_AMF = bytes.fromhex("8000")  # TS 33.102 Annex H: the AMF "separation bit" set
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 256
+MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (DESIGN.md 3)
+MIN_FRAME_LIMIT = 512
+IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
+
+#: Billing information a plan may require the UE to supply during onboarding.
+BILLING_FIELDS: tuple[str, ...] = ("account", "contact", "purchase_order")
+
+
+class Reonboarding(StrEnum):
+    """What a device that onboards again gets (the store applies it atomically)."""
+
+    SAME_RECORD = "same-record"  # keep the SUPI; new K/OPc, SQN restarts
+    NEW_RECORD = "new-record"  # the old record is marked "replaced"; a new SUPI is allocated
+    REFUSE = "refuse"  # the device is told it is already onboarded
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    mcc: str
+    mnc: str
+    name: str
+
+    @property
+    def plmn(self) -> str:
+        """MCC and MNC digits, the prefix of every SUPI this core allocates."""
+        return self.mcc + self.mnc
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+
+
+@dataclass(frozen=True)
+class PkiConfig:
+    core_cert: Path
+    core_key: Path
+    core_chain: Path
+    trust_anchors: tuple[Path, ...]  # roots the core trusts for device chains
+    manufacturer_cas: tuple[Path, ...]  # the manufacturer CAs whose devices may onboard
+    crls: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class SupiConfig:
+    msin_start: str
+    msin_end: str
+    routing_indicator: str = DEFAULT_ROUTING_INDICATOR
+
+    @property
+    def capacity(self) -> int:
+        return int(self.msin_end) - int(self.msin_start) + 1
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    op_file: Path  # 0600 file holding the operator's OP as 32 hex digits
+    amf: bytes = DEFAULT_AMF
+
+
+@dataclass(frozen=True)
+class SuciConfig:
+    profile_a_key_file: Path  # TS 33.501 C.3.4.1: X25519 home network private key
+    profile_a_key_id: int
+    profile_b_key_file: Path  # TS 33.501 C.3.4.2: secp256r1 home network private key
+    profile_b_key_id: int
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: Path
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class EnrollmentConfig:
+    default_service_type: str
+    default_plan: str
+    reonboarding: Reonboarding = Reonboarding.SAME_RECORD
+    blocklist: tuple[str, ...] = ()  # IMEIs refused whatever their certificate says
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    name: str
+    sst: int  # TS 23.501 5.15.2.2: Slice/Service Type
+    ambr_ul: int  # bit/s
+    ambr_dl: int  # bit/s
+    sd: str | None = None  # Slice Differentiator, 6 hex digits (lower case)
+    dnn: str = "internet"  # the data network the subscription's session reaches
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    service_types: tuple[str, ...]
+    requires: tuple[str, ...] = ()  # billing fields (BILLING_FIELDS) the UE must supply
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    timeout_seconds: float = DEFAULT_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_frame: int = MAX_FRAME_LIMIT
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    network: NetworkConfig
+    pki: PkiConfig
+    supi: SupiConfig
+    operator: OperatorConfig
+    suci: SuciConfig
+    store: StoreConfig
+    enrollment: EnrollmentConfig
+    service_types: Mapping[str, ServiceType]
+    plans: Mapping[str, Plan]
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+
+    def supi_for(self, msin: str) -> str:
+        """TS 23.003 2.2A: an IMSI-type SUPI, ``imsi-<mcc><mnc><msin>``."""
+        return f"imsi-{self.network.plmn}{msin}"
+
+    def secret_files(self) -> tuple[Path, ...]:
+        return (
+            self.pki.core_key,
+            self.operator.op_file,
+            self.suci.profile_a_key_file,
+            self.suci.profile_b_key_file,
+            self.store.key_file,
+        )
+
+    def check_files(self) -> None:
+        """Every file the core reads exists; secrets are readable by their owner only.
+
+        Raises one ConfigError that lists every problem, so a user fixes them in one go.
+        """
+        problems: list[str] = []
+        public = [self.pki.core_cert, self.pki.core_chain]
+        public += [*self.pki.trust_anchors, *self.pki.manufacturer_cas, *self.pki.crls]
+        for path in [*public, *self.secret_files()]:
+            if not path.is_file():
+                problems.append(f"{path}: not found")
+        for path in self.secret_files():
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                problems.append(
+                    f"{path}: a secret readable by others (mode {stat.S_IMODE(mode):04o}); "
+                    f"run: chmod 600 {path}"
+                )
+        if problems:
+            raise ConfigError("core configuration: " + "; ".join(problems))
+
+
+SECTIONS = (
+    "network",
+    "listen",
+    "pki",
+    "supi",
+    "operator",
+    "suci",
+    "store",
+    "enrollment",
+    "service_types",
+    "plans",
+    "limits",
+)
+
+
+def load(path: Path) -> CoreConfig:
+    """Read and validate ``core.toml``. Raises ConfigError naming the file, section and key."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError as err:
+        raise ConfigError(
+            f"{path}: not found (dynsub core init DIR writes one; pass --config DIR/core.toml)"
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    return parse(data, file=str(path), base=path.absolute().parent)
+
+
+def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
+    """Validate the parsed TOML ``data``; relative paths resolve against ``base``."""
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{file}: " + unknown_names("section", unknown, list(SECTIONS)))
+
+    def section(name: str, *, required: bool = True) -> Section:
+        table = data.get(name)
+        if table is None:
+            if required:
+                raise ConfigError(f"{file}: missing section [{name}]")
+            table = {}
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{file}: {name} must be a table [{name}], got {describe(table)}")
+        return Section(file, base, name, table)
+
+    network = _network(section("network"))
+    service_types = {
+        name: _service_type(Section(file, base, f"service_types.{name}", table))
+        for name, table in _named_tables(file, "service_types", data).items()
+    }
+    plans = {
+        name: _plan(Section(file, base, f"plans.{name}", table), service_types)
+        for name, table in _named_tables(file, "plans", data).items()
+    }
+    config = CoreConfig(
+        network=network,
+        listen=_listen(section("listen", required=False)),
+        pki=_pki(section("pki")),
+        supi=_supi(section("supi"), network),
+        operator=_operator(section("operator")),
+        suci=_suci(section("suci")),
+        store=_store(section("store")),
+        enrollment=_enrollment(section("enrollment"), service_types, plans),
+        service_types=service_types,
+        plans=plans,
+        limits=_limits(section("limits", required=False)),
+    )
+    return config
+
+
+def _named_tables(file: str, name: str, data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    tables = data.get(name)
+    if not isinstance(tables, Mapping) or not tables:
+        raise ConfigError(f"{file}: define at least one [{name}.<name>] table")
+    for key, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{file}: [{name}] {key}: expected a table [{name}.{key}], got {describe(table)}"
+            )
+    return dict(tables)
+
+
+def _digits(value: str, lengths: tuple[int, ...]) -> bool:
+    return value.isascii() and value.isdigit() and len(value) in lengths
+
+
+def _network(s: Section) -> NetworkConfig:
+    mcc = s.check("mcc", s.text("mcc"), lambda v: _digits(v, (3,)), "must be 3 digits")
+    mnc = s.check("mnc", s.text("mnc"), lambda v: _digits(v, (2, 3)), "must be 2 or 3 digits")
+    name = s.text("name", "dynsub")
+    s.finish()
+    return NetworkConfig(mcc=mcc, mnc=mnc, name=name)
+
+
+def _listen(s: Section) -> ListenConfig:
+    host = s.text("host", ListenConfig.host)
+    port = s.check(
+        "port", s.integer("port", DEFAULT_PORT), lambda v: 0 <= v <= 0xFFFF, "must be 0-65535"
+    )
+    s.finish()
+    return ListenConfig(host=host, port=port)
+
+
+def _pki(s: Section) -> PkiConfig:
+    config = PkiConfig(
+        core_cert=s.path("core_cert"),
+        core_key=s.path("core_key"),
+        core_chain=s.path("core_chain"),
+        trust_anchors=s.paths("trust_anchors"),
+        manufacturer_cas=s.paths("manufacturer_cas"),
+        crls=s.paths("crls", ()),
+    )
+    if not config.trust_anchors:
+        raise s.error("trust_anchors", "name at least one root certificate")
+    if not config.manufacturer_cas:
+        raise s.error("manufacturer_cas", "name at least one manufacturer CA certificate")
+    s.finish()
+    return config
+
+
+def _supi(s: Section, network: NetworkConfig) -> SupiConfig:
+    width = IMSI_DIGITS - len(network.plmn)
+    start = s.text("msin_start")
+    end = s.text("msin_end")
+    for key, value in (("msin_start", start), ("msin_end", end)):
+        s.check(
+            key,
+            value,
+            lambda v: _digits(v, tuple(range(1, width + 1))),
+            f'must be 1 to {width} digits (an IMSI has at most 15 digits), got "{value}"',
+        )
+    if len(start) != len(end):
+        raise s.error("msin_end", f'must have as many digits as msin_start "{start}"')
+    if int(start) > int(end):
+        raise s.error("msin_end", f'"{end}" is below msin_start "{start}"')
+    # TS 23.003 2.2B: the Routing Indicator is 1 to 4 decimal digits.
+    ri = s.check(
+        "routing_indicator",
+        s.text("routing_indicator", DEFAULT_ROUTING_INDICATOR),
+        lambda v: _digits(v, (1, 2, 3, 4)),
+        "must be 1 to 4 digits",
+    )
+    s.finish()
+    return SupiConfig(msin_start=start, msin_end=end, routing_indicator=ri)
+
+
+def _operator(s: Section) -> OperatorConfig:
+    op_file = s.path("op_file")
+    amf = s.check("amf", s.text("amf", DEFAULT_AMF.hex()), lambda v: is_hex(v, 4), "4 hex digits")
+    s.finish()
+    return OperatorConfig(op_file=op_file, amf=bytes.fromhex(amf))
+
+
+def _suci(s: Section) -> SuciConfig:
+    def key_id(key: str) -> int:
+        # TS 24.501 9.11.3.4: the home network public key identifier is one octet.
+        value: int = s.check(key, s.integer(key), lambda v: 0 <= v <= 255, "must be 0-255")
+        return value
+
+    config = SuciConfig(
+        profile_a_key_file=s.path("profile_a_key_file"),
+        profile_a_key_id=key_id("profile_a_key_id"),
+        profile_b_key_file=s.path("profile_b_key_file"),
+        profile_b_key_id=key_id("profile_b_key_id"),
+    )
+    s.finish()
+    return config
+
+
+def _store(s: Section) -> StoreConfig:
+    config = StoreConfig(path=s.path("path"), key_file=s.path("key_file"))
+    s.finish()
+    return config
+
+
+def _enrollment(
+    s: Section, service_types: Mapping[str, ServiceType], plans: Mapping[str, Plan]
+) -> EnrollmentConfig:
+    policy = s.text("reonboarding", Reonboarding.SAME_RECORD.value)
+    allowed = ", ".join(p.value for p in Reonboarding)
+    s.check("reonboarding", policy, lambda v: v in set(Reonboarding), f"one of: {allowed}")
+    blocklist = s.text_list("blocklist", ())
+    for imei in blocklist:
+        if not is_imei(imei):
+            raise s.error("blocklist", f'"{imei}" is not an IMEI (15 digits, Luhn check digit)')
+    default_type = s.text("default_service_type")
+    if default_type not in service_types:
+        raise s.error(
+            "default_service_type",
+            f'unknown service type "{default_type}"; defined: {", ".join(service_types)}',
+        )
+    default_plan = s.text("default_plan")
+    if default_plan not in plans:
+        raise s.error("default_plan", f'unknown plan "{default_plan}"; defined: {", ".join(plans)}')
+    plan = plans[default_plan]
+    # DESIGN.md 4: a freshly minted device onboards with no options, so the defaults must fit.
+    if plan.requires:
+        raise s.error(
+            "default_plan",
+            f'plan "{default_plan}" requires {", ".join(plan.requires)}; the default plan must '
+            "require no billing information",
+        )
+    if default_type not in plan.service_types:
+        raise s.error(
+            "default_service_type",
+            f'"{default_type}" is not allowed by the default plan "{default_plan}" '
+            f"(its service_types: {', '.join(plan.service_types)})",
+        )
+    s.finish()
+    return EnrollmentConfig(
+        default_service_type=default_type,
+        default_plan=default_plan,
+        reonboarding=Reonboarding(policy),
+        blocklist=blocklist,
+    )
+
+
+def _service_type(s: Section) -> ServiceType:
+    name = s.name.split(".", 1)[1]
+    sst = s.check("sst", s.integer("sst"), lambda v: 0 <= v <= 255, "must be 0-255")
+    sd = s.text("sd", None)
+    if sd is not None:
+        s.check("sd", sd, lambda v: is_hex(v, 6), f'must be 6 hex digits, got "{sd}"')
+        sd = sd.lower()
+
+    def bitrate(key: str) -> int:
+        try:
+            return parse_bitrate(s.text_or_integer(key))
+        except ValueError as err:
+            raise s.error(key, str(err)) from err
+
+    config = ServiceType(
+        name=name,
+        sst=sst,
+        sd=sd,
+        ambr_ul=bitrate("ambr_ul"),
+        ambr_dl=bitrate("ambr_dl"),
+        dnn=s.check("dnn", s.text("dnn", "internet"), bool, "must not be empty"),
+        description=s.text("description", ""),
+    )
+    s.finish()
+    return config
+
+
+def _plan(s: Section, service_types: Mapping[str, ServiceType]) -> Plan:
+    name = s.name.split(".", 1)[1]
+    requires = s.text_list("requires", ())
+    for item in requires:
+        if item not in BILLING_FIELDS:
+            raise s.error(
+                "requires",
+                f'unknown field "{item}"; allowed: {", ".join(BILLING_FIELDS)}',
+            )
+    allowed = s.text_list("service_types")
+    if not allowed:
+        raise s.error("service_types", "name at least one service type")
+    for item in allowed:
+        if item not in service_types:
+            raise s.error(
+                "service_types",
+                f'unknown service type "{item}"; defined: {", ".join(service_types)}',
+            )
+    config = Plan(
+        name=name,
+        service_types=allowed,
+        requires=requires,
+        description=s.text("description", ""),
+    )
+    s.finish()
+    return config
+
+
+def _limits(s: Section) -> LimitsConfig:
+    timeout = s.check(
+        "timeout_seconds",
+        s.number("timeout_seconds", DEFAULT_TIMEOUT),
+        lambda v: v > 0,
+        "must be positive",
+    )
+    connections = s.check(
+        "max_connections",
+        s.integer("max_connections", DEFAULT_MAX_CONNECTIONS),
+        lambda v: v > 0,
+        "must be positive",
+    )
+    max_frame = s.check(
+        "max_frame",
+        s.integer("max_frame", MAX_FRAME_LIMIT),
+        lambda v: MIN_FRAME_LIMIT <= v <= MAX_FRAME_LIMIT,
+        f"must be {MIN_FRAME_LIMIT}-{MAX_FRAME_LIMIT} (the frame length prefix is 2 bytes)",
+    )
+    s.finish()
+    return LimitsConfig(timeout_seconds=timeout, max_connections=connections, max_frame=max_frame)

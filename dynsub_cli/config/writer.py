@@ -1,0 +1,320 @@
+"""Writing core.toml with comments a person can follow.
+
+tomli-w writes no comments, so each section is rendered on its own with tomli-w and a comment
+block is put above it. Paths inside the core folder are written relative to it, so the folder
+can be moved as a whole. tests/unit/config/test_writer.py checks that what is written loads back
+to the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from dynsub_cli.config.core import (
+    BILLING_FIELDS,
+    FILE_NAME,
+    IMSI_DIGITS,
+    CoreConfig,
+    EnrollmentConfig,
+    ListenConfig,
+    NetworkConfig,
+    OperatorConfig,
+    PkiConfig,
+    Plan,
+    Reonboarding,
+    ServiceType,
+    StoreConfig,
+    SuciConfig,
+    SupiConfig,
+)
+from dynsub_cli.config.units import format_bitrate
+from dynsub_cli.errors import ConfigError
+from dynsub_cli.files import write_atomic
+
+#: Where ``core init`` puts the secrets and the store, relative to the core folder.
+DEFAULT_OP_FILE = Path("secrets/op.hex")
+DEFAULT_SUCI_A_KEY = Path("secrets/suci-profile-a.key")
+DEFAULT_SUCI_B_KEY = Path("secrets/suci-profile-b.key")
+DEFAULT_STORE_KEY = Path("secrets/store.key")
+DEFAULT_STORE = Path("subscriptions.sqlite")
+
+_COMMENTS: dict[str, str] = {
+    "header": """\
+dynsub core configuration (DESIGN.md section 4).
+Relative paths are relative to the folder of this file. Unknown keys are errors.""",
+    "network": """\
+The PLMN this core serves. Every SUPI it allocates is imsi-<mcc><mnc><msin>.""",
+    "listen": """\
+TCP address of the onboarding and registration service (2-byte length + NAS PDU).
+Read by Wireshark with: -d tcp.port==PORT,nas-5gs""",
+    "pki": """\
+core_cert/core_key/core_chain: what the core presents in EAP-TLS (operator branch).
+trust_anchors: roots the core trusts for device chains.
+manufacturer_cas: only devices issued by these CAs may onboard.
+crls: revocation lists checked for every device certificate (may be empty).""",
+    "supi": """\
+MSINs handed out to new subscriptions, inclusive, all with the same number of digits.
+A SUPI is never reused, even after its subscription is deleted.
+routing_indicator: TS 23.003 2.2B, 1-4 digits, sent to UEs for their SUCI.""",
+    "operator": """\
+op_file: the operator's OP (32 hex digits), readable by the owner only (chmod 600).
+amf: the Authentication Management Field for 5G AKA (4 hex digits).""",
+    "suci": """\
+Home network private keys for SUCI concealment (TS 33.501 Annex C), chmod 600.
+Profile A is X25519, Profile B is secp256r1; key ids are 0-255.""",
+    "store": """\
+The subscription store (SQLite) and the 32-byte key that seals K and OPc in it (chmod 600).""",
+    "enrollment": """\
+reonboarding: what a device that onboards again gets:
+  "same-record" keeps its SUPI and replaces K/OPc (the SQN restarts at 0),
+  "new-record" marks the old record "replaced" and allocates a new SUPI,
+  "refuse" rejects it as already onboarded.
+blocklist: IMEIs that may never onboard.
+The default service type and plan are what a UE gets when it asks for nothing;
+the default plan must need no billing information.""",
+    "service_types": """\
+Service types a UE may choose: S-NSSAI (sst 0-255, optional sd of 6 hex digits),
+the data network (dnn) and the aggregate bit rates, e.g. "10 Mbps" (decimal units:
+bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
+    "plans": f"""\
+Billing plans: which service types they allow and which billing information the UE
+must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
+    "limits": """\
+timeout_seconds: a silent peer is dropped after this long.
+max_connections: concurrent UE connections; more wait in the listen queue.
+max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
+}
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}" if line else "#" for line in text.splitlines()) + "\n"
+
+
+def _path(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
+    pki = config.pki
+    types: dict[str, Any] = {}
+    for name, t in config.service_types.items():
+        entry: dict[str, Any] = {"description": t.description, "sst": t.sst}
+        if t.sd is not None:
+            entry["sd"] = t.sd
+        entry |= {
+            "dnn": t.dnn,
+            "ambr_ul": format_bitrate(t.ambr_ul),
+            "ambr_dl": format_bitrate(t.ambr_dl),
+        }
+        types[name] = entry
+    plans = {
+        name: {
+            "description": p.description,
+            "requires": list(p.requires),
+            "service_types": list(p.service_types),
+        }
+        for name, p in config.plans.items()
+    }
+    return {
+        "network": {
+            "mcc": config.network.mcc,
+            "mnc": config.network.mnc,
+            "name": config.network.name,
+        },
+        "listen": {"host": config.listen.host, "port": config.listen.port},
+        "pki": {
+            "core_cert": _path(pki.core_cert, base),
+            "core_key": _path(pki.core_key, base),
+            "core_chain": _path(pki.core_chain, base),
+            "trust_anchors": [_path(p, base) for p in pki.trust_anchors],
+            "manufacturer_cas": [_path(p, base) for p in pki.manufacturer_cas],
+            "crls": [_path(p, base) for p in pki.crls],
+        },
+        "supi": {
+            "msin_start": config.supi.msin_start,
+            "msin_end": config.supi.msin_end,
+            "routing_indicator": config.supi.routing_indicator,
+        },
+        "operator": {
+            "op_file": _path(config.operator.op_file, base),
+            "amf": config.operator.amf.hex(),
+        },
+        "suci": {
+            "profile_a_key_file": _path(config.suci.profile_a_key_file, base),
+            "profile_a_key_id": config.suci.profile_a_key_id,
+            "profile_b_key_file": _path(config.suci.profile_b_key_file, base),
+            "profile_b_key_id": config.suci.profile_b_key_id,
+        },
+        "store": {
+            "path": _path(config.store.path, base),
+            "key_file": _path(config.store.key_file, base),
+        },
+        "enrollment": {
+            "reonboarding": config.enrollment.reonboarding.value,
+            "default_service_type": config.enrollment.default_service_type,
+            "default_plan": config.enrollment.default_plan,
+            "blocklist": list(config.enrollment.blocklist),
+        },
+        "service_types": types,
+        "plans": plans,
+        "limits": {
+            "timeout_seconds": config.limits.timeout_seconds,
+            "max_connections": config.limits.max_connections,
+            "max_frame": config.limits.max_frame,
+        },
+    }
+
+
+def dumps(config: CoreConfig, base: Path) -> str:
+    """core.toml text for ``config``; paths under ``base`` are written relative to it."""
+    parts = [_comment(_COMMENTS["header"])]
+    for name, table in _tables(config, base).items():
+        parts.append(_comment(_COMMENTS[name]) + tomli_w.dumps({name: table}))
+    return "\n".join(parts)
+
+
+def write(config: CoreConfig, path: Path, *, overwrite: bool = False) -> Path:
+    """Write ``config`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
+    text = dumps(config, path.absolute().parent)
+    write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
+    return path
+
+
+def default_config(
+    directory: Path,
+    *,
+    mcc: str,
+    mnc: str,
+    core_cert: Path,
+    core_key: Path,
+    core_chain: Path,
+    trust_anchors: Sequence[Path],
+    manufacturer_cas: Sequence[Path],
+    crls: Sequence[Path] = (),
+    network_name: str = "dynsub test network",
+    listen: ListenConfig | None = None,
+    msin_start: str | None = None,
+    msin_end: str | None = None,
+    service_types: Mapping[str, ServiceType] | None = None,
+    plans: Mapping[str, Plan] | None = None,
+) -> CoreConfig:
+    """The configuration ``core init`` writes: defaults that let a minted device onboard as is.
+
+    Secrets and the store sit in ``directory`` (see the DEFAULT_* paths); creating the secret
+    files is the caller's job (store.sealing.generate_key_file for the store key).
+    """
+    base = directory.absolute()
+    width = IMSI_DIGITS - len(mcc) - len(mnc)
+    types = dict(service_types) if service_types is not None else _default_service_types()
+    chosen_plans = dict(plans) if plans is not None else _default_plans()
+    free = [p for p in chosen_plans.values() if not p.requires]
+    if not free:
+        raise ConfigError("default configuration: no plan without billing requirements")
+    default_plan = free[0]
+    return CoreConfig(
+        network=NetworkConfig(mcc=mcc, mnc=mnc, name=network_name),
+        listen=listen or ListenConfig(),
+        pki=PkiConfig(
+            core_cert=base / core_cert,
+            core_key=base / core_key,
+            core_chain=base / core_chain,
+            trust_anchors=tuple(base / p for p in trust_anchors),
+            manufacturer_cas=tuple(base / p for p in manufacturer_cas),
+            crls=tuple(base / p for p in crls),
+        ),
+        supi=SupiConfig(
+            msin_start=msin_start or "1".rjust(width, "0"),
+            msin_end=msin_end or "9" * width,
+        ),
+        operator=OperatorConfig(op_file=base / DEFAULT_OP_FILE),
+        suci=SuciConfig(
+            profile_a_key_file=base / DEFAULT_SUCI_A_KEY,
+            profile_a_key_id=1,
+            profile_b_key_file=base / DEFAULT_SUCI_B_KEY,
+            profile_b_key_id=2,
+        ),
+        store=StoreConfig(path=base / DEFAULT_STORE, key_file=base / DEFAULT_STORE_KEY),
+        enrollment=EnrollmentConfig(
+            default_service_type=default_plan.service_types[0],
+            default_plan=default_plan.name,
+            reonboarding=Reonboarding.SAME_RECORD,
+        ),
+        service_types=types,
+        plans=chosen_plans,
+    )
+
+
+def _default_service_types() -> dict[str, ServiceType]:
+    # TS 23.501 5.15.2.2: standardised SST values; 3 is MIoT, 1 is eMBB.
+    return {
+        "miot": ServiceType(
+            name="miot",
+            sst=3,
+            ambr_ul=1_000_000,
+            ambr_dl=1_000_000,
+            description="Massive IoT: small, infrequent data",
+        ),
+        "embb": ServiceType(
+            name="embb",
+            sst=1,
+            ambr_ul=50_000_000,
+            ambr_dl=100_000_000,
+            description="Enhanced mobile broadband",
+        ),
+    }
+
+
+def _default_plans() -> dict[str, Plan]:
+    return {
+        "trial": Plan(
+            name="trial",
+            service_types=("miot",),
+            description="Free trial: massive IoT only, no billing information needed",
+        ),
+        "metered": Plan(
+            name="metered",
+            service_types=("miot", "embb"),
+            requires=("account",),
+            description="Billed per use to a customer account",
+        ),
+    }
+
+
+def write_default(
+    directory: Path,
+    *,
+    mcc: str,
+    mnc: str,
+    core_cert: Path,
+    core_key: Path,
+    core_chain: Path,
+    trust_anchors: Sequence[Path],
+    manufacturer_cas: Sequence[Path],
+    crls: Sequence[Path] = (),
+    overwrite: bool = False,
+    **options: Any,
+) -> Path:
+    """Write ``directory/core.toml`` with :func:`default_config`; returns its path.
+
+    ``options`` are the other keyword arguments of :func:`default_config`.
+    """
+    config = default_config(
+        directory,
+        mcc=mcc,
+        mnc=mnc,
+        core_cert=core_cert,
+        core_key=core_key,
+        core_chain=core_chain,
+        trust_anchors=trust_anchors,
+        manufacturer_cas=manufacturer_cas,
+        crls=crls,
+        **options,
+    )
+    return write(config, directory / FILE_NAME, overwrite=overwrite)

@@ -1,0 +1,43 @@
+"""The subscription store (DESIGN.md section 5): SQLite, sealed secrets, audit trail, exports."""
+
+from dynsub_cli.store.model import (
+    SQN_MAX,
+    SQN_STEP,
+    Device,
+    Event,
+    EventKind,
+    EventOutcome,
+    OnboardingResult,
+    Outcome,
+    Policy,
+    Secrets,
+    Service,
+    State,
+    Stats,
+    Subscription,
+    SupiRange,
+)
+from dynsub_cli.store.sealing import generate_key, generate_key_file, load_key
+from dynsub_cli.store.subscriptions import Subscriptions
+
+__all__ = [
+    "SQN_MAX",
+    "SQN_STEP",
+    "Device",
+    "Event",
+    "EventKind",
+    "EventOutcome",
+    "OnboardingResult",
+    "Outcome",
+    "Policy",
+    "Secrets",
+    "Service",
+    "State",
+    "Stats",
+    "Subscription",
+    "Subscriptions",
+    "SupiRange",
+    "generate_key",
+    "generate_key_file",
+    "load_key",
+]

@@ -1,0 +1,473 @@
+"""The subscription store: one SQLite file, one record per subscription, an audit trail.
+
+Theory of operation
+-------------------
+- Every write is one ``BEGIN IMMEDIATE ... COMMIT`` transaction: the write lock is taken
+  first, so two writers (threads of the core, or two processes such as the core and
+  ``dynsub store suspend``) are serialised by SQLite and each sees the other's committed rows.
+  A crash at any point leaves no record or a whole one.
+- Onboarding checks the device (by IMEI or certificate fingerprint), applies the
+  re-onboarding policy, allocates a SUPI and inserts the record in that one transaction;
+  partial UNIQUE indexes on the live rows back the check. A device therefore ends with exactly
+  one live subscription, whatever its retries or concurrent connections.
+- Threads: one :class:`Subscriptions` holds one connection guarded by a lock, so it may be
+  shared by the worker threads of ``asyncio.to_thread``; every method is a short blocking call.
+- K and OPc are sealed (:mod:`dynsub_cli.store.sealing`) and opened only when a caller asks
+  (``reveal_secrets=True``, :meth:`Subscriptions.secrets`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dynsub_cli.errors import (
+    DeviceAlreadyOnboarded,
+    NotFound,
+    StoreError,
+)
+from dynsub_cli.store import allocation, rows, schema
+from dynsub_cli.store.model import (
+    SQN_MAX,
+    SQN_STEP,
+    Device,
+    Event,
+    EventKind,
+    EventOutcome,
+    OnboardingResult,
+    Outcome,
+    Policy,
+    Secrets,
+    Service,
+    State,
+    Stats,
+    Subscription,
+    SupiRange,
+)
+from dynsub_cli.store.sealing import Sealer
+
+Clock = Callable[[], datetime]
+
+EVENT_COUNTS = (
+    "SELECT kind, outcome, COUNT(*) FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
+)
+ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
+_EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Subscriptions:
+    """The repository. Open with :meth:`open`; use as a context manager to close it."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, where: str, sealer: Sealer | None, now: Clock
+    ) -> None:
+        self._conn = conn
+        self._conn.row_factory = sqlite3.Row
+        self._where = where
+        self._sealer = sealer
+        self._now = now
+        self._lock = threading.RLock()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        key: bytes | None,
+        *,
+        now: Clock = _utc_now,
+        create: bool = True,
+    ) -> Subscriptions:
+        """Open (and with ``create``, create or upgrade) the store at ``path``.
+
+        ``key`` is the 32-byte store key (``sealing.load_key``); without it the store opens
+        read-mostly: nothing that needs K or OPc works. A wrong key is refused here.
+        """
+        where = str(path)
+        if not path.exists():
+            if not create:
+                raise StoreError(
+                    f"{path}: no subscription store here; the core creates it when it first "
+                    "serves (check [store] path in core.toml)"
+                )
+            _create_private(path)
+        conn = schema.connect(path)
+        try:
+            schema.migrate(conn, where)
+            store = cls(conn, where, Sealer(key) if key is not None else None, now)
+            if key is not None:
+                store._check_key()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Subscriptions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Subscriptions({self._where!r})"
+
+    def _check_key(self) -> None:
+        assert self._sealer is not None
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
+                (self._sealer.key_check(),),
+            )
+            blob = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()[0]
+        if not self._sealer.verify_key_check(blob):
+            raise StoreError(
+                f"{self._where}: the store key does not open this store; check [store] key_file "
+                "in core.toml (the key that created the store is needed)"
+            )
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        with self._lock, self._translate():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for reads that take several statements."""
+        with self._lock, self._translate():
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise StoreError(f"{self._where}: {err}") from err
+
+    def _timestamp(self) -> str:
+        now = self._now()
+        if now.tzinfo is None:
+            raise ValueError("the store's clock must return timezone-aware datetimes")
+        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _need_sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise StoreError(f"{self._where}: opened without the store key; K and OPc are sealed")
+        return self._sealer
+
+    # --- onboarding -----------------------------------------------------------------------
+
+    def create_or_update_from_onboarding(
+        self,
+        device: Device,
+        service: Service,
+        secrets: Secrets,
+        *,
+        supi_range: SupiRange,
+        policy: Policy,
+        amf: bytes = b"\x80\x00",
+        peer: str | None = None,
+    ) -> OnboardingResult:
+        """Commit the subscription of a device that has just proven it holds K.
+
+        - no live record for the device: allocate a SUPI, insert (Outcome.CREATED);
+        - ``same-record``: keep the SUPI and state, replace K/OPc, certificate and service,
+          restart the SQN at 0 (the UE derived a new K, so its SQN history starts again);
+        - ``new-record``: mark the old record "replaced", allocate a new SUPI, keep the old
+          record's state (a suspension survives re-onboarding);
+        - ``refuse``: record the refusal, raise DeviceAlreadyOnboarded.
+
+        Raises SupiRangeExhausted when no MSIN is left. The audit event is written in the
+        same transaction as the record.
+        """
+        sealer = self._need_sealer()
+        if len(amf) != 2:
+            raise ValueError("AMF is 2 bytes")
+        refused: str | None = None
+        with self._write() as conn:
+            existing = self._live_record(conn, device)
+            now = self._timestamp()
+            if existing is None:
+                supi = allocation.allocate(conn, supi_range, now, self._where)
+                rows.insert(conn, supi, device, service, secrets, sealer, amf, State.ACTIVE, now)
+                result = OnboardingResult(self._fetch(conn, supi), Outcome.CREATED)
+                kind = EventKind.SUBSCRIPTION_CREATED
+            elif policy is Policy.REFUSE:
+                refused = existing["supi"]
+                self._event(
+                    conn,
+                    EventKind.ONBOARDING_REFUSED,
+                    EventOutcome.FAILURE,
+                    device.imei,
+                    refused,
+                    "already onboarded; re-onboarding policy is refuse",
+                    peer,
+                )
+            elif policy is Policy.SAME_RECORD:
+                supi = existing["supi"]
+                rows.update_same_record(conn, supi, device, service, secrets, sealer, amf, now)
+                result = OnboardingResult(self._fetch(conn, supi), Outcome.UPDATED)
+                kind = EventKind.SUBSCRIPTION_UPDATED
+            else:
+                old = existing["supi"]
+                conn.execute(
+                    "UPDATE subscriptions SET state = 'replaced', updated_at = ? WHERE supi = ?",
+                    (now, old),
+                )
+                supi = allocation.allocate(conn, supi_range, now, self._where)
+                state = State(existing["state"])
+                rows.insert(conn, supi, device, service, secrets, sealer, amf, state, now)
+                conn.execute("UPDATE subscriptions SET replaced_by = ? WHERE supi = ?", (supi, old))
+                result = OnboardingResult(self._fetch(conn, supi), Outcome.REPLACED, old)
+                kind = EventKind.SUBSCRIPTION_REPLACED
+            if refused is None:
+                reason = "" if result.previous_supi is None else f"replaces {result.previous_supi}"
+                self._event(conn, kind, EventOutcome.SUCCESS, device.imei, supi, reason, peer)
+        if refused is not None:
+            raise DeviceAlreadyOnboarded(
+                f"device {device.imei} already has subscription {refused}; the re-onboarding "
+                "policy is refuse (core.toml [enrollment] reonboarding)",
+                refused,
+            )
+        return result
+
+    def _live_record(self, conn: sqlite3.Connection, device: Device) -> sqlite3.Row | None:
+        live = conn.execute(rows.LIVE_FOR_DEVICE, (device.imei, device.fingerprint)).fetchall()
+        if len(live) > 1:
+            found = ", ".join(row["supi"] for row in live)
+            raise StoreError(
+                f"{self._where}: device {device.imei} matches several live subscriptions "
+                f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
+            )
+        return live[0] if live else None
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def _fetch(self, conn: sqlite3.Connection, supi: str) -> Subscription:
+        found = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
+        if found is None:
+            raise NotFound(f"{supi}: no such subscription in {self._where}")
+        return rows.to_subscription(found, None)
+
+    def _one(self, query: str, args: tuple[str], reveal: bool) -> Subscription | None:
+        with self._lock, self._translate():
+            row = self._conn.execute(query, args).fetchone()
+            if row is None:
+                return None
+            return rows.to_subscription(row, self._need_sealer() if reveal else None)
+
+    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None:
+        return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
+
+    def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
+        """The subscription of ``supi``; NotFound if there is none."""
+        found = self.find(supi, reveal_secrets=reveal_secrets)
+        if found is None:
+            raise NotFound(f"{supi}: no such subscription in {self._where}")
+        return found
+
+    def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
+        """The device's live (not replaced) subscription."""
+        return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
+
+    def find_by_fingerprint(
+        self, fingerprint: str, *, reveal_secrets: bool = False
+    ) -> Subscription | None:
+        """The live subscription onboarded with this certificate (SHA-256, hex)."""
+        return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
+
+    def list(
+        self, state: State | None = None, *, reveal_secrets: bool = False
+    ) -> builtins.list[Subscription]:
+        """Every subscription (or those in ``state``), in SUPI order."""
+        sealer = self._need_sealer() if reveal_secrets else None
+        with self._read() as conn:
+            if state is None:
+                found = conn.execute(rows.ALL)
+            else:
+                found = conn.execute(rows.BY_STATE, (state.value,))
+            return [rows.to_subscription(row, sealer) for row in found]
+
+    def secrets(self, supi: str) -> Secrets:
+        """K and OPc of ``supi`` in clear (for 5G AKA)."""
+        secrets = self.get(supi, reveal_secrets=True).secrets
+        assert secrets is not None
+        return secrets
+
+    # --- changes --------------------------------------------------------------------------
+
+    def set_state(
+        self, supi: str, state: State, *, reason: str = "", peer: str | None = None
+    ) -> Subscription:
+        """Suspend or resume ``supi`` (and record it); a replaced record stays replaced."""
+        if state is State.REPLACED:
+            raise ValueError("a record is replaced by onboarding, not by set_state")
+        kind = EventKind.SUSPENDED if state is State.SUSPENDED else EventKind.RESUMED
+        with self._write() as conn:
+            current = self._fetch(conn, supi)
+            if current.state is State.REPLACED:
+                raise StoreError(
+                    f"{supi}: replaced by {current.replaced_by}; change that subscription instead"
+                )
+            conn.execute(
+                "UPDATE subscriptions SET state = ?, updated_at = ? WHERE supi = ?",
+                (state.value, self._timestamp(), supi),
+            )
+            self._event(conn, kind, EventOutcome.SUCCESS, current.imei, supi, reason, peer)
+            return self._fetch(conn, supi)
+
+    def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription:
+        """Remove ``supi``'s record (its SUPI is never reallocated); returns what was removed."""
+        with self._write() as conn:
+            current = self._fetch(conn, supi)
+            conn.execute(
+                "UPDATE subscriptions SET replaced_by = NULL WHERE replaced_by = ?", (supi,)
+            )
+            conn.execute("DELETE FROM subscriptions WHERE supi = ?", (supi,))
+            self._event(
+                conn, EventKind.DELETED, EventOutcome.SUCCESS, current.imei, supi, reason, peer
+            )
+            return current
+
+    def next_sqn(self, supi: str) -> int:
+        """Step the network's SQN for a new authentication vector and return it, atomically.
+
+        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). Two
+        concurrent authentications of one SUPI get different SQNs.
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT sqn FROM subscriptions WHERE supi = ?", (supi,)).fetchone()
+            if row is None:
+                raise NotFound(f"{supi}: no such subscription in {self._where}")
+            sqn = int(row[0]) + SQN_STEP
+            if sqn > SQN_MAX:
+                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+            conn.execute(
+                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
+                (sqn, self._timestamp(), supi),
+            )
+            return sqn
+
+    def update_sqn(self, supi: str, sqn: int) -> None:
+        """Set the network's SQN, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""
+        if not 0 <= sqn <= SQN_MAX:
+            raise ValueError(f"SQN is 48 bits, got {sqn}")
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
+                (sqn, self._timestamp(), supi),
+            ).rowcount
+            if changed == 0:
+                raise NotFound(f"{supi}: no such subscription in {self._where}")
+
+    # --- audit trail ----------------------------------------------------------------------
+
+    def _event(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        outcome: str,
+        imei: str | None,
+        supi: str | None,
+        reason: str,
+        peer: str | None,
+    ) -> Event:
+        time = self._timestamp()
+        cursor = conn.execute(
+            "INSERT INTO events (time, kind, imei, supi, outcome, reason, peer) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time, str(kind), imei, supi, str(outcome), reason, peer),
+        )
+        assert cursor.lastrowid is not None
+        return Event(cursor.lastrowid, time, str(kind), str(outcome), imei, supi, reason, peer)
+
+    def add_event(
+        self,
+        kind: EventKind | str,
+        *,
+        outcome: EventOutcome | str,
+        imei: str | None = None,
+        supi: str | None = None,
+        reason: str = "",
+        peer: str | None = None,
+    ) -> Event:
+        """Append one entry to the audit trail (onboarding attempts, registrations, ...)."""
+        with self._write() as conn:
+            return self._event(conn, kind, outcome, imei, supi, reason, peer)
+
+    def events(
+        self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
+    ) -> builtins.list[Event]:
+        """The latest ``limit`` events, newest first, optionally for one device or SUPI."""
+        clauses: builtins.list[str] = []
+        args: builtins.list[str] = []
+        if imei is not None:
+            clauses.append("imei = ?")
+            args.append(imei)
+        if supi is not None:
+            clauses.append("supi = ?")
+            args.append(supi)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock, self._translate():
+            found = self._conn.execute(
+                f"{_EVENTS} {where} ORDER BY id DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+        return [Event(*row) for row in found]
+
+    def stats(self) -> Stats:
+        with self._read() as conn:
+            by_kind: dict[str, dict[str, int]] = {}
+            for kind, outcome, count in conn.execute(EVENT_COUNTS):
+                by_kind.setdefault(kind, {})[outcome] = count
+            counts = {
+                column: {row[0]: row[1] for row in conn.execute(query)}
+                for column, query in rows.COUNT_BY.items()
+            }
+            return Stats(
+                total=conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0],
+                by_state=counts["state"],
+                by_service_type=counts["service_type"],
+                by_plan=counts["plan"],
+                events_by_kind=by_kind,
+                allocated_supis=conn.execute(ALLOCATED).fetchone()[0],
+            )
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (SQLite copies the mode to the
+    -wal and -shm files)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as err:
+        raise StoreError(f"{path}: cannot create the subscription store: {err.strerror}") from err
+    os.close(fd)

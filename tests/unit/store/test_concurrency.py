@@ -1,0 +1,176 @@
+"""Many writers at once: threads of one process (the core) and two processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dynsub_cli.errors import DeviceAlreadyOnboarded
+from dynsub_cli.store import Policy, State, Subscriptions
+from tests.unit.store.helpers import device, onboard, open_store
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            work(index)
+        except BaseException as err:  # collected and asserted on by the caller
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_threads_sharing_one_store_get_distinct_supis(tmp_path: Path) -> None:
+    supis: list[str] = []
+    with open_store(tmp_path / "s.sqlite") as store:
+
+        def work(index: int) -> None:
+            for n in range(20):
+                supis.append(onboard(store, index * 100 + n))
+
+        assert _run_threads(8, work) == []
+        assert len(set(supis)) == 160
+        assert sorted(supis) == [f"imsi-00101{n:010d}" for n in range(1, 161)]
+        assert store.stats().total == 160
+
+
+def test_threads_with_their_own_connections_get_distinct_supis(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    open_store(path).close()
+    supis: list[str] = []
+
+    def work(index: int) -> None:
+        with open_store(path) as store:
+            supis.extend(onboard(store, index * 100 + n) for n in range(15))
+
+    assert _run_threads(6, work) == []
+    assert len(set(supis)) == 90
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_one_device_on_many_connections_ends_with_one_live_record(
+    tmp_path: Path, policy: Policy
+) -> None:
+    path = tmp_path / "s.sqlite"
+    open_store(path).close()
+
+    def work(index: int) -> None:
+        with open_store(path) as store:
+            onboard(store, 7, policy=policy)
+
+    errors = _run_threads(10, work)
+    with open_store(path) as store:
+        live = [s for s in store.list() if s.state is not State.REPLACED]
+        assert len(live) == 1
+        assert store.find_by_imei(device(7).imei) == live[0]
+        everything = store.list()
+    if policy is Policy.REFUSE:
+        assert len(errors) == 9
+        assert all(isinstance(e, DeviceAlreadyOnboarded) for e in errors)
+        assert len(everything) == 1
+    else:
+        assert errors == []
+    if policy is Policy.SAME_RECORD:
+        assert len(everything) == 1
+    if policy is Policy.NEW_RECORD:
+        assert len(everything) == 10
+        assert sum(s.state is State.REPLACED for s in everything) == 9
+
+
+_WORKER = """
+import sys
+from pathlib import Path
+from dynsub_cli.store import Policy
+from tests.unit.store.helpers import onboard, open_store
+
+path, first, count, policy = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+go = Path(sys.argv[5])
+with open_store(path) as store:
+    while not go.exists():  # start together, to collide as much as possible
+        pass
+    for serial in range(first, first + count):
+        print(onboard(store, serial, policy=Policy(policy)), flush=True)
+"""
+
+
+def _processes(path: Path, jobs: list[tuple[int, int]], policy: Policy) -> list[str]:
+    go = path.parent / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(path), str(first), str(count), policy, str(go)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for first, count in jobs
+    ]
+    go.touch()
+    outputs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        outputs += out.split()
+    return outputs
+
+
+def test_two_processes_allocate_distinct_supis(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    open_store(path).close()
+    supis = _processes(path, [(0, 60), (1000, 60)], Policy.SAME_RECORD)
+    assert len(supis) == 120
+    assert len(set(supis)) == 120
+    with open_store(path) as store:
+        assert store.stats().total == 120
+        assert store.stats().allocated_supis == 120
+
+
+def test_two_processes_onboarding_the_same_devices(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    open_store(path).close()
+    supis = _processes(path, [(0, 40), (0, 40)], Policy.SAME_RECORD)
+    assert len(supis) == 80
+    assert len(set(supis)) == 40  # both processes got the same SUPI for each device
+    with open_store(path) as store:
+        assert store.stats().total == 40
+
+
+def test_a_shared_store_is_safe_from_asyncio_worker_threads(tmp_path: Path) -> None:
+    import asyncio
+
+    async def main(store: Subscriptions) -> list[str]:
+        calls = [asyncio.to_thread(onboard, store, n) for n in range(50)]
+        return list(await asyncio.gather(*calls))
+
+    with open_store(tmp_path / "s.sqlite") as store:
+        supis = asyncio.run(main(store))
+    assert len(set(supis)) == 50
+
+
+def test_concurrent_authentications_get_distinct_sqns(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        supi = onboard(store, 1)
+    sqns: list[int] = []
+
+    def work(index: int) -> None:
+        with open_store(path) as store:
+            sqns.extend(store.next_sqn(supi) for _ in range(10))
+
+    assert _run_threads(5, work) == []
+    assert sorted(sqns) == [32 * n for n in range(1, 51)]
