@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,11 +31,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def error(message: str) -> None:
     """An error line on stderr: ``dynsub: error: <message>``."""
-    err.print(f"[bold red]dynsub: error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]dynsub: error:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]dynsub: warning:[/] {message}", markup=True, highlight=False)
+    err.print(f"[yellow]dynsub: warning:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def info(message: str) -> None:
@@ -69,13 +70,14 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 
 
 def _cell(value: Any) -> str:
+    """Data never read as rich markup: an audit reason like "[test]" stays as it is."""
     if value is None:
         return "-"
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return escape(", ".join(f"{k}={v}" for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return "\n".join(str(v) for v in value)
-    return str(value)
+        return escape("\n".join(str(v) for v in value))
+    return escape(str(value))
 
 
 class Advance(Protocol):
