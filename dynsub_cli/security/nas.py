@@ -26,7 +26,9 @@ MAC fails under the estimate but verifies under an already accepted COUNT is a r
 (TS 24.501 4.4.3.2).
 
 NEA0 may be selected (lab traces); NIA0 only with ``allow_null_integrity=True``, never by
-default (TS 33.501 5.5.2: NIA0 only for unauthenticated emergency sessions).
+default (TS 33.501 5.5.2: NIA0 only for unauthenticated emergency sessions). Without a MAC
+there is no replay protection either: a repeated message just looks like the next overflow
+of the 8-bit sequence number, and is accepted with the COUNT estimated that way.
 """
 
 from __future__ import annotations
@@ -224,12 +226,6 @@ class SecurityContext:
                 f"NAS MAC check failed for COUNT {count} ({self.integrity.name}): the message "
                 "was altered or protected with other keys; dropped"
             )
-        if (
-            self.integrity == Integrity.NIA0
-            and self.rx_count is not None
-            and count <= self.rx_count
-        ):
-            raise ReplayError(f"NAS COUNT {count} already accepted")
         self.rx_count = count
         body = signed[1:]
         plain = self._cipher(count, direction, body) if header.ciphered else bytes(body)

@@ -160,8 +160,15 @@ _IMSI_SUCI = re.compile(
     r"suci-0-(?P<mcc>[0-9]{3})-(?P<mnc>[0-9]{2,3})-(?P<rid>[0-9]{1,4})-(?P<scheme>[0-9a-fA-F])"
     r"-(?P<key>[0-9]{1,3})-(?P<out>[^-]+)"
 )
-# The realm may hold hyphens; the first "-<1-4 digits>-<hex digit>-<digits>-" after it ends it.
-_NAI_SUCI = re.compile(
+# A realm may hold hyphens, and so may a null-scheme username: the TS 29.503 form is then
+# ambiguous. We read it right to left first (realm as long as possible, output without "-",
+# always right for Profiles A/B whose output is hex), and left to right (realm as short as
+# possible) only if that fails, e.g. for a null-scheme username with a hyphen.
+_NAI_SUCI_RIGHT = re.compile(
+    r"suci-1-(?P<realm>[^@\s]+)-(?P<rid>[0-9]{1,4})-(?P<scheme>[0-9a-fA-F])"
+    r"-(?P<key>[0-9]{1,3})-(?P<out>[^-]+)"
+)
+_NAI_SUCI_LEFT = re.compile(
     r"suci-1-(?P<realm>[^@\s]+?)-(?P<rid>[0-9]{1,4})-(?P<scheme>[0-9a-fA-F])"
     r"-(?P<key>[0-9]{1,3})-(?P<out>.+)"
 )
@@ -169,7 +176,11 @@ _NAI_SUCI = re.compile(
 
 def parse(text: str) -> Suci:
     """Read a TS 29.503 SUCI string (the form :meth:`Suci.to_string` writes)."""
-    match = _IMSI_SUCI.fullmatch(text) or _NAI_SUCI.fullmatch(text)
+    match = (
+        _IMSI_SUCI.fullmatch(text)
+        or _NAI_SUCI_RIGHT.fullmatch(text)
+        or _NAI_SUCI_LEFT.fullmatch(text)
+    )
     if match is None:
         raise BadInput(
             f"SUCI {text!r}: expected suci-0-<mcc>-<mnc>-<routing indicator>-<scheme>-<key id>-"
