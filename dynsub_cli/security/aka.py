@@ -171,10 +171,11 @@ def ue_authenticate(
             "resynchronisation with AUTS",
             build_auts(k, opc, rand, highest_sqn),
         )
+    kausf = keys.kausf_5g_aka(out.ck, out.ik, serving_network, sqn_xor_ak)
     return UeResult(
         sqn=sqn,
         res_star=keys.res_star(out.ck, out.ik, serving_network, rand, out.res),
-        kausf=(kausf := keys.kausf_5g_aka(out.ck, out.ik, serving_network, sqn_xor_ak)),
+        kausf=kausf,
         kseaf=keys.kseaf(kausf, serving_network),
     )
 

@@ -204,7 +204,11 @@ class SecurityContext:
             header = SecurityHeaderType(pdu[1] & 0x0F)
         except ValueError as err:
             raise DecodeError(f"security header type {pdu[1] & 0x0F} is reserved") from err
-        if header == SecurityHeaderType.PLAIN or pdu[1] >> 4:
+        if pdu[1] >> 4:
+            raise DecodeError(
+                f"NAS message octet 2 = {pdu[1]:#04x}: the spare half octet must be 0"
+            )
+        if header == SecurityHeaderType.PLAIN:
             raise IntegrityError(
                 f"NAS message octet 2 = {pdu[1]:#04x}: not a security protected message "
                 "where one is required"

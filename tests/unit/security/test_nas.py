@@ -150,6 +150,8 @@ def test_malformed_input() -> None:
         network.unprotect(b"\x2e\x02" + bytes(6))
     with pytest.raises(DecodeError, match="reserved"):
         network.unprotect(b"\x7e\x07" + bytes(6))
+    with pytest.raises(DecodeError, match="spare half octet"):
+        network.unprotect(b"\x7e\x12" + bytes(6))
     with pytest.raises(IntegrityError, match="not a security protected"):
         network.unprotect(b"\x7e\x00" + bytes(6))
     with pytest.raises(BadInput, match="too short"):
