@@ -179,6 +179,14 @@ class SynchronisationFailure(SecurityError):
         self.auts = auts
 
 
+class MacFailure(AuthenticationError):
+    """5G AKA: the MAC in AUTN (or MAC-S in AUTS) is wrong (TS 24.501 5GMM cause #20)."""
+
+
+class Non5GAuthentication(AuthenticationError):
+    """5G AKA: the AMF separation bit of AUTN is 0 (TS 33.501 6.1.3.2; 5GMM cause #26)."""
+
+
 # --- store ---------------------------------------------------------------------------------
 
 
