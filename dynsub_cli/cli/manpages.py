@@ -90,7 +90,7 @@ def _header(name: str, summary: str) -> str:
 
 
 def page_for_root(root: click.Group) -> str:
-    ctx = click.Context(root, info_name="dynsub")
+    ctx = _root_context(root)
     groups = [(cmd, c) for cmd, c in _walk(root, ctx) if c.parent is ctx]
     parts = [
         _header("dynsub", root.get_short_help_str(limit=80).rstrip(".")),
@@ -131,9 +131,15 @@ def page_for_group(group: click.Command, ctx: click.Context) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _root_context(root: click.Group) -> click.Context:
+    # The root's context settings (-h as well as --help) reach every subcommand, as when the
+    # command runs; click caches each command's help option, so the pages must agree with it.
+    return click.Context(root, info_name="dynsub", **root.context_settings)
+
+
 def render_all(root: click.Group) -> dict[str, str]:
     """File name -> page text for the root command and each of its direct subcommands."""
-    ctx = click.Context(root, info_name="dynsub")
+    ctx = _root_context(root)
     pages = {"dynsub.1": page_for_root(root)}
     for name in root.list_commands(ctx):
         cmd = root.get_command(ctx, name)

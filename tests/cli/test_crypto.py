@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -20,27 +18,6 @@ from tests.unit.security._vectors import load
 
 MILENAGE: list[dict[str, Any]] = load("milenage.json")["sets"]
 SUCI = load("suci.json")
-
-
-def _commands(command: click.Command) -> Iterator[click.Command]:
-    yield command
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            yield from _commands(sub)
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_help_options() -> Iterator[None]:
-    """Leave no trace in the click objects for tests/cli/test_manpages.py.
-
-    click (>= 8.1.8) caches a command's help option with the option names of the first
-    context that asked for it: "-h, --help" when invoked through the root group, "--help"
-    for the plain contexts dynsub_cli.cli.manpages builds. Invoking commands here first
-    would change the generated man pages, so the cache is cleared after each test.
-    """
-    yield
-    for command in _commands(main):
-        command._help_option = None
 
 
 def run(*args: str) -> Result:
