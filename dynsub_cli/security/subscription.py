@@ -11,6 +11,9 @@ K   = 128 LSB of KDF(KAUSF, FC = 0xF0,
                      P0 = "dynsub subscription key v1", P1 = network nonce, P2 = UE nonce)
 MAC = KDF(K, FC = 0xF1,
           P0 = "dynsub key confirmation v1 UE", P1 = network nonce, P2 = UE nonce)  (32 octets)
+NET = KDF(K, FC = 0xF1,
+          P0 = "dynsub key confirmation v1 network", P1 = network nonce, P2 = UE nonce,
+          P3 = SUPI)                                                           (32 octets)
 ```
 
 Why these choices:
@@ -30,6 +33,8 @@ Why these choices:
 - The MAC label names the sender (UE), so a MAC can never be reflected as a network proof, and
   it is keyed with K itself, so a valid MAC shows K (not only KAUSF) was derived correctly.
   The core compares it with :func:`hmac.compare_digest` before committing the record.
+- NET is the network's answer, sent with the subscription: it shows the UE that the core
+  derived the same K, and binds the SUPI the core allocated to that K.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ CONFIRMATION_LENGTH = 32
 
 _KEY_LABEL = encode_string("dynsub subscription key v1")
 _CONFIRMATION_LABEL = encode_string("dynsub key confirmation v1 UE")
+_NETWORK_LABEL = encode_string("dynsub key confirmation v1 network")
 
 
 def new_nonce() -> bytes:
@@ -73,15 +79,22 @@ def derive_subscription_key(kausf: bytes, network_nonce: bytes, ue_nonce: bytes)
     return out[16:]
 
 
-def key_confirmation(k: bytes, network_nonce: bytes, ue_nonce: bytes) -> bytes:
-    """The MAC the UE sends to prove it derived K (32 octets)."""
+def _confirmation(
+    k: bytes, label: bytes, network_nonce: bytes, ue_nonce: bytes, *extra: bytes
+) -> bytes:
     return kdf(
         require("K", k, 16),
         FC.DYNSUB_KEY_CONFIRMATION,
-        _CONFIRMATION_LABEL,
+        label,
         _nonce("network nonce", network_nonce),
         _nonce("UE nonce", ue_nonce),
+        *extra,
     )
+
+
+def key_confirmation(k: bytes, network_nonce: bytes, ue_nonce: bytes) -> bytes:
+    """The MAC the UE sends to prove it derived K (32 octets)."""
+    return _confirmation(k, _CONFIRMATION_LABEL, network_nonce, ue_nonce)
 
 
 def verify_key_confirmation(k: bytes, network_nonce: bytes, ue_nonce: bytes, mac: bytes) -> None:
@@ -91,4 +104,21 @@ def verify_key_confirmation(k: bytes, network_nonce: bytes, ue_nonce: bytes, mac
         raise AuthenticationError(
             "key confirmation failed: the UE's MAC does not match the subscription key derived "
             "by the network (different KAUSF or nonces); the subscription is not created"
+        )
+
+
+def network_confirmation(k: bytes, network_nonce: bytes, ue_nonce: bytes, supi: str) -> bytes:
+    """The MAC the core sends with the subscription: same K, and this SUPI (32 octets)."""
+    return _confirmation(k, _NETWORK_LABEL, network_nonce, ue_nonce, encode_string(supi))
+
+
+def verify_network_confirmation(
+    k: bytes, network_nonce: bytes, ue_nonce: bytes, supi: str, mac: bytes
+) -> None:
+    """The UE's check of the core's MAC; AuthenticationError if the core's K differs."""
+    expected = network_confirmation(k, network_nonce, ue_nonce, supi)
+    if not hmac.compare_digest(expected, bytes(mac)):
+        raise AuthenticationError(
+            "the core's key confirmation does not match the key this UE derived: the "
+            "subscription is not stored (onboard again)"
         )

@@ -68,3 +68,15 @@ def test_nonces_are_fresh_and_checked() -> None:
         subscription.key_confirmation(bytes(16), NET, bytes(65))
     with pytest.raises(BadInput, match="KAUSF"):
         subscription.derive_subscription_key(bytes(16), NET, UE)
+
+
+def test_network_confirmation_binds_k_and_the_supi_and_differs_from_the_ue_mac() -> None:
+    k = subscription.derive_subscription_key(KAUSF, NET, UE)
+    supi = "imsi-001010000000001"
+    mac = subscription.network_confirmation(k, NET, UE, supi)
+    assert mac != subscription.key_confirmation(k, NET, UE)  # no reflection of the UE's MAC
+    subscription.verify_network_confirmation(k, NET, UE, supi, mac)
+    with pytest.raises(AuthenticationError, match="core's key confirmation"):
+        subscription.verify_network_confirmation(k, NET, UE, "imsi-001010000000002", mac)
+    with pytest.raises(AuthenticationError):
+        subscription.verify_network_confirmation(bytes(16), NET, UE, supi, mac)
