@@ -290,3 +290,40 @@ def deconceal(suci: Suci, hn_keys: Mapping[int, ecies.HomeNetworkKey]) -> str:
     except UnicodeDecodeError as err:
         raise BadInput("SUCI: the concealed username is not UTF-8") from err
     return f"nai-{username}@{suci.realm}"
+
+
+# --- the onboarding identity ---------------------------------------------------------------
+#
+# TS 33.501 I.9.2.1: before it has a subscription, the UE identifies itself with an onboarding
+# SUCI derived from its Default UE credentials, here its factory certificate. dynsub's
+# onboarding SUPI is a NAI whose username names the IMEI of the certificate, in a realm under
+# the reserved ".invalid" TLD (RFC 2606) so that it can never be mistaken for a routable
+# home network; the SUCI is its null-scheme NAI form (TS 23.003 2.2B): the identity is not
+# secret, the certificate that proves it is sent inside TLS 1.3 (encrypted) anyway.
+
+ONBOARDING_REALM = "onboarding.dynsub.invalid"
+_ONBOARDING_NAI = re.compile(
+    r"type1\.rid[0-9]{1,4}\.schid0\.useridimei-(?P<imei>[0-9]{15})@" + re.escape(ONBOARDING_REALM)
+)
+
+
+def onboarding_suci(imei: str) -> Suci:
+    """The null-scheme SUCI of the onboarding SUPI ``nai-imei-<IMEI>@onboarding.dynsub.invalid``."""
+    return Suci(
+        supi_type=SupiType.NAI,
+        mcc="",
+        mnc="",
+        routing_indicator="0",
+        protection_scheme=Scheme.NULL,
+        hn_key_id=0,
+        scheme_output=f"imei-{imei}".encode(),
+        realm=ONBOARDING_REALM,
+    )
+
+
+def onboarding_identity(nai: str) -> tuple[str, str] | None:
+    """(IMEI, onboarding SUPI) of an onboarding SUCI in NAI form; None if it is not one."""
+    found = _ONBOARDING_NAI.fullmatch(nai)
+    if found is None:
+        return None
+    return found["imei"], f"nai-imei-{found['imei']}@{ONBOARDING_REALM}"

@@ -174,3 +174,28 @@ def test_conceal_deconceal_round_trip(supi: tuple[str, int], profile: Profile, k
     )
     assert suci.deconceal(s, {key_id: KEYS[profile]}) == text
     assert suci.parse(s.to_string()) == s
+
+
+def test_the_onboarding_suci_names_the_imei_in_clear_and_parses_back() -> None:
+    onboarding = suci.onboarding_suci("353456789012345")
+    nai = onboarding.to_nai()
+    assert nai == "type1.rid0.schid0.useridimei-353456789012345@onboarding.dynsub.invalid"
+    imei_and_supi = suci.onboarding_identity(nai)
+    assert imei_and_supi == (
+        "353456789012345",
+        "nai-imei-353456789012345@onboarding.dynsub.invalid",
+    )
+    assert suci.deconceal(onboarding, {}) == imei_and_supi[1]
+
+
+@pytest.mark.parametrize(
+    "nai",
+    [
+        "type1.rid0.schid1.useridimei-353456789012345@onboarding.dynsub.invalid",  # concealed
+        "type1.rid0.schid0.useridimei-35345678901234@onboarding.dynsub.invalid",  # 14 digits
+        "type1.rid0.schid0.useridimei-353456789012345@example.org",  # another realm
+        "type0.rid0.schid0.userid001010000000001@onboarding.dynsub.invalid",  # an IMSI
+    ],
+)
+def test_other_identities_are_not_onboarding_identities(nai: str) -> None:
+    assert suci.onboarding_identity(nai) is None
