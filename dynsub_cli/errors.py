@@ -61,10 +61,17 @@ class DynsubError(Exception):
     """Base of every error dynsub raises on purpose. ``str(err)`` is the user-facing message."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    #: The procedure step that failed (e.g. "EAP-TLS"), set by the procedure that raised it;
+    #: the command line shows it before the message.
+    step: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def describe(self) -> str:
+        """The message a user reads: the failed step (if known), then what went wrong."""
+        return f"{self.step} failed: {self.message}" if self.step else self.message
 
 
 # --- general -------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class DynsubGroup(click.Group):
         if app is not None and app.verbose:
             traceback.print_exception(err, file=sys.stderr)
         if isinstance(err, DynsubError):
-            render.error(err.message)
+            render.error(err.describe())
         else:
             render.error(
                 f"internal error: {type(err).__name__}: {err} "
