@@ -101,7 +101,7 @@ RICH: tuple[Message, ...] = (
         ue_security_capability=UE_SEC_CAP,
         requested_nssai=SLICES,
         payload_container_type=PayloadContainerType.UE_POLICY_CONTAINER,
-        payload_container=b"\x00\x11\x22",
+        payload_container=b"\x01\x02",  # TS 24.501 D.5.2: PTI 1, MANAGE UE POLICY COMPLETE
         nas_message_container=bytes.fromhex("7e004179000d0100f110f0ff000000000000102e02a0a0"),
     ),
     RegistrationAccept(
@@ -187,7 +187,8 @@ MINIMAL: tuple[Message, ...] = (
     SecurityModeReject(MmCause.SECURITY_MODE_REJECTED_UNSPECIFIED),
     DeregistrationRequestUeOriginating(DeregistrationType(), GUTI),
     DeregistrationRequestUeTerminated(DeregistrationType(AccessType.ACCESS_NON_3GPP)),
-    UlNasTransport(PayloadContainerType.N1_SM_INFORMATION, b"\x00"),
+    # TS 24.501 8.3.1: PDU SESSION ESTABLISHMENT REQUEST, PDU session 1, PTI 1, no rate limit.
+    UlNasTransport(PayloadContainerType.N1_SM_INFORMATION, bytes.fromhex("2e0101c1ffff")),
     DlNasTransport(PayloadContainerType.SMS, b"\x01"),
 )
 
