@@ -15,30 +15,20 @@ def pack(digits: str) -> bytes | None:
     if not digits.isascii() or not digits.isdigit():
         return None
     if len(digits) % 2:
-        digits += "?"  # stands for the filler nibble
-    out = bytearray()
-    for i in range(0, len(digits), 2):
-        low = int(digits[i])
-        high = 0xF if digits[i + 1] == "?" else int(digits[i + 1])
-        out.append(high << 4 | low)
-    return bytes(out)
+        digits += "f"
+    # Swapping each pair of hex digits puts the first digit of the pair in the low nibble.
+    return bytes.fromhex("".join(map("".join, zip(digits[1::2], digits[0::2], strict=True))))
 
 
 def unpack(data: bytes) -> str | None:
     """Unpack BCD digits; a 0xF filler is allowed only as the very last nibble."""
-    chars: list[str] = []
-    last = len(data) - 1
-    for i, octet in enumerate(data):
-        low, high = octet & 0x0F, octet >> 4
-        if low > 9:
-            return None
-        chars.append(_DIGITS[low])
-        if high == 0xF and i == last:
-            break
-        if high > 9:
-            return None
-        chars.append(_DIGITS[high])
-    return "".join(chars)
+    text = data.hex()
+    swapped = "".join(map("".join, zip(text[1::2], text[0::2], strict=True)))
+    if swapped.endswith("f"):
+        swapped = swapped[:-1]
+    if not swapped.isdigit():
+        return None
+    return swapped
 
 
 def pack_plmn(mcc: str, mnc: str) -> bytes | None:

@@ -10,6 +10,7 @@ Encoders check ranges and raise :class:`~dynsub_cli.errors.EncodeError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dynsub_cli.errors import EncodeError
@@ -317,50 +318,71 @@ class MobileIdentityCodec(ValueCodec):
 
 
 def _encode_identity(name: str, value: object) -> bytes:
-    if isinstance(value, Suci):
-        rid = value.routing_indicator
-        if not isinstance(rid, str) or not 1 <= len(rid) <= 4 or digits.pack(rid) is None:
-            raise EncodeError(f"{name}: routing indicator {rid!r} is not 1-4 digits")
-        nibbles = [int(c) for c in rid] + [0xF] * (4 - len(rid))
-        scheme = _check_int(name + " protection scheme", value.protection_scheme, 0, 15)
-        hnpki = _check_int(name + " key id", value.home_network_public_key_id, 0, 255)
-        output = value.scheme_output
-        if not isinstance(output, bytes) or not output:
-            raise EncodeError(f"{name}: the SUCI scheme output is empty")
-        if scheme == ProtectionScheme.NULL and digits.unpack(output) is None:
-            raise EncodeError(f"{name}: null-scheme output {output.hex()} is not a BCD MSIN")
-        return (
-            b"\x01"  # TS 24.501 9.11.3.4: SUPI format IMSI (000), type SUCI (001)
-            + _pack_plmn(name, value.mcc, value.mnc)
-            + bytes((nibbles[1] << 4 | nibbles[0], nibbles[3] << 4 | nibbles[2], scheme, hnpki))
-            + output
-        )
-    if isinstance(value, SuciNai):
-        fmt = _check_int(name + " SUPI format", value.supi_format, 1, 3)
-        if not value.nai:
-            raise EncodeError(f"{name}: the SUCI NAI is empty")
-        return bytes((fmt << 4 | 1,)) + value.nai.encode("utf-8")
-    if isinstance(value, Guti):
-        return (
-            b"\xf2"  # bits 5-8 are 1111 and bit 4 (odd/even) is 0 for a 5G-GUTI
-            + _pack_plmn(name, value.mcc, value.mnc)
-            + bytes((_check_int(name + " AMF region ID", value.amf_region_id, 0, 255),))
-            + _set_pointer_tmsi(name, value.amf_set_id, value.amf_pointer, value.tmsi)
-        )
-    if isinstance(value, STmsi):
-        return b"\xf4" + _set_pointer_tmsi(name, value.amf_set_id, value.amf_pointer, value.tmsi)
-    if isinstance(value, Imei | Imeisv):
-        want, kind = (15, 3) if isinstance(value, Imei) else (16, 5)
-        text = value.digits
-        if not isinstance(text, str) or len(text) != want or digits.pack(text) is None:
-            raise EncodeError(f"{name}: {text!r} is not {want} digits")
-        # TS 24.501 9.11.3.4: digit 1 shares the first octet with the odd/even flag and type.
-        rest = digits.pack(text[1:])
-        assert rest is not None
-        return bytes((int(text[0]) << 4 | (want % 2) << 3 | kind,)) + rest
-    if isinstance(value, NoIdentity):
-        return b"\x00"
-    raise EncodeError(f"{name}: {value!r} is not a 5GS mobile identity")
+    encoder = _IDENTITY_ENCODERS.get(type(value))
+    if encoder is None:
+        raise EncodeError(f"{name}: {value!r} is not a 5GS mobile identity")
+    return encoder(name, value)
+
+
+def _encode_suci(name: str, value: Suci) -> bytes:
+    rid = value.routing_indicator
+    if not isinstance(rid, str) or not 1 <= len(rid) <= 4 or not (rid.isascii() and rid.isdigit()):
+        raise EncodeError(f"{name}: routing indicator {rid!r} is not 1-4 digits")
+    nibbles = [int(c) for c in rid] + [0xF] * (4 - len(rid))  # TS 24.501: unused digits 1111
+    scheme = _check_int(name + " protection scheme", value.protection_scheme, 0, 15)
+    hnpki = _check_int(name + " key id", value.home_network_public_key_id, 0, 255)
+    output = value.scheme_output
+    if not isinstance(output, bytes) or not output:
+        raise EncodeError(f"{name}: the SUCI scheme output is empty")
+    if scheme == ProtectionScheme.NULL and digits.unpack(output) is None:
+        raise EncodeError(f"{name}: null-scheme output {output.hex()} is not a BCD MSIN")
+    return (
+        b"\x01"  # TS 24.501 9.11.3.4: SUPI format IMSI (000), type SUCI (001)
+        + _pack_plmn(name, value.mcc, value.mnc)
+        + bytes((nibbles[1] << 4 | nibbles[0], nibbles[3] << 4 | nibbles[2], scheme, hnpki))
+        + output
+    )
+
+
+def _encode_suci_nai(name: str, value: SuciNai) -> bytes:
+    fmt = _check_int(name + " SUPI format", value.supi_format, 1, 3)
+    if not value.nai:
+        raise EncodeError(f"{name}: the SUCI NAI is empty")
+    return bytes((fmt << 4 | 1,)) + value.nai.encode("utf-8")
+
+
+def _encode_guti(name: str, value: Guti) -> bytes:
+    return (
+        b"\xf2"  # bits 5-8 are 1111 and bit 4 (odd/even) is 0 for a 5G-GUTI
+        + _pack_plmn(name, value.mcc, value.mnc)
+        + bytes((_check_int(name + " AMF region ID", value.amf_region_id, 0, 255),))
+        + _set_pointer_tmsi(name, value.amf_set_id, value.amf_pointer, value.tmsi)
+    )
+
+
+def _encode_s_tmsi(name: str, value: STmsi) -> bytes:
+    return b"\xf4" + _set_pointer_tmsi(name, value.amf_set_id, value.amf_pointer, value.tmsi)
+
+
+def _encode_imei(name: str, value: Imei | Imeisv) -> bytes:
+    want, kind = (15, 3) if type(value) is Imei else (16, 5)
+    text = value.digits
+    rest = digits.pack(text[1:]) if isinstance(text, str) and len(text) == want else None
+    if rest is None or not "0" <= text[0] <= "9":
+        raise EncodeError(f"{name}: {text!r} is not {want} digits")
+    # TS 24.501 9.11.3.4: digit 1 shares the first octet with the odd/even flag and type.
+    return bytes((int(text[0]) << 4 | (want % 2) << 3 | kind,)) + rest
+
+
+_IDENTITY_ENCODERS: dict[type, Callable[[str, Any], bytes]] = {
+    Suci: _encode_suci,
+    SuciNai: _encode_suci_nai,
+    Guti: _encode_guti,
+    STmsi: _encode_s_tmsi,
+    Imei: _encode_imei,
+    Imeisv: _encode_imei,
+    NoIdentity: lambda name, value: b"\x00",
+}
 
 
 def _set_pointer_tmsi(name: str, set_id: int, pointer: int, tmsi: int) -> bytes:
