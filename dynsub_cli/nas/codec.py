@@ -35,6 +35,7 @@ from dynsub_cli.nas.enums import (
     MmCause,
     SecurityHeaderType,
 )
+from dynsub_cli.nas.identity_codec import MobileIdentityCodec
 from dynsub_cli.nas.ies import Guti, Imei, Imeisv, NoIdentity, STmsi, Suci, SuciNai
 from dynsub_cli.nas.messages import (
     AuthenticationFailure,
@@ -120,7 +121,7 @@ _LAYOUTS = (
                 "ngksi",
                 _NGKSI,
             ),
-            (LVE, "mobile_identity", ie.MobileIdentityCodec("5GS mobile identity", _ANY_IDENTITY)),
+            (LVE, "mobile_identity", MobileIdentityCodec("5GS mobile identity", _ANY_IDENTITY)),
         ),
         (
             (TV1, 0xC, "non_current_ngksi", ie.NgKsiNibble("non-current native ngKSI")),
@@ -136,7 +137,7 @@ _LAYOUTS = (
         RegistrationAccept,
         ((LV, "registration_result", ie.RegistrationResultCodec("5GS registration result", 1, 1)),),
         (
-            (TLVE, 0x77, "guti", ie.MobileIdentityCodec("5G-GUTI", (Guti,))),
+            (TLVE, 0x77, "guti", MobileIdentityCodec("5G-GUTI", (Guti,))),
             (TLV, 0x15, "allowed_nssai", ie.Nssai("allowed NSSAI", 2, 72)),
             (TLV, 0x31, "configured_nssai", ie.Nssai("configured NSSAI", 2, 144)),
             (TLVE, 0x78, "eap_message", _EAP),
@@ -199,9 +200,9 @@ _LAYOUTS = (
         SecurityModeComplete,
         (),
         (
-            (TLVE, 0x77, "imeisv", ie.MobileIdentityCodec("IMEISV", (Imeisv,))),
+            (TLVE, 0x77, "imeisv", MobileIdentityCodec("IMEISV", (Imeisv,))),
             (TLVE, 0x71, "nas_message_container", _NAS_CONTAINER),
-            (TLVE, 0x78, "non_imeisv_pei", ie.MobileIdentityCodec("non-IMEISV PEI", (Imei,))),
+            (TLVE, 0x78, "non_imeisv_pei", MobileIdentityCodec("non-IMEISV PEI", (Imei,))),
         ),
     ),
     _Layout(SecurityModeReject, ((V, "cause", _CAUSE),)),
@@ -215,7 +216,7 @@ _LAYOUTS = (
                 "ngksi",
                 _NGKSI,
             ),
-            (LVE, "mobile_identity", ie.MobileIdentityCodec("5GS mobile identity", _ANY_IDENTITY)),
+            (LVE, "mobile_identity", MobileIdentityCodec("5GS mobile identity", _ANY_IDENTITY)),
         ),
     ),
     _Layout(DeregistrationAcceptUeOriginating, ()),
