@@ -157,6 +157,27 @@ class UnexpectedMessage(ProtocolError):
     """A well-formed message arrived in a state that does not allow it."""
 
 
+class NasDecodeError(DecodeError):
+    """A NAS-5GS PDU that does not decode.
+
+    ``cause`` is the 5GMM cause value (TS 24.501 9.11.3.2) a receiver answers with in a 5GMM
+    STATUS message (#96 invalid mandatory information, #97 message type non-existent, ...);
+    ``offset`` is the octet of the PDU where decoding stopped.
+    """
+
+    def __init__(self, message: str, *, cause: int, offset: int) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.offset = offset
+
+
+class EncodeError(ProtocolError):
+    """A message we were asked to send cannot be encoded: a field is outside its range.
+
+    This is our side's mistake, never the peer's: the message says which field and why.
+    """
+
+
 # --- security ------------------------------------------------------------------------------
 
 
