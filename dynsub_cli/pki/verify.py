@@ -182,9 +182,7 @@ def _verify(
         if profile.alt_name is profiles.AltName.DNS:
             names = _dns_names(leaf)
             subject = dns_name or (names[0] if names else "invalid.")
-            path = builder.build_server_verifier(x509.DNSName(subject)).verify(
-                leaf, intermediates
-            )
+            path = builder.build_server_verifier(x509.DNSName(subject)).verify(leaf, intermediates)
         else:
             path = builder.build_client_verifier().verify(leaf, intermediates).chain
         ca = path[1] if len(path) > 2 else None
