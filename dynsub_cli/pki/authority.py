@@ -168,14 +168,14 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     root_issuer = Issuer(root, root_key)
     maker_key = generate_key(key_type)
     maker = Template(MANUFACTURER_CA, root_issuer).issue(
-        Subject(f"{options.manufacturer} manufacturer CA", options.manufacturer),
+        Subject(f"{options.manufacturer} CA", options.manufacturer),
         maker_key.public_key(),
         not_before=now,
         not_after=ca_until,
     )
     operator_key = generate_key(key_type)
     operator = Template(OPERATOR_CA, root_issuer).issue(
-        Subject(f"{options.operator} operator CA", options.operator),
+        Subject(f"{options.operator} CA", options.operator),
         operator_key.public_key(),
         not_before=now,
         not_after=ca_until,
