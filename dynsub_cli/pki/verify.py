@@ -44,6 +44,7 @@ R_CRL_SIGNATURE = "CRL signature does not verify"
 R_CRL_STALE = "CRL is out of date"
 R_DNS_MISMATCH = "DNS name not in subjectAltName"
 R_NO_CERTIFICATE = "no certificate presented"
+R_NO_ANCHORS = "no trusted root to verify against"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def _issuer_problems(
     return ca, problems
 
 
-def _api_failure(err: verification.VerificationError) -> str:
+def _api_failure(err: Exception) -> str:
     # The library appends "(encountered processing <Certificate(...)>)": noise for people.
     return str(err).split(" (encountered processing", 1)[0]
 
@@ -171,6 +172,8 @@ def _verify(
         raise CertificateRefused("peer", [R_NO_CERTIFICATE])
     now = now or dt.datetime.now(dt.UTC)
     leaf, intermediates = chain[0], list(chain[1:])
+    if not anchors:
+        raise CertificateRefused(label(leaf), [R_NO_ANCHORS])
     reasons = profiles.check(profile, leaf)
     reasons += validity_reasons(leaf, now)
     if dns_name is not None and dns_name not in _dns_names(leaf):
@@ -181,7 +184,9 @@ def _verify(
     try:
         if profile.alt_name is profiles.AltName.DNS:
             names = _dns_names(leaf)
-            subject = dns_name or (names[0] if names else "invalid.")
+            # With no name to check, check the chain under a reserved name (RFC 2606): the
+            # missing DNS name is already a reason of the profile.
+            subject = dns_name or (names[0] if names else "dns-name-missing.invalid")
             path = builder.build_server_verifier(x509.DNSName(subject)).verify(leaf, intermediates)
         else:
             path = builder.build_client_verifier().verify(leaf, intermediates).chain
@@ -191,7 +196,7 @@ def _verify(
         else:
             problems = profiles.check(ca_profile, ca)
             reasons += [f"{untrusted} ({reason})" for reason in problems]
-    except verification.VerificationError as err:
+    except (verification.VerificationError, ValueError) as err:
         ca, problems = _issuer_problems(leaf, intermediates, anchors, ca_profile, now)
         reasons += [f"{untrusted} ({problem})" for problem in problems]
         if not reasons:
