@@ -124,6 +124,7 @@ class RunLock:
     def try_acquire(self) -> bool:
         """Take the lock unless another process holds it; True when taken."""
         try:
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as err:
             raise FileError(f"{self.path}: cannot open run lock: {err.strerror}") from err

@@ -391,7 +391,7 @@ def mint(
     started = time.perf_counter()
     tac = request.tac or pki.tac
     check_tac(tac)
-    workers = request.workers or default_workers()
+    workers = default_workers() if request.workers is None else request.workers
     if workers < 1:
         raise BadInput(f"--workers {workers}: needs at least one worker")
     if request.count < 1:
