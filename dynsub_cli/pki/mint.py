@@ -152,7 +152,7 @@ def _watch_parent() -> None:
 
     def watch() -> None:
         while os.getppid() == parent:
-            time.sleep(1.0)
+            time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
@@ -294,6 +294,14 @@ def settle(ledger: Ledger, run: str, out: Path) -> tuple[int, int]:
     return len(committed), len(released)
 
 
+def _sweep_partials(ledger: Ledger, out: Path) -> None:
+    """Remove ``.partial`` folders no open reservation owns (left by orphaned workers)."""
+    for partial in out.glob(f".*{PARTIAL}"):
+        found = ledger.find(partial.name[1 : -len(PARTIAL)])
+        if found is None or found[0] != "reserved":
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def settle_dead_runs(ledger: Ledger) -> list[Settled]:
     """Settle runs whose process died, and write their manifests."""
     done = []
@@ -303,6 +311,7 @@ def settle_dead_runs(ledger: Ledger) -> list[Settled]:
             continue  # another rerun is settling it right now
         try:
             committed, released = settle(ledger, run.id, run.out)
+            _sweep_partials(ledger, run.out)
             issued = ledger.issued(run.id)
             written = None
             if issued and run.out.is_dir():

@@ -133,4 +133,3 @@ def chain_of(pki: Pki, minted: Minted) -> list[x509.Certificate]:
 
 def identity(pki: Pki, minted: Minted) -> verify.DeviceIdentity:
     return verify.verify_device(chain_of(pki, minted), [pki.load_root()])
-

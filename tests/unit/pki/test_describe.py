@@ -17,7 +17,8 @@ def test_a_device(pki: Pki) -> None:
     described = describe(minted.certificate)
     assert described.imei == minted.imei
     assert described.serial == "35000000-000005"
-    assert described.profile == "device" and described.broken_rules == ()
+    assert described.profile == "device"
+    assert described.broken_rules == ()
     assert described.policies == (f"3GPP device ({DEVICE_POLICY.dotted_string})",)
     assert described.extended_key_usage == ("clientAuth",)
     assert described.key_usage == ("digitalSignature",)

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dynsub_cli.errors import AlreadyExists, BadInput
-from dynsub_cli.pki import mint, pem
+from dynsub_cli.pki import manifest, mint, pem
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import is_valid_imei, make_imei
 from dynsub_cli.pki.ledger import Ledger, RunLock
@@ -37,9 +37,10 @@ def test_a_batch_of_a_few_hundred(pki: Pki, tmp_path: Path) -> None:
     with result.manifest.csv.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     document = json.loads(result.manifest.json.read_text())
-    assert document["count"] == COUNT and document["outcome"] == "done"
+    assert document["count"] == COUNT
+    assert document["outcome"] == "done"
     assert rows == document["devices"]
-    assert list(rows[0]) == list(mint.manifest.FIELDS)
+    assert list(rows[0]) == list(manifest.FIELDS)
 
     root = pki.load_root()
     for row in rows:
@@ -102,9 +103,7 @@ def test_p12_and_not_after(pki: Pki, tmp_path: Path) -> None:
     assert bundle.cert.certificate == pem.read_certificate(folder / "device.pem")
     assert bundle.cert.certificate.not_valid_after_utc == until
     assert [c.certificate for c in bundle.additional_certs] == [pki.load_manufacturer()]
-    assert "s3cret" not in repr(
-        mint.MintRequest(out=tmp_path, p12_password=b"s3cret")
-    )
+    assert "s3cret" not in repr(mint.MintRequest(out=tmp_path, p12_password=b"s3cret"))
 
 
 @pytest.mark.parametrize(

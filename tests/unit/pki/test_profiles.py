@@ -38,9 +38,12 @@ def test_a_device_certificate_carries_the_profile(pki: Pki) -> None:
     cert = device(pki, snr=42).certificate
     ext = cert.extensions
     bc = ext.get_extension_for_class(x509.BasicConstraints)
-    assert bc.critical and not bc.value.ca
+    assert bc.critical
+    assert not bc.value.ca
     ku = ext.get_extension_for_class(x509.KeyUsage)
-    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    assert ku.critical
+    assert ku.value.digital_signature
+    assert not ku.value.key_cert_sign
     assert list(ext.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
         ExtendedKeyUsageOID.CLIENT_AUTH
     ]
@@ -95,9 +98,7 @@ ONE_RULE_BROKEN = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "phrase"), ONE_RULE_BROKEN, ids=[p for _, p in ONE_RULE_BROKEN]
-)
+@pytest.mark.parametrize(("change", "phrase"), ONE_RULE_BROKEN, ids=[p for _, p in ONE_RULE_BROKEN])
 def test_breaking_one_field_of_the_row_is_named(
     pki: Pki, change: dict[str, object], phrase: str
 ) -> None:

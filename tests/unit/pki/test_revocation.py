@@ -16,10 +16,13 @@ from tests.unit.pki.factory import device
 def test_revoke_then_crl(pki: Pki, tmp_path: Path) -> None:
     one, two = device(pki, snr=1), device(pki, snr=2)
     entry = revocation.revoke(pki, one.certificate, reason=revocation.Reason.KEY_COMPROMISE)
-    assert entry.imei == one.imei and entry.serial == one.certificate.serial_number
+    assert entry.imei == one.imei
+    assert entry.serial == one.certificate.serial_number
     revocation.revoke(pki, two.certificate)
     written = revocation.write_crl(pki, days=3)
-    assert written.path == pki.crl and written.number == 1 and written.entries == 2
+    assert written.path == pki.crl
+    assert written.number == 1
+    assert written.entries == 2
 
     crl = pem.read_crl(pki.crl)
     maker = pki.load_manufacturer()
@@ -36,7 +39,8 @@ def test_revoke_then_crl(pki: Pki, tmp_path: Path) -> None:
     reason = first.extensions.get_extension_for_class(x509.CRLReason).value.reason
     assert reason is x509.ReasonFlags.key_compromise
     second = crl.get_revoked_certificate_by_serial_number(two.certificate.serial_number)
-    assert second is not None and len(second.extensions) == 0
+    assert second is not None
+    assert len(second.extensions) == 0
 
     again = revocation.write_crl(pki, tmp_path / "next.pem")
     assert again.number == 2  # RFC 5280 5.2.3: CRL numbers only grow

@@ -66,9 +66,9 @@ def test_each_broken_rule_is_named(pki: Pki, other_pki: Pki, rule: str) -> None:
 
 def test_all_broken_rules_are_named_together(pki: Pki) -> None:
     broken = dataclasses.replace(DEVICE, ca=True, policies=())
-    minted = device(pki, broken, not_after=NOW - dt.timedelta(days=1), not_before=NOW.replace(
-        year=NOW.year - 1
-    ))
+    minted = device(
+        pki, broken, not_after=NOW - dt.timedelta(days=1), not_before=NOW.replace(year=NOW.year - 1)
+    )
     reasons = _refusal(pki, chain_of(pki, minted))
     joined = " | ".join(reasons)
     for phrase in (
@@ -82,9 +82,7 @@ def test_all_broken_rules_are_named_together(pki: Pki) -> None:
 def test_a_device_signed_by_the_operator_ca_is_not_from_a_manufacturer(pki: Pki) -> None:
     minted = device(pki, issuer=operator_issuer(pki))
     reasons = _refusal(pki, [minted.certificate, pem.read_certificate(pki.operator_cert)])
-    assert reasons == (
-        f"{verify.R_UNTRUSTED_MANUFACTURER} (3GPP device policy missing)",
-    )
+    assert reasons == (f"{verify.R_UNTRUSTED_MANUFACTURER} (3GPP device policy missing)",)
 
 
 def test_a_missing_intermediate_is_named(pki: Pki) -> None:
@@ -134,7 +132,8 @@ def test_a_stale_crl_is_named(pki: Pki, tmp_path: Path) -> None:
     minted = device(pki)
     written = revocation.write_crl(pki, tmp_path / "old.pem", now=NOW - dt.timedelta(days=30))
     reasons = _refusal(pki, chain_of(pki, minted), (pem.read_crl(written.path),))
-    assert len(reasons) == 1 and reasons[0].startswith(verify.R_CRL_STALE)
+    assert len(reasons) == 1
+    assert reasons[0].startswith(verify.R_CRL_STALE)
 
 
 def test_verify_at_a_given_time(pki: Pki) -> None:
