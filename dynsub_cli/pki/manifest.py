@@ -53,6 +53,9 @@ def write(out: Path, run: str, tac: str, outcome: str, devices: Sequence[Issued]
     writer.writeheader()
     writer.writerows(table)
     write_atomic(target.csv, text.getvalue().encode("utf-8"))
-    document = {"run": run, "tac": tac, "outcome": outcome, "count": len(table), "devices": table}
-    write_atomic(target.json, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    # One device per line, each encoded by json's C encoder: readable, and fast for 10^5 rows.
+    head = json.dumps({"run": run, "tac": tac, "outcome": outcome, "count": len(table)})
+    body = "".join(f"\n{json.dumps(row)}," for row in table).rstrip(",")
+    document = f'{head[:-1]}, "devices": [{body}\n]}}\n'
+    write_atomic(target.json, document.encode("utf-8"))
     return target
