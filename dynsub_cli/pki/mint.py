@@ -324,6 +324,8 @@ def settle_dead_runs(ledger: Ledger) -> list[Settled]:
         if not lock.try_acquire():
             continue  # another rerun is settling it right now
         try:
+            if run.id not in {r.id for r in ledger.open_runs()}:
+                continue  # it finished (or was settled) between our look and our lock
             committed, released = settle(ledger, run.id, run.out)
             _sweep_partials(ledger, run.out)
             issued = ledger.issued(run.id)
