@@ -39,9 +39,10 @@ def floor_rate(pki: authority.Pki, count: int) -> float:
     started = time.perf_counter()
     for snr in range(count):
         imei = make_imei("99000000", snr)
+        serial = device_serial("99000000", snr)
         key = generate_key(pki.key_type)
         template.issue(
-            Subject(imei, pki.manufacturer, serial_number=device_serial("99000000", snr), imei=imei),
+            Subject(imei, pki.manufacturer, serial_number=serial, imei=imei),
             key.public_key(),
             not_before=now,
             not_after=NO_EXPIRY,
