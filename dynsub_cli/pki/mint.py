@@ -412,7 +412,11 @@ def _run_chunks(
 def mint(
     pki: Pki, request: MintRequest, *, progress: Callable[[int], None] | None = None
 ) -> MintResult:
-    """Mint ``request.count`` devices; ``progress(n)`` is called as each chunk is committed."""
+    """Mint ``request.count`` devices; ``progress(n)`` is called as each chunk is committed.
+
+    Workers start from a forkserver, so a script that calls this needs multiprocessing's
+    ``if __name__ == "__main__":`` guard (the ``dynsub`` command and ``python -m`` have it).
+    """
     started = time.perf_counter()
     tac = request.tac or pki.tac
     check_tac(tac)
