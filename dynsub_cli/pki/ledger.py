@@ -97,6 +97,22 @@ def device_serial(tac: str, snr: int) -> str:
     return f"{tac}-{snr:06d}"
 
 
+@contextlib.contextmanager
+def _opening_lock(path: Path) -> Iterator[None]:
+    """Serialise opening the ledger: two processes switching a new SQLite file to WAL at
+    once can get "database is locked" without SQLite's busy handler being consulted."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise FileError(f"{lock_path}: cannot open the ledger lock: {err.strerror}") from err
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -178,26 +194,30 @@ class Ledger:
         self.path = path
         self.locks = path.parent / "runs"
         try:
-            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a commit survives a process crash; only a power cut may lose the
-            # last transactions, which the next run's settle step then redoes from the folders.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            with self._transaction():
-                # One statement at a time: executescript() would commit our transaction.
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                version = self._db.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                elif version != SCHEMA_VERSION:
-                    raise PkiError(
-                        f"{path}: ledger schema {version}; this dynsub knows {SCHEMA_VERSION}"
-                    )
+            with _opening_lock(path):
+                self._open(path)
         except sqlite3.Error as err:
             raise PkiError(f"{path}: cannot open the minting ledger: {err}") from err
+
+    def _open(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives a process crash; only a power cut may lose the
+        # last transactions, which the next run's settle step then redoes from the folders.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        with self._transaction():
+            # One statement at a time: executescript() would commit our transaction.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise PkiError(
+                    f"{path}: ledger schema {version}; this dynsub knows {SCHEMA_VERSION}"
+                )
 
     def close(self) -> None:
         self._db.close()
