@@ -1,0 +1,267 @@
+"""Accepting or refusing a certificate chain: the profile, the chain, the dates, revocation.
+
+The EAP-TLS server calls :func:`verify_device` on the chain a UE presented, and the UE calls
+:func:`verify_core` on the core's; ``dynsub pki verify`` calls them on files. Both collect every
+broken rule before refusing (:class:`~dynsub_cli.errors.CertificateRefused` carries them all),
+so an engineer sees the whole list at once instead of fixing one rule per attempt.
+
+How a chain is checked:
+
+1. the leaf against its row of the profile table (:func:`dynsub_cli.pki.profiles.check`);
+2. the leaf's validity dates against ``now``;
+3. the path to a trusted root, built and verified by cryptography's X.509 verification API
+   (RFC 5280 path validation with the CA/B Forum profile for the CAs);
+4. the CA that issued the leaf against its own row (manufacturer CA for devices, operator CA
+   for cores): RFC 5280 4.2.1.4 lets a CA certificate name the policies it issues under, and
+   that is how a manufacturer CA is told apart from any other CA under the same root;
+5. with CRLs, revocation (RFC 5280 6.3), refusing a CRL whose signature or dates are wrong.
+
+When step 3 fails, the issuer is examined by hand so that the reason names what is wrong
+("issuer is not a trusted manufacturer CA (...)") rather than "no path found".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509 import verification
+from cryptography.x509.oid import NameOID
+
+from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.pki import profiles
+from dynsub_cli.pki.profiles import Profile
+
+R_UNTRUSTED_MANUFACTURER = "issuer is not a trusted manufacturer CA"
+R_UNTRUSTED_OPERATOR = "issuer is not a trusted operator CA"
+R_CHAIN = "chain does not verify"
+R_REVOKED = "revoked"
+R_CRL_SIGNATURE = "CRL signature does not verify"
+R_CRL_STALE = "CRL is out of date"
+R_DNS_MISMATCH = "DNS name not in subjectAltName"
+R_NO_CERTIFICATE = "no certificate presented"
+R_NO_ANCHORS = "no trusted root to verify against"
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """Who an accepted device certificate says the device is."""
+
+    imei: str
+    serial: str
+    manufacturer: str
+    issuer: str
+    fingerprint: str  # SHA-256 of the DER certificate, lowercase hex
+    not_after: dt.datetime
+    certificate: x509.Certificate
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def label(cert: x509.Certificate) -> str:
+    """A short name for messages: the IMEI for a device, else the subject CN or DN."""
+    imei = profiles.imei_of(cert)
+    if imei is not None:
+        return f"device {imei}"
+    common_name = profiles.subject_value(cert.subject, NameOID.COMMON_NAME)
+    return repr(common_name) if common_name else cert.subject.rfc4514_string()
+
+
+def validity_reasons(cert: x509.Certificate, now: dt.datetime) -> list[str]:
+    """RFC 5280 6.1.3 (a)(2): the validation time must lie within the validity period."""
+    if now > cert.not_valid_after_utc:
+        return [f"{profiles.R_EXPIRED} (notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ})"]
+    if now < cert.not_valid_before_utc:
+        return [
+            f"{profiles.R_NOT_YET_VALID} (notBefore {cert.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ})"
+        ]
+    return []
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    if cert.issuer != ca.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _issuer_problems(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    ca_profile: Profile,
+    now: dt.datetime,
+) -> tuple[x509.Certificate | None, list[str]]:
+    """Find the CA that signed ``leaf`` and say what, if anything, makes it untrusted."""
+    issuer_name = leaf.issuer.rfc4514_string()
+    ca = next((c for c in intermediates if _issued_by(leaf, c)), None)
+    if ca is None:
+        if any(_issued_by(leaf, anchor) for anchor in anchors):
+            return None, [f"{issuer_name} is a root, not a {ca_profile.name}"]
+        return None, [f"{issuer_name}: no presented CA certificate signed it"]
+    problems = [f"{issuer_name}: {reason}" for reason in profiles.check(ca_profile, ca)]
+    problems += [f"{issuer_name}: {reason}" for reason in validity_reasons(ca, now)]
+    if not any(_issued_by(ca, anchor) for anchor in anchors):
+        problems.append(f"{issuer_name} is not signed by a trusted root")
+    return ca, problems
+
+
+def _api_failure(err: Exception) -> str:
+    # The library appends "(encountered processing <Certificate(...)>)": noise for people.
+    return str(err).split(" (encountered processing", 1)[0]
+
+
+def crl_label(crl: x509.CertificateRevocationList) -> str:
+    """``CRL #<number>`` (RFC 5280 5.2.3), or ``CRL`` when it has no number."""
+    try:
+        number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return "CRL"
+    return f"CRL #{number}"
+
+
+def _revocation_reasons(
+    leaf: x509.Certificate,
+    ca: x509.Certificate | None,
+    crls: Sequence[x509.CertificateRevocationList],
+    now: dt.datetime,
+) -> list[str]:
+    reasons: list[str] = []
+    for crl in crls:
+        if crl.issuer != leaf.issuer:
+            continue  # RFC 5280 6.3.3 (b): only a CRL of the leaf's issuer speaks about it
+        issuer = profiles.subject_value(crl.issuer, NameOID.COMMON_NAME) or "?"
+        if ca is not None and not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
+            reasons.append(f"{R_CRL_SIGNATURE} (CRL of {issuer!r})")
+            continue
+        next_update = crl.next_update_utc
+        if next_update is not None and now > next_update:
+            reasons.append(
+                f"{R_CRL_STALE} (CRL of {issuer!r}: nextUpdate {next_update:%Y-%m-%d %H:%MZ})"
+            )
+        entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
+        if entry is not None:
+            when = entry.revocation_date_utc
+            reasons.append(
+                f"{R_REVOKED} ({crl_label(crl)} of {issuer!r}, since {when:%Y-%m-%d %H:%MZ})"
+            )
+    return reasons
+
+
+def _verify(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    profile: Profile,
+    ca_profile: Profile,
+    untrusted: str,
+    now: dt.datetime | None,
+    dns_name: str | None = None,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> x509.Certificate:
+    if not chain:
+        raise CertificateRefused("peer", [R_NO_CERTIFICATE])
+    now = now or dt.datetime.now(dt.UTC)
+    leaf, intermediates = chain[0], list(chain[1:])
+    if not anchors:
+        raise CertificateRefused(label(leaf), [R_NO_ANCHORS])
+    reasons = profiles.check(profile, leaf)
+    reasons += validity_reasons(leaf, now)
+    if dns_name is not None and dns_name not in _dns_names(leaf):
+        reasons.append(f"{R_DNS_MISMATCH} ({dns_name})")
+
+    builder = verification.PolicyBuilder().store(verification.Store(list(anchors))).time(now)
+    ca: x509.Certificate | None = None
+    try:
+        if profile.alt_name is profiles.AltName.DNS:
+            names = _dns_names(leaf)
+            # With no name to check, check the chain under a reserved name (RFC 2606): the
+            # missing DNS name is already a reason of the profile.
+            subject = dns_name or (names[0] if names else "dns-name-missing.invalid")
+            path = builder.build_server_verifier(x509.DNSName(subject)).verify(leaf, intermediates)
+        else:
+            path = builder.build_client_verifier().verify(leaf, intermediates).chain
+        ca = path[1] if len(path) > 2 else None
+        if ca is None:
+            reasons.append(f"{untrusted} ({leaf.issuer.rfc4514_string()} is a root)")
+        else:
+            problems = profiles.check(ca_profile, ca)
+            reasons += [f"{untrusted} ({reason})" for reason in problems]
+    except (verification.VerificationError, ValueError) as err:
+        ca, problems = _issuer_problems(leaf, intermediates, anchors, ca_profile, now)
+        reasons += [f"{untrusted} ({problem})" for problem in problems]
+        if not reasons:
+            reasons.append(f"{R_CHAIN} ({_api_failure(err)})")
+    reasons += _revocation_reasons(leaf, ca, crls, now)
+    if reasons:
+        raise CertificateRefused(label(leaf), reasons)
+    return leaf
+
+
+def _dns_names(cert: x509.Certificate) -> list[str]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return san.get_values_for_type(x509.DNSName)
+
+
+def verify_device(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    now: dt.datetime | None = None,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> DeviceIdentity:
+    """Accept a device chain (leaf first, intermediates as presented) or raise CertificateRefused.
+
+    ``anchors`` are the trusted roots. Every broken rule is named in the refusal.
+    """
+    leaf = _verify(
+        chain,
+        anchors,
+        profile=profiles.DEVICE,
+        ca_profile=profiles.MANUFACTURER_CA,
+        untrusted=R_UNTRUSTED_MANUFACTURER,
+        now=now,
+        crls=crls,
+    )
+    imei = profiles.imei_of(leaf)
+    assert imei is not None  # the device profile requires the IMEI URN
+    return DeviceIdentity(
+        imei=imei,
+        serial=profiles.subject_value(leaf.subject, NameOID.SERIAL_NUMBER) or "",
+        manufacturer=profiles.subject_value(leaf.subject, NameOID.ORGANIZATION_NAME) or "",
+        issuer=leaf.issuer.rfc4514_string(),
+        fingerprint=fingerprint(leaf),
+        not_after=leaf.not_valid_after_utc,
+        certificate=leaf,
+    )
+
+
+def verify_core(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    now: dt.datetime | None = None,
+    dns_name: str | None = None,
+) -> None:
+    """Accept a core chain or raise CertificateRefused; ``dns_name`` is the name expected."""
+    _verify(
+        chain,
+        anchors,
+        profile=profiles.CORE,
+        ca_profile=profiles.OPERATOR_CA,
+        untrusted=R_UNTRUSTED_OPERATOR,
+        now=now,
+        dns_name=dns_name,
+    )

@@ -1,0 +1,110 @@
+"""The minting ledger: allocation, refusal of duplicates, the reserve/commit protocol."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dynsub_cli.errors import AlreadyExists, BadInput
+from dynsub_cli.pki.imei import make_imei
+from dynsub_cli.pki.ledger import Issued, Ledger, RunLock
+
+TAC = "35000000"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite") as opened:
+        yield opened
+
+
+def _issued(imei: str) -> Issued:
+    return Issued(imei, "s", "ab", "00" * 32, "9999-12-31T23:59:59Z")
+
+
+def test_allocation_continues_after_the_highest(ledger: Ledger, tmp_path: Path) -> None:
+    first = ledger.reserve("r1", tmp_path, TAC, 3, None)
+    assert [r.snr for r in first] == [0, 1, 2]
+    assert [r.imei for r in first] == [make_imei(TAC, n) for n in range(3)]
+    second = ledger.reserve("r2", tmp_path, TAC, 2, None)
+    assert [r.snr for r in second] == [3, 4]
+    explicit = ledger.reserve("r3", tmp_path, TAC, 2, 100)
+    assert [r.snr for r in explicit] == [100, 101]
+    assert [r.snr for r in ledger.reserve("r4", tmp_path, TAC, 1, None)] == [102]
+    # Another TAC has its own serials.
+    assert [r.snr for r in ledger.reserve("r5", tmp_path, "35000001", 1, None)] == [0]
+
+
+def test_an_overlapping_range_is_refused_and_names_the_next_free(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.reserve("r1", tmp_path, TAC, 10, None)
+    with pytest.raises(AlreadyExists, match=r"next free serial is 000010") as caught:
+        ledger.reserve("r2", tmp_path, TAC, 5, 8)
+    assert "2 of serials 000008..000012 already allocated" in caught.value.message
+    # Nothing of the refused run was recorded.
+    assert ledger.counts() == {"reserved": 10}
+    assert [r.id for r in ledger.open_runs()] == ["r1"]
+
+
+def test_a_full_tac_is_refused(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.reserve("r1", tmp_path, TAC, 2, 999_998)
+    with pytest.raises(BadInput, match="do not fit in 6 digits"):
+        ledger.reserve("r2", tmp_path, TAC, 1, None)
+
+
+def test_commit_and_release(ledger: Ledger, tmp_path: Path) -> None:
+    reserved = ledger.reserve("r1", tmp_path, TAC, 3, None)
+    ledger.commit("r1", [_issued(reserved[0].imei)])
+    ledger.release("r1", [reserved[1].imei])
+    assert ledger.counts() == {"issued": 1, "reserved": 1}
+    assert [r.imei for r in ledger.reserved("r1")] == [reserved[2].imei]
+    assert ledger.find(reserved[0].imei) == ("issued", "r1")
+    assert ledger.find(reserved[1].imei) is None
+    # Released serials are gaps below the highest: the next run continues after the highest.
+    assert [r.snr for r in ledger.reserve("r2", tmp_path, TAC, 1, None)] == [3]
+    # An issued IMEI is never released.
+    ledger.release("r1", [reserved[0].imei])
+    assert ledger.find(reserved[0].imei) == ("issued", "r1")
+
+
+def test_open_runs_and_dead_runs(ledger: Ledger, tmp_path: Path) -> None:
+    with RunLock(ledger.locks, "alive"):
+        ledger.reserve("alive", tmp_path, TAC, 1, None)
+        ledger.reserve("dead", tmp_path, TAC, 1, None)  # never locked: its process is gone
+        assert {r.id for r in ledger.open_runs()} == {"alive", "dead"}
+        assert [r.id for r in ledger.dead_runs()] == ["dead"]
+    ledger.finish_run("dead", "recovered")
+    assert [r.id for r in ledger.dead_runs()] == ["alive"]
+
+
+def test_a_run_lock_is_held_until_its_process_dies(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from dynsub_cli.pki.ledger import RunLock\n"
+        "lock = RunLock(Path(sys.argv[1]), 'r'); lock.acquire(); print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "locked"
+        assert RunLock.is_held(tmp_path, "r")
+    finally:
+        child.kill()
+        child.wait()
+    assert not RunLock.is_held(tmp_path, "r")
+
+
+def test_the_ledger_is_shared_between_connections(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as one, Ledger(path) as two:
+        one.reserve("a", tmp_path, TAC, 5, None)
+        assert [r.snr for r in two.reserve("b", tmp_path, TAC, 5, None)] == [5, 6, 7, 8, 9]
+    assert os.path.getsize(path) > 0
