@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import click
-import pytest
 from click.testing import CliRunner
 
 from dynsub_cli.cli import main
 from dynsub_cli.pki import pem
 from dynsub_cli.pki.verify import verify_device
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_help_options() -> Iterator[None]:
-    """click caches each command's --help option with the names of the context it first ran
-    in (the root's "-h, --help"); the man page generator builds bare contexts. Forget the
-    cache so that tests/cli/test_manpages.py sees what a fresh process would, whatever order
-    the tests run in."""
-    yield
-    pending: list[click.Command] = [main]
-    while pending:
-        command = pending.pop()
-        command._help_option = None
-        if isinstance(command, click.Group):
-            pending += command.commands.values()
 
 
 def test_demo_json_builds_and_verifies_three_devices(tmp_path: Path) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -18,21 +16,6 @@ from dynsub_cli.pki import authority
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.profiles import DEVICE
 from tests.unit.pki.factory import BROKEN, device, make_pki, revoked_device, write_pem
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_help_options() -> Iterator[None]:
-    """click caches each command's --help option with the names of the context it first ran
-    in (the root's "-h, --help"); the man page generator builds bare contexts. Forget the
-    cache so that tests/cli/test_manpages.py sees what a fresh process would, whatever order
-    the tests run in."""
-    yield
-    pending: list[click.Command] = [main]
-    while pending:
-        command = pending.pop()
-        command._help_option = None
-        if isinstance(command, click.Group):
-            pending += command.commands.values()
 
 
 def run(*args: str | Path) -> Result:
