@@ -15,10 +15,12 @@ import click
 
 from dynsub_cli import __version__
 from dynsub_cli.cli import render
+from dynsub_cli.cli.core import core
 from dynsub_cli.cli.crypto import crypto
 from dynsub_cli.cli.demo import demo
 from dynsub_cli.cli.pki import pki
 from dynsub_cli.cli.store import store
+from dynsub_cli.cli.ue import ue
 from dynsub_cli.errors import DynsubError, ExitCode
 
 
@@ -76,6 +78,8 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 main.add_command(pki)
+main.add_command(core)
+main.add_command(ue)
 main.add_command(crypto)
 main.add_command(store)
 main.add_command(demo)

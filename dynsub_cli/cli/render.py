@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -114,3 +116,90 @@ def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance
             bar.advance(task, count)
 
         yield advance
+
+
+# --- the core's log ----------------------------------------------------------------------
+
+
+class _Record(Protocol):
+    @property
+    def peer(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def imei(self) -> str | None: ...
+    @property
+    def supi(self) -> str | None: ...
+    @property
+    def cause(self) -> int | None: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def _log(document: dict[str, Any], text: str, as_json: bool) -> None:
+    line = json.dumps(document) if as_json else text
+    with _log_lock:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+_log_lock = threading.Lock()
+
+
+def log_line(record: _Record, *, as_json: bool) -> None:
+    """One line per procedure step, from any thread."""
+    now = _now()
+    document = {
+        "time": now,
+        "peer": record.peer,
+        "step": record.step,
+        "outcome": record.outcome,
+        "message": record.message,
+        "imei": record.imei,
+        "supi": record.supi,
+        "cause": record.cause,
+    }
+    who = " ".join(
+        f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
+    )
+    cause = f" cause=#{record.cause}" if record.cause is not None else ""
+    text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
+    _log(document, text.rstrip(), as_json)
+
+
+def listening(host: str, port: int, *, as_json: bool) -> None:
+    _log(
+        {"time": _now(), "event": "listening", "host": host, "port": port},
+        f"{_now()} dynsub core: listening on {host}:{port}",
+        as_json,
+    )
+
+
+def stopped(*, as_json: bool) -> None:
+    _log({"time": _now(), "event": "stopped"}, f"{_now()} dynsub core: stopped", as_json)
+
+
+class _Step(Protocol):
+    @property
+    def procedure(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def seconds(self) -> float: ...
+
+
+def ue_step(step: _Step) -> None:
+    """A UE step as it completes, with its time since the procedure started."""
+    err.print(
+        f"[green]✓[/] {escape(step.procedure)} [bold]{escape(step.name)}[/]: "
+        f"{escape(step.detail)} [dim]({step.seconds * 1000:.1f} ms)[/]",
+        highlight=False,
+    )

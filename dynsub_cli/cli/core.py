@@ -1,0 +1,104 @@
+"""`dynsub core`: set up a core folder, and serve onboarding and registration over TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import click
+
+from dynsub_cli import config
+from dynsub_cli.cli import render
+from dynsub_cli.config import ListenConfig
+from dynsub_cli.core import service, setup
+from dynsub_cli.core.session import LogRecord
+from dynsub_cli.ue.client import parse_address
+
+
+def _listen(value: str | None) -> tuple[str, int] | None:
+    return parse_address(value, any_port=True) if value else None
+
+
+@click.group()
+def core() -> None:
+    """Run a local onboarding core: AMF, AUSF (EAP-TLS server), UDM/UDR and provisioning."""
+
+
+@core.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--pki",
+    "pki_folder",
+    required=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="The PKI folder made by `dynsub pki init`.",
+)
+@click.option(
+    "--listen", metavar="HOST:PORT", help="Address to serve on [default: 127.0.0.1:38412]."
+)
+@click.option("--force", is_flag=True, help="Rewrite core.toml of an existing core (secrets kept).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def init_command(
+    folder: Path, pki_folder: Path, listen: str | None, force: bool, as_json: bool
+) -> None:
+    """Create a core folder: core.toml with commented defaults, and its secrets (0600).
+
+    The defaults let a device minted from the same PKI onboard with no extra options.
+    """
+    address = _listen(listen)
+    made = setup.init(
+        folder,
+        pki_folder,
+        listen=ListenConfig(*address) if address else None,
+        force=force,
+    )
+    result = {
+        "config": str(made.config_file),
+        "listen": f"{made.listen.host}:{made.listen.port}",
+        "mcc": made.mcc,
+        "mnc": made.mnc,
+    }
+    if as_json:
+        render.emit_json(result)
+        return
+    render.info(f"core folder {made.folder} ready: {made.config_file}")
+    render.info(f"serve it with: dynsub core serve --config {made.config_file}")
+
+
+@core.command("serve")
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="core.toml of the core to serve.",
+)
+@click.option("--listen", metavar="HOST:PORT", help="Override [listen] of core.toml (port 0: any).")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of text.")
+def serve_command(config_file: Path, listen: str | None, log_json: bool) -> None:
+    """Serve onboarding and registration until SIGINT or SIGTERM.
+
+    Logs one line per procedure step on stderr; the first line says where it listens.
+    Stopping waits briefly for running procedures; a record is committed whole or not at all.
+    """
+    cfg = config.load(config_file)
+    address = _listen(listen)
+
+    def log(record: LogRecord) -> None:
+        render.log_line(record, as_json=log_json)
+
+    def ready(host: str, port: int) -> None:
+        render.listening(host, port, as_json=log_json)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await service.serve(cfg, stop, listen=address, log=log, ready=ready)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    render.stopped(as_json=log_json)

@@ -1,0 +1,238 @@
+"""Every way the core refuses a UE: the step it happens at, the 5GMM cause, the audit kind.
+
+One table, so that the core's answer, its log line, the store's audit event and the UE's
+message cannot drift apart. docs/protocol.md section 5 renders the same table for people;
+tests/unit/core/test_refusals.py checks that the two agree.
+
+Where TS 24.501 prescribes the answer, the table follows it: an unknown or malformed message
+gets a 5GMM STATUS with the clause 7 cause; a wrong RES* in 5G AKA an AUTHENTICATION REJECT
+(5.4.1.3.7). Elsewhere the cause is the closest in meaning, and the choice is documented.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.nas.enums import MmCause
+from dynsub_cli.pki import profiles, verify
+
+
+class Answer(Enum):
+    """How the refusal reaches the UE."""
+
+    REGISTRATION_REJECT = "REGISTRATION REJECT"
+    AUTHENTICATION_REJECT = "AUTHENTICATION REJECT"
+    DEREGISTRATION = "DEREGISTRATION REQUEST"
+    STATUS = "5GMM STATUS"
+    CLOSE = "connection closed"
+
+
+class Refusal(Enum):
+    """(step, 5GMM cause, how it is answered, what it means)."""
+
+    step: str
+    cause: MmCause
+    answer: Answer
+    meaning: str
+
+    def __new__(cls, step: str, cause: MmCause, answer: Answer, meaning: str) -> Refusal:
+        obj = object.__new__(cls)
+        obj._value_ = len(cls.__members__) + 1
+        obj.step, obj.cause, obj.answer, obj.meaning = step, cause, answer, meaning
+        return obj
+
+    # Registration: the signal that starts onboarding, and records that cannot be served.
+    NO_SUBSCRIPTION = (
+        "registration",
+        MmCause.TEMPORARILY_NOT_AUTHORIZED_FOR_SNPN,
+        Answer.REGISTRATION_REJECT,
+        "no subscription record: start subscription generation (onboarding)",
+    )
+    SUSPENDED = (
+        "registration",
+        MmCause.SERVICES_5GS_NOT_ALLOWED,
+        Answer.REGISTRATION_REJECT,
+        "the subscription is suspended by the operator",
+    )
+    REONBOARDING_REFUSED = (
+        "registration",
+        MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN,
+        Answer.REGISTRATION_REJECT,
+        "the device has a subscription and the policy refuses onboarding it again",
+    )
+    SUCI_NOT_DECONCEALED = (
+        "registration",
+        MmCause.UE_IDENTITY_CANNOT_BE_DERIVED,
+        Answer.REGISTRATION_REJECT,
+        "the SUCI cannot be deconcealed (unknown key id or bad MAC)",
+    )
+    SECURITY_CAPABILITIES = (
+        "registration",
+        MmCause.UE_SECURITY_CAPABILITIES_MISMATCH,
+        Answer.REGISTRATION_REJECT,
+        "the UE supports neither 128-NEA2 nor 128-NIA2",
+    )
+    # Certificate authentication (EAP-TLS): answered with REGISTRATION REJECT carrying
+    # EAP-Failure (TS 24.501 8.2.9.4), so that each reason has its cause.
+    UNTRUSTED_MANUFACTURER = (
+        "certificate",
+        MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN,
+        Answer.REGISTRATION_REJECT,
+        "the device certificate is not issued by a trusted manufacturer CA",
+    )
+    DEVICE_POLICY_MISSING = (
+        "certificate",
+        MmCause.ILLEGAL_ME,
+        Answer.REGISTRATION_REJECT,
+        "the device certificate lacks the 3GPP device policy",
+    )
+    CERTIFICATE_REVOKED = (
+        "certificate",
+        MmCause.ILLEGAL_UE,
+        Answer.REGISTRATION_REJECT,
+        "the device certificate is revoked (CRL)",
+    )
+    CERTIFICATE_EXPIRED = (
+        "certificate",
+        MmCause.ILLEGAL_UE,
+        Answer.REGISTRATION_REJECT,
+        "the device certificate has expired or is not yet valid",
+    )
+    CERTIFICATE_INVALID = (
+        "certificate",
+        MmCause.ILLEGAL_UE,
+        Answer.REGISTRATION_REJECT,
+        "the device certificate breaks the device profile",
+    )
+    BLOCKLISTED = (
+        "certificate",
+        MmCause.PEI_NOT_ACCEPTED,
+        Answer.REGISTRATION_REJECT,
+        "the IMEI is on the core's blocklist",
+    )
+    IDENTITY_MISMATCH = (
+        "certificate",
+        MmCause.UE_IDENTITY_CANNOT_BE_DERIVED,
+        Answer.REGISTRATION_REJECT,
+        "the certificate is not the one the SUCI claimed (TS 33.501 B.2.1.1)",
+    )
+    EAP_TLS_FAILED = (
+        "certificate",
+        MmCause.ILLEGAL_UE,
+        Answer.REGISTRATION_REJECT,
+        "EAP-TLS failed (the UE refused the core's certificate, or TLS broke)",
+    )
+    # The subscription-generation dialogue: a dialogue ERROR, then DEREGISTRATION REQUEST.
+    UNKNOWN_SERVICE_TYPE = (
+        "dialogue",
+        MmCause.NO_NETWORK_SLICES_AVAILABLE,
+        Answer.DEREGISTRATION,
+        "the chosen service type is not offered",
+    )
+    UNKNOWN_PLAN = (
+        "dialogue",
+        MmCause.SERVICES_5GS_NOT_ALLOWED,
+        Answer.DEREGISTRATION,
+        "the chosen billing plan is not offered, or not for that service type",
+    )
+    MISSING_BILLING_INFORMATION = (
+        "dialogue",
+        MmCause.INVALID_MANDATORY_INFORMATION,
+        Answer.DEREGISTRATION,
+        "the plan needs billing information the UE did not give",
+    )
+    SUPI_RANGE_EXHAUSTED = (
+        "dialogue",
+        MmCause.CONGESTION,
+        Answer.DEREGISTRATION,
+        "every SUPI of the configured range is allocated",
+    )
+    KEY_CONFIRMATION_FAILED = (
+        "key generation",
+        MmCause.MAC_FAILURE,
+        Answer.DEREGISTRATION,
+        "the UE's key confirmation does not match the key the core derived",
+    )
+    # 5G AKA.
+    WRONG_RES_STAR = (
+        "5G AKA",
+        MmCause.MAC_FAILURE,
+        Answer.AUTHENTICATION_REJECT,
+        "RES* does not match (TS 24.501 5.4.1.3.7: AUTHENTICATION REJECT)",
+    )
+    AKA_FAILED_AT_UE = (
+        "5G AKA",
+        MmCause.MAC_FAILURE,
+        Answer.CLOSE,
+        "the UE refused the network's challenge (AUTN MAC failure or non-5G vector)",
+    )
+    # NAS security and transport.
+    NAS_MAC_FAILURE = (
+        "NAS security",
+        MmCause.MAC_FAILURE,
+        Answer.DEREGISTRATION,
+        "a NAS message failed its integrity check (128-NIA2)",
+    )
+    NAS_REPLAY = (
+        "NAS security",
+        MmCause.MESSAGE_NOT_COMPATIBLE_WITH_STATE,
+        Answer.DEREGISTRATION,
+        "a NAS message was replayed (its NAS COUNT was seen before)",
+    )
+    NOT_PROTECTED = (
+        "NAS security",
+        MmCause.MESSAGE_NOT_COMPATIBLE_WITH_STATE,
+        Answer.DEREGISTRATION,
+        "a message arrived without NAS protection after security mode",
+    )
+    MALFORMED = (
+        "protocol",
+        MmCause.INVALID_MANDATORY_INFORMATION,
+        Answer.STATUS,
+        "a malformed NAS PDU (TS 24.501 clause 7)",
+    )
+    UNEXPECTED_MESSAGE = (
+        "protocol",
+        MmCause.MESSAGE_TYPE_NOT_COMPATIBLE_WITH_STATE,
+        Answer.STATUS,
+        "a message the procedure does not expect now (TS 24.501 7.4)",
+    )
+    OVERSIZE_FRAME = (
+        "transport",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+        Answer.STATUS,
+        "a frame longer than limits.max_frame (or empty)",
+    )
+    TIMEOUT = (
+        "transport",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+        Answer.CLOSE,
+        "the UE went silent or stalled past limits.timeout_seconds",
+    )
+    CONNECTION_LOST = (
+        "transport",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+        Answer.CLOSE,
+        "the UE closed the connection before the procedure ended",
+    )
+
+
+#: The phrases of dynsub_cli.pki that decide which certificate refusal applies, most telling
+#: first: a revoked and expired certificate is reported as revoked.
+_CERTIFICATE_RULES: tuple[tuple[str, Refusal], ...] = (
+    (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
+    (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
+    (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
+    ("3GPP device policy missing", Refusal.DEVICE_POLICY_MISSING),
+    (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
+    (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
+)
+
+
+def for_certificate(err: CertificateRefused) -> Refusal:
+    """Which refusal a device certificate's broken rules amount to."""
+    for phrase, refusal in _CERTIFICATE_RULES:
+        if any(phrase in reason for reason in err.reasons):
+            return refusal
+    return Refusal.CERTIFICATE_INVALID

@@ -1,0 +1,158 @@
+"""The TCP shell around core sessions: framing, timeouts, connection limits, clean shutdown.
+
+One asyncio task per connection feeds whole frames to a sans-I/O session and writes back what
+it answers. The session's work (TLS, key derivation, SQLite transactions) runs in a worker
+thread so that one slow step never stalls the other connections; calls into one session stay
+sequential. On stop the listener closes first, then running sessions get a grace period to
+finish: a record is committed in one transaction or not at all, so nothing half-done is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from dynsub_cli.errors import DynsubError, NetworkError, PeerTimeout
+from dynsub_cli.nas.framing import FrameReader, frame
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What a session answers to one input: PDUs to send, then whether to close."""
+
+    pdus: tuple[bytes, ...] = ()
+    close: bool = False
+
+
+class Session(Protocol):
+    def receive(self, pdu: bytes) -> Output:
+        """Handle one PDU from the UE."""
+
+    def fail(self, problem: DynsubError) -> Output:
+        """The transport failed (timeout, bad frame, connection lost): log, audit, answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    timeout_seconds: float = 10.0
+    max_connections: int = 256
+    max_frame: int = 65535
+    #: A peer that trickles bytes keeps each read under the timeout; this bounds a whole
+    #: connection all the same.
+    session_seconds: float = 120.0
+    shutdown_grace_seconds: float = 5.0
+
+
+class Server:
+    def __init__(
+        self,
+        new_session: Callable[[str], Session],
+        *,
+        limits: Limits,
+        on_refused: Callable[[str, str], None] = lambda peer, why: None,
+    ) -> None:
+        self._new_session = new_session
+        self._limits = limits
+        self._on_refused = on_refused
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Bind and listen; returns the bound address (port 0 picks a free port)."""
+        try:
+            self._server = await asyncio.start_server(self._accept, host, port)
+        except OSError as err:
+            raise NetworkError(
+                f"cannot listen on {host}:{port}: {err.strerror or err} "
+                "(is another core running? choose another port with --listen)"
+            ) from err
+        bound = self._server.sockets[0].getsockname()
+        return str(bound[0]), int(bound[1])
+
+    async def serve_until(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        await self.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._tasks:
+            _, pending = await asyncio.wait(
+                self._tasks, timeout=self._limits.shutdown_grace_seconds
+            )
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def active(self) -> int:
+        return len(self._tasks)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        name = writer.get_extra_info("peername")
+        peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
+        if len(self._tasks) >= self._limits.max_connections:
+            self._on_refused(peer, f"{self._limits.max_connections} connections already open")
+            writer.close()
+            return
+        self._tasks.add(task)
+        try:
+            await self._run(peer, reader, writer)
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def _run(
+        self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        session = await asyncio.to_thread(self._new_session, peer)
+        frames = FrameReader(max_frame=self._limits.max_frame)
+        deadline = time.monotonic() + self._limits.session_seconds
+        while True:
+            try:
+                pdus = frames.feed(await self._read(reader, deadline))
+            except DynsubError as err:
+                # A timeout, a closed connection or a bad frame ends the connection; the
+                # session records why and may answer (e.g. a 5GMM STATUS) before it closes.
+                out = await asyncio.to_thread(session.fail, err)
+                await self._send(writer, out)
+                return
+            for pdu in pdus:
+                out = await asyncio.to_thread(session.receive, pdu)
+                if not await self._send(writer, out) or out.close:
+                    return
+
+    async def _read(self, reader: asyncio.StreamReader, deadline: float) -> bytes:
+        left = min(self._limits.timeout_seconds, deadline - time.monotonic())
+        if left <= 0:
+            raise PeerTimeout(f"the UE did not finish within {self._limits.session_seconds:.0f} s")
+        try:
+            data = await asyncio.wait_for(reader.read(65536), left)
+        except TimeoutError as err:
+            raise PeerTimeout(f"the UE was silent for {left:.1f} s") from err
+        except OSError as err:
+            raise NetworkError(f"connection lost: {err.strerror or err}") from err
+        if not data:
+            raise NetworkError("the UE closed the connection")
+        return data
+
+    @staticmethod
+    async def _send(writer: asyncio.StreamWriter, out: Output) -> bool:
+        if not out.pdus:
+            return True
+        try:
+            writer.write(b"".join(frame(pdu) for pdu in out.pdus))
+            await writer.drain()
+        except OSError:
+            return False
+        return True

@@ -1,0 +1,215 @@
+"""The TCP shell around the UE procedures: connect, frame, time each step, save the state.
+
+Blocking sockets with a timeout: a UE runs one procedure at a time, and a test or a load
+generator that wants many UEs runs them in threads.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dynsub_cli.errors import BadInput, DynsubError, NetworkError, PeerTimeout
+from dynsub_cli.nas.framing import FrameReader, frame
+from dynsub_cli.ue import device as devices
+from dynsub_cli.ue import state as states
+from dynsub_cli.ue.session import (
+    DEFAULT_CHOICES,
+    Choices,
+    Onboarding,
+    Output,
+    Procedure,
+    Registration,
+)
+from dynsub_cli.ue.state import UeState
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimedStep:
+    procedure: str  # "onboarding" or "registration"
+    name: str
+    detail: str
+    seconds: float  # since the procedure started
+
+
+@dataclass
+class Report:
+    """What a UE command shows and prints with --json."""
+
+    steps: list[TimedStep] = field(default_factory=list)
+    supi: str | None = None
+    state_file: Path | None = None
+    seconds: float = 0.0
+
+
+OnStep = Callable[[TimedStep], None]
+
+
+def parse_address(text: str, *, any_port: bool = False) -> tuple[str, int]:
+    """HOST:PORT; with ``any_port``, port 0 (a listener's "pick a free port") is allowed."""
+    host, sep, port = text.rpartition(":")
+    lowest = 0 if any_port else 1
+    if not sep or not host or not port.isdigit() or not lowest <= int(port) < 65536:
+        raise BadInput(f"{text!r}: expected HOST:PORT, e.g. 127.0.0.1:38412")
+    return host.strip("[]"), int(port)
+
+
+def run(
+    procedure: Procedure[UeState],
+    first: Output,
+    core: tuple[str, int],
+    *,
+    name: str,
+    timeout: float,
+    on_step: OnStep,
+    before_send: Callable[[], None] = lambda: None,
+) -> None:
+    """Drive ``procedure`` over one TCP connection until it is done or fails."""
+    started = time.monotonic()
+
+    def report(out: Output) -> None:
+        for step in out.steps:
+            on_step(TimedStep(name, step.name, step.detail, time.monotonic() - started))
+
+    try:
+        sock = socket.create_connection(core, timeout=timeout)
+    except OSError as err:
+        raise NetworkError(
+            f"cannot connect to the core at {core[0]}:{core[1]}: {err.strerror or err} "
+            "(is `dynsub core serve` running there?)"
+        ) from err
+    with sock:
+        sock.sendall(b"".join(frame(pdu) for pdu in first.pdus))
+        reader = FrameReader()
+        while True:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError as err:
+                raise _at(
+                    PeerTimeout(f"the core sent nothing for {timeout:.0f} s"), procedure
+                ) from err
+            except OSError as err:
+                raise _at(
+                    NetworkError(f"connection lost: {err.strerror or err}"), procedure
+                ) from err
+            if not data:
+                raise _at(NetworkError("the core closed the connection"), procedure)
+            for pdu in reader.feed(data):
+                try:
+                    out = procedure.receive(pdu)
+                except DynsubError:
+                    if procedure.error_response is not None:
+                        sock.sendall(frame(procedure.error_response))
+                    raise
+                report(out)
+                before_send()
+                if out.pdus:
+                    sock.sendall(b"".join(frame(p) for p in out.pdus))
+                if out.done:
+                    return
+
+
+def _at(err: DynsubError, procedure: Procedure[UeState]) -> DynsubError:
+    err.step = procedure.step
+    return err
+
+
+def onboard(
+    device_dir: Path,
+    core: tuple[str, int],
+    state_file: Path,
+    *,
+    choices: Choices = DEFAULT_CHOICES,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_step: OnStep = lambda step: None,
+) -> Report:
+    """Onboard with the factory certificate, save the state, then register with 5G AKA."""
+    started = time.monotonic()
+    report = Report(state_file=state_file)
+
+    def record(step: TimedStep) -> None:
+        report.steps.append(step)
+        on_step(step)
+
+    device = devices.load(device_dir)
+    onboarding = Onboarding(device, choices)
+    saved: list[UeState] = []
+
+    def save_once_committed() -> None:
+        # The SUBSCRIPTION message is the core's word that the record is committed: save
+        # before acknowledging it, so a crash here leaves a UE that can register.
+        if not saved and onboarding.has_result:
+            states.save(state_file, onboarding.result)
+            saved.append(onboarding.result)
+            record(
+                TimedStep("onboarding", "state", f"saved {state_file}", time.monotonic() - started)
+            )
+
+    run(
+        onboarding,
+        onboarding.start(),
+        core,
+        name="onboarding",
+        timeout=timeout,
+        on_step=record,
+        before_send=save_once_committed,
+    )
+    report.supi = onboarding.result.supi
+    register_state(state_file, core, timeout=timeout, on_step=record)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def register_state(
+    state_file: Path,
+    core: tuple[str, int],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_step: OnStep = lambda step: None,
+) -> UeState:
+    """A normal registration; the state file is rewritten when 5G AKA moves the SQN on."""
+    state = states.load(state_file)
+    registration = Registration(state)
+    last = [state.sqn_ms]
+
+    def save_sqn() -> None:
+        current = registration.state
+        if current.sqn_ms != last[0]:
+            states.save(state_file, current)
+            last[0] = current.sqn_ms
+
+    run(
+        registration,
+        registration.start(),
+        core,
+        name="registration",
+        timeout=timeout,
+        on_step=on_step,
+        before_send=save_sqn,
+    )
+    return registration.result
+
+
+def register(
+    state_file: Path,
+    core: tuple[str, int],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_step: OnStep = lambda step: None,
+) -> Report:
+    started = time.monotonic()
+    report = Report(state_file=state_file)
+
+    def record(step: TimedStep) -> None:
+        report.steps.append(step)
+        on_step(step)
+
+    state = register_state(state_file, core, timeout=timeout, on_step=record)
+    report.supi = state.supi
+    report.seconds = time.monotonic() - started
+    return report

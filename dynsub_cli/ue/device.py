@@ -1,0 +1,44 @@
+"""A device folder as `dynsub pki mint` writes it: the UE's factory credentials.
+
+device.pem (the device certificate), device.key (its private key), chain.pem (the
+manufacturer CA: what the UE presents besides its certificate) and trust.pem (the roots the UE
+trusts to authenticate a core).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+
+from dynsub_cli.eap.credentials import Credentials
+from dynsub_cli.errors import BadInput, FileError
+from dynsub_cli.files import read_bytes
+from dynsub_cli.pki import mint, pem, profiles
+
+
+@dataclass(frozen=True, eq=False)
+class Device:
+    folder: Path
+    imei: str
+    credentials: Credentials = field(repr=False)
+    trust_anchors: tuple[x509.Certificate, ...]
+
+
+def load(folder: Path) -> Device:
+    if not folder.is_dir():
+        raise FileError(
+            f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
+        )
+    certificate = pem.read_certificate(folder / mint.DEVICE_CERT, "device certificate")
+    imei = profiles.imei_of(certificate)
+    if imei is None:
+        raise BadInput(f"{folder / mint.DEVICE_CERT}: not a device certificate (no IMEI)")
+    credentials = Credentials.from_pem(
+        read_bytes(folder / mint.DEVICE_CERT, "device certificate"),
+        read_bytes(folder / mint.DEVICE_KEY, "device private key"),
+        chain=tuple(pem.read_certificates(folder / mint.CHAIN, "device chain")),
+    )
+    anchors = tuple(pem.read_certificates(folder / mint.TRUST, "trust anchors"))
+    return Device(folder, imei, credentials, anchors)
