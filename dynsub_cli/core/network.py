@@ -19,7 +19,7 @@ from dynsub_cli.config import CoreConfig, Plan, ServiceType
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.errors import BadInput, CertificateRefused, ConfigError, DynsubError
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import verify
+from dynsub_cli.pki import pem, verify
 from dynsub_cli.security import keys
 from dynsub_cli.security.ecies import HomeNetworkKey, Profile
 from dynsub_cli.store import Policy, Subscriptions, SupiRange
@@ -106,11 +106,13 @@ class Network:
                 + read_bytes(pki.core_chain, "core certificate chain"),
                 read_bytes(pki.core_key, "core private key"),
             )
-            anchors = tuple(c for p in pki.trust_anchors for c in _certificates(p, "trust anchor"))
-            manufacturers = tuple(
-                c for p in pki.manufacturer_cas for c in _certificates(p, "manufacturer CA")
+            anchors = tuple(
+                c for p in pki.trust_anchors for c in pem.read_certificates(p, "trust anchor")
             )
-            crls = tuple(_crl(p) for p in pki.crls)
+            manufacturers = tuple(
+                c for p in pki.manufacturer_cas for c in pem.read_certificates(p, "manufacturer CA")
+            )
+            crls = tuple(pem.read_crl(p) for p in pki.crls)
             op = _hex_secret(config.operator.op_file, "operator OP", 16)
             hn_keys = {
                 config.suci.profile_a_key_id: _hn_key(config.suci.profile_a_key_file, Profile.A),
@@ -144,21 +146,6 @@ def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
-
-
-def _certificates(path: Path, what: str) -> list[x509.Certificate]:
-    try:
-        certs = x509.load_pem_x509_certificates(read_bytes(path, what))
-    except ValueError as err:
-        raise BadInput(f"{path}: {what} is not a PEM certificate ({err})") from err
-    return certs
-
-
-def _crl(path: Path) -> x509.CertificateRevocationList:
-    try:
-        return x509.load_pem_x509_crl(read_bytes(path, "CRL"))
-    except ValueError as err:
-        raise BadInput(f"{path}: not a PEM CRL ({err})") from err
 
 
 def _hex_secret(path: Path, what: str, length: int) -> bytes:
