@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
 from dynsub_cli.config import CoreConfig, Plan, ServiceType
 from dynsub_cli.eap.credentials import Credentials
@@ -73,7 +72,7 @@ class Network:
         trusted root, revocation, and the enrollment policy's manufacturer CAs."""
         identity = verify.verify_device(chain, self.trust_anchors, now=self.now(), crls=self.crls)
         leaf = chain[0]
-        if not any(_issued_by(leaf, ca) for ca in self.manufacturer_cas):
+        if not any(verify.issued_by(leaf, ca) for ca in self.manufacturer_cas):
             raise CertificateRefused(
                 verify.label(leaf),
                 [
@@ -136,16 +135,6 @@ class Network:
 def open_store(config: CoreConfig) -> Subscriptions:
     """The store of a core, with its key (K and OPc are sealed under it)."""
     return Subscriptions.open(config.store.path, load_key(config.store.key_file))
-
-
-def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
-    if cert.issuer != ca.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def _hex_secret(path: Path, what: str, length: int) -> bytes:

@@ -84,7 +84,7 @@ def validity_reasons(cert: x509.Certificate, now: dt.datetime) -> list[str]:
     return []
 
 
-def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     if cert.issuer != ca.subject:
         return False
     try:
@@ -103,14 +103,14 @@ def _issuer_problems(
 ) -> tuple[x509.Certificate | None, list[str]]:
     """Find the CA that signed ``leaf`` and say what, if anything, makes it untrusted."""
     issuer_name = leaf.issuer.rfc4514_string()
-    ca = next((c for c in intermediates if _issued_by(leaf, c)), None)
+    ca = next((c for c in intermediates if issued_by(leaf, c)), None)
     if ca is None:
-        if any(_issued_by(leaf, anchor) for anchor in anchors):
+        if any(issued_by(leaf, anchor) for anchor in anchors):
             return None, [f"{issuer_name} is a root, not a {ca_profile.name}"]
         return None, [f"{issuer_name}: no presented CA certificate signed it"]
     problems = [f"{issuer_name}: {reason}" for reason in profiles.check(ca_profile, ca)]
     problems += [f"{issuer_name}: {reason}" for reason in validity_reasons(ca, now)]
-    if not any(_issued_by(ca, anchor) for anchor in anchors):
+    if not any(issued_by(ca, anchor) for anchor in anchors):
         problems.append(f"{issuer_name} is not signed by a trusted root")
     return ca, problems
 
