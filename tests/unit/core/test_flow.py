@@ -96,3 +96,15 @@ def test_the_ue_resynchronises_when_its_sqn_is_ahead(lab: Lab, core: Core) -> No
     assert sent == ["RegistrationRequest", "AuthenticationFailure"]
     assert registration.result.sqn_ms > 10_000
     assert [e.kind for e in core.store.events(supi=state.supi)][0:3].count("resynchronisation") == 1
+
+
+def test_a_ue_whose_sqn_is_behind_accepts_the_fresher_challenge(lab: Lab, core: Core) -> None:
+    state = onboard(lab, core, 0)
+    first = Registration(state)
+    converse(first, first.start(), core.session())
+    behind = first.result.with_sqn(0)  # e.g. a state file restored from an old backup
+    second = Registration(behind)
+    exchange = converse(second, second.start(), core.session())
+    sent = [type(codec.decode(p)).__name__ for d, p in exchange.pdus if d == "ul"][:2]
+    assert sent == ["RegistrationRequest", "AuthenticationResponse"]  # no resynchronisation
+    assert second.result.sqn_ms > first.result.sqn_ms
