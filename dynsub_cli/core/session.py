@@ -39,10 +39,11 @@ Every refusal goes through one place (``_refuse``) that answers the UE as the ta
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from dynsub_cli.core import provisioning
@@ -286,7 +287,7 @@ class CoreSession:
         self._check_capabilities()
         self._onboarding = True
         self._event(EventKind.ONBOARDING_ATTEMPT, EventOutcome.SUCCESS, "EAP-TLS started")
-        self._eap = Authenticator(self._net.credentials, self._net.verify_device)
+        self._eap = Authenticator(self._net.credentials, self._verify_device)
         self.phase = Phase.EAP
         self._note("eap-tls", "onboarding: EAP-TLS started")
         return self._send(m.AuthenticationRequest(NGKSI, ABBA, eap_message=self._eap.start()))
@@ -305,7 +306,6 @@ class CoreSession:
         if not self._eap.done:
             return self._send(m.AuthenticationRequest(NGKSI, ABBA, eap_message=packet))
         device = self._eap.result.peer_identity
-        self._check_device(device)
         self._device = device
         self._kausf = self._eap.result.kausf
         self._kseaf = keys.kseaf(self._kausf, self._net.serving_network)
@@ -313,6 +313,14 @@ class CoreSession:
             "eap-tls", f"device {device.imei} authenticated ({self._eap.result.tls_version})"
         )
         return self._security_mode(eap_success=packet)
+
+    def _verify_device(self, chain: Sequence[x509.Certificate]) -> DeviceIdentity:
+        # The EAP server's verdict on the UE's chain, given while EAP-TLS is still running:
+        # a refusal here ends it with EAP-Failure (RFC 9190 2.1.3), which the REGISTRATION
+        # REJECT carries (TS 24.501 8.2.9.4), instead of an EAP-Success taken back later.
+        device = self._net.verify_device(chain)
+        self._check_device(device)
+        return device
 
     def _check_device(self, device: DeviceIdentity) -> None:
         # TS 33.501 B.2.1.1: the certificate must be the one the SUCI claimed.
