@@ -127,12 +127,20 @@ class _Refused(Exception):
     """Internal: stop the procedure with this refusal (handled in ``receive``)."""
 
     def __init__(
-        self, refusal: Refusal, detail: str, *, dialogue_cause: d.DialogueCause | None = None
+        self,
+        refusal: Refusal,
+        detail: str,
+        *,
+        dialogue_cause: d.DialogueCause | None = None,
+        told: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.refusal = refusal
-        self.detail = detail
+        self.detail = detail  # for the log and the audit trail
         self.dialogue_cause = dialogue_cause
+        #: What the UE reads in the dialogue ERROR: the detail only where it is meant for the
+        #: UE (the offer's rules); a store error names the operator's files and settings.
+        self.told = told if told is not None else detail
 
 
 class CoreSession:
@@ -494,6 +502,7 @@ class CoreSession:
                 Refusal.KEY_CONFIRMATION_FAILED,
                 err.message,
                 dialogue_cause=d.DialogueCause.KEY_CONFIRMATION_FAILED,
+                told=Refusal.KEY_CONFIRMATION_FAILED.meaning,
             ) from err
         opc = compute_opc(k, self._net.op)
         device = self._device
@@ -517,12 +526,14 @@ class CoreSession:
                 Refusal.SUPI_RANGE_EXHAUSTED,
                 err.message,
                 dialogue_cause=d.DialogueCause.SUPI_RANGE_EXHAUSTED,
+                told=Refusal.SUPI_RANGE_EXHAUSTED.meaning,
             ) from err
         except DeviceAlreadyOnboarded as err:
             raise _Refused(
                 Refusal.REONBOARDING_REFUSED,
                 err.message,
                 dialogue_cause=d.DialogueCause.REONBOARDING_REFUSED,
+                told=Refusal.REONBOARDING_REFUSED.meaning,
             ) from err
         record = result.subscription
         self._supi = record.supi
@@ -601,7 +612,7 @@ class CoreSession:
         if refusal.answer is Answer.DEREGISTRATION and self._security is not None:
             out = []
             if refused.dialogue_cause is not None:
-                error = d.Error(refused.dialogue_cause, refused.detail)
+                error = d.Error(refused.dialogue_cause, refused.told)
                 out.append(self._pdu(_transport(error)))
             deregister = m.DeregistrationRequestUeTerminated(DeregistrationType(), refusal.cause)
             out.append(self._pdu(deregister))
