@@ -303,7 +303,8 @@ class Onboarding(Procedure[UeState]):
             return self._security_mode_command(message)
         if isinstance(message, m.RegistrationReject) and message.eap_message is not None:
             raise Rejected(
-                f"{self._eap_verdict(message.eap_message)}: {cause_text(message.cause)}",
+                f"{self._eap_verdict(message.eap_message)}; REGISTRATION REJECT with "
+                f"{cause_text(message.cause)}",
                 message.cause,
             )
         self._expect(message, m.AuthenticationRequest)
@@ -332,7 +333,7 @@ class Onboarding(Procedure[UeState]):
         try:
             self._peer.receive(eap_message)
         except DynsubError as err:
-            return f"the network refused EAP-TLS with EAP-Failure ({err.message})"
+            return err.message
         return "the network refused the onboarding registration"
 
     def _security_mode_command(self, command: m.SecurityModeCommand) -> Output:
