@@ -249,8 +249,11 @@ def only_status(pdus: list[bytes]) -> m.MmStatus:
     return status
 
 
-def check_core(world: World, refusal: Refusal, peer: RawPeer, imei: str | None) -> None:
+def check_core(
+    world: World, refusal: Refusal, peer: RawPeer, imei: str | None, *, says: str = ""
+) -> None:
     record = refusal_record(world.core, peer=peer.peer)
+    assert says in record.message
     assert record.imei == imei
     assert (record.step, record.cause) == (refusal.step, int(refusal.cause))
     assert refusal.meaning in record.message
@@ -266,7 +269,7 @@ def test_a_malformed_pdu_gets_5gmm_status(world: World) -> None:
         status = only_status(peer.until_closed())
     assert Refusal.MALFORMED.answer is Answer.STATUS
     assert status.cause == Refusal.MALFORMED.cause
-    check_core(world, Refusal.MALFORMED, peer, imei)
+    check_core(world, Refusal.MALFORMED, peer, imei, says="REGISTRATION REQUEST")
 
 
 def test_an_oversize_frame_gets_5gmm_status(world: World) -> None:
@@ -275,13 +278,13 @@ def test_an_oversize_frame_gets_5gmm_status(world: World) -> None:
         peer.send((MAX_FRAME + 1).to_bytes(2, "big") + b"\x7e" * 64)
         status = only_status(peer.until_closed())
     assert status.cause == Refusal.OVERSIZE_FRAME.cause
-    check_core(world, Refusal.OVERSIZE_FRAME, peer, imei)
+    check_core(world, Refusal.OVERSIZE_FRAME, peer, imei, says=f"{MAX_FRAME + 1} octets")
 
 
 def test_a_silent_peer_is_cut_off(world: World) -> None:
     with RawPeer(world.core) as peer:
         assert peer.until_closed() == []  # nothing said, nothing answered: closed
-    check_core(world, Refusal.TIMEOUT, peer, None)
+    check_core(world, Refusal.TIMEOUT, peer, None, says="silent")
 
 
 def test_a_peer_stalled_mid_frame_is_cut_off(world: World) -> None:
@@ -289,7 +292,7 @@ def test_a_peer_stalled_mid_frame_is_cut_off(world: World) -> None:
         imei, _ = started(world, peer)
         peer.send(b"\x00\x40" + b"\x7e\x00\x41")  # 3 of the 64 octets announced
         assert peer.until_closed() == []
-    check_core(world, Refusal.TIMEOUT, peer, imei)
+    check_core(world, Refusal.TIMEOUT, peer, imei, says="5 octets into a frame")
 
 
 def test_a_peer_that_leaves_mid_procedure_is_recorded(world: World) -> None:
