@@ -15,7 +15,7 @@ from enum import Enum
 
 from dynsub_cli.errors import CertificateRefused
 from dynsub_cli.nas.enums import MmCause
-from dynsub_cli.pki import profiles, verify
+from dynsub_cli.pki import oids, profiles, verify
 
 
 class Answer(Enum):
@@ -224,7 +224,7 @@ _CERTIFICATE_RULES: tuple[tuple[str, Refusal], ...] = (
     (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
     (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
     (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
-    ("3GPP device policy missing", Refusal.DEVICE_POLICY_MISSING),
+    (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
     (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
     (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
 )

@@ -124,6 +124,9 @@ class Server:
             except DynsubError as err:
                 # A timeout, a closed connection or a bad frame ends the connection; the
                 # session records why and may answer (e.g. a 5GMM STATUS) before it closes.
+                if isinstance(err, PeerTimeout) and frames.pending:
+                    # A stalled peer, not a silent one: say so in the log.
+                    err = PeerTimeout(f"{err.message}, {frames.buffered} octets into a frame")
                 out = await asyncio.to_thread(session.fail, err)
                 await self._send(writer, out)
                 return

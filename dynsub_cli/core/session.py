@@ -39,10 +39,11 @@ Every refusal goes through one place (``_refuse``) that answers the UE as the ta
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from dynsub_cli.core import provisioning
@@ -126,12 +127,20 @@ class _Refused(Exception):
     """Internal: stop the procedure with this refusal (handled in ``receive``)."""
 
     def __init__(
-        self, refusal: Refusal, detail: str, *, dialogue_cause: d.DialogueCause | None = None
+        self,
+        refusal: Refusal,
+        detail: str,
+        *,
+        dialogue_cause: d.DialogueCause | None = None,
+        told: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.refusal = refusal
-        self.detail = detail
+        self.detail = detail  # for the log and the audit trail
         self.dialogue_cause = dialogue_cause
+        #: What the UE reads in the dialogue ERROR: the detail only where it is meant for the
+        #: UE (the offer's rules); a store error names the operator's files and settings.
+        self.told = told if told is not None else detail
 
 
 class CoreSession:
@@ -286,7 +295,7 @@ class CoreSession:
         self._check_capabilities()
         self._onboarding = True
         self._event(EventKind.ONBOARDING_ATTEMPT, EventOutcome.SUCCESS, "EAP-TLS started")
-        self._eap = Authenticator(self._net.credentials, self._net.verify_device)
+        self._eap = Authenticator(self._net.credentials, self._verify_device)
         self.phase = Phase.EAP
         self._note("eap-tls", "onboarding: EAP-TLS started")
         return self._send(m.AuthenticationRequest(NGKSI, ABBA, eap_message=self._eap.start()))
@@ -305,7 +314,6 @@ class CoreSession:
         if not self._eap.done:
             return self._send(m.AuthenticationRequest(NGKSI, ABBA, eap_message=packet))
         device = self._eap.result.peer_identity
-        self._check_device(device)
         self._device = device
         self._kausf = self._eap.result.kausf
         self._kseaf = keys.kseaf(self._kausf, self._net.serving_network)
@@ -313,6 +321,14 @@ class CoreSession:
             "eap-tls", f"device {device.imei} authenticated ({self._eap.result.tls_version})"
         )
         return self._security_mode(eap_success=packet)
+
+    def _verify_device(self, chain: Sequence[x509.Certificate]) -> DeviceIdentity:
+        # The EAP server's verdict on the UE's chain, given while EAP-TLS is still running:
+        # a refusal here ends it with EAP-Failure (RFC 9190 2.1.3), which the REGISTRATION
+        # REJECT carries (TS 24.501 8.2.9.4), instead of an EAP-Success taken back later.
+        device = self._net.verify_device(chain)
+        self._check_device(device)
+        return device
 
     def _check_device(self, device: DeviceIdentity) -> None:
         # TS 33.501 B.2.1.1: the certificate must be the one the SUCI claimed.
@@ -486,6 +502,7 @@ class CoreSession:
                 Refusal.KEY_CONFIRMATION_FAILED,
                 err.message,
                 dialogue_cause=d.DialogueCause.KEY_CONFIRMATION_FAILED,
+                told=Refusal.KEY_CONFIRMATION_FAILED.meaning,
             ) from err
         opc = compute_opc(k, self._net.op)
         device = self._device
@@ -509,12 +526,14 @@ class CoreSession:
                 Refusal.SUPI_RANGE_EXHAUSTED,
                 err.message,
                 dialogue_cause=d.DialogueCause.SUPI_RANGE_EXHAUSTED,
+                told=Refusal.SUPI_RANGE_EXHAUSTED.meaning,
             ) from err
         except DeviceAlreadyOnboarded as err:
             raise _Refused(
                 Refusal.REONBOARDING_REFUSED,
                 err.message,
                 dialogue_cause=d.DialogueCause.REONBOARDING_REFUSED,
+                told=Refusal.REONBOARDING_REFUSED.meaning,
             ) from err
         record = result.subscription
         self._supi = record.supi
@@ -593,7 +612,7 @@ class CoreSession:
         if refusal.answer is Answer.DEREGISTRATION and self._security is not None:
             out = []
             if refused.dialogue_cause is not None:
-                error = d.Error(refused.dialogue_cause, refused.detail)
+                error = d.Error(refused.dialogue_cause, refused.told)
                 out.append(self._pdu(_transport(error)))
             deregister = m.DeregistrationRequestUeTerminated(DeregistrationType(), refusal.cause)
             out.append(self._pdu(deregister))

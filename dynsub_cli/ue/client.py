@@ -6,6 +6,7 @@ generator that wants many UEs runs them in threads.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -102,13 +103,18 @@ def run(
                     NetworkError(f"connection lost: {err.strerror or err}"), procedure
                 ) from err
             if not data:
+                if procedure.refusal is not None:
+                    raise procedure.refusal  # the network's refusal, cut short
                 raise _at(NetworkError("the core closed the connection"), procedure)
             for pdu in reader.feed(data):
                 try:
                     out = procedure.receive(pdu)
                 except DynsubError:
                     if procedure.error_response is not None:
-                        sock.sendall(frame(procedure.error_response))
+                        # Tell the core why, if it still listens: after its own refusal it
+                        # may have closed already, and the error is what the user needs.
+                        with contextlib.suppress(OSError):
+                            sock.sendall(frame(procedure.error_response))
                     raise
                 report(out)
                 before_send()

@@ -127,6 +127,10 @@ class Procedure(Generic[T]):
         self._command_pdu = b""
         #: After a failure: the PDU that tells the network why (send it, then close), if any.
         self.error_response: bytes | None = None
+        #: A refusal the network has announced but not finished: the dialogue ERROR comes
+        #: before the DEREGISTRATION REQUEST that carries its 5GMM cause. If the connection
+        #: ends in between, this is what went wrong (the client raises it).
+        self.refusal: Rejected | None = None
         self._steps: list[Step] = []
         self._done = False
         self._result: T | None = None
@@ -297,6 +301,12 @@ class Onboarding(Procedure[UeState]):
     def _eap(self, message: m.Message) -> Output:
         if isinstance(message, m.SecurityModeCommand):
             return self._security_mode_command(message)
+        if isinstance(message, m.RegistrationReject) and message.eap_message is not None:
+            raise Rejected(
+                f"{self._eap_verdict(message.eap_message)}; REGISTRATION REJECT with "
+                f"{cause_text(message.cause)}",
+                message.cause,
+            )
         self._expect(message, m.AuthenticationRequest)
         assert isinstance(message, m.AuthenticationRequest)
         if message.eap_message is None:
@@ -311,6 +321,20 @@ class Onboarding(Procedure[UeState]):
             raise
         assert response is not None
         return self._out(m.AuthenticationResponse(eap_message=response))
+
+    def _eap_verdict(self, eap_message: bytes) -> str:
+        """What the EAP-Failure of a REGISTRATION REJECT means at this point of EAP-TLS.
+
+        TS 24.501 8.2.9.4: the reject of an EAP-based authentication carries the EAP server's
+        EAP-Failure. Without it the UE could only print a bare 5GMM cause; the EAP peer knows
+        whether the server refused after receiving our certificate (the usual case: the
+        certificate, the IMEI or the enrollment policy) or broke off the handshake earlier.
+        """
+        try:
+            self._peer.receive(eap_message)
+        except DynsubError as err:
+            return err.message
+        return "the network refused the onboarding registration"
 
     def _security_mode_command(self, command: m.SecurityModeCommand) -> Output:
         if command.eap_message is None:
@@ -334,20 +358,37 @@ class Onboarding(Procedure[UeState]):
         self._state = self._await_offer
         return self._out(m.RegistrationComplete())
 
-    def _payload(self, message: m.Message) -> d.Message:
+    def _payload(self, message: m.Message) -> d.Message | None:
+        """The dialogue message in a DL NAS TRANSPORT; None after an ERROR (wait for the rest)."""
         if isinstance(message, m.DlNasTransport):
             payload = d.decode(message.payload_container)
             if isinstance(payload, d.Error):
-                raise Rejected(
-                    f"the network refused: {payload.text}",
-                    _dialogue_refusal_cause(payload.cause),
+                # docs/protocol.md: an ERROR says why in words; the DEREGISTRATION REQUEST
+                # that follows says it as a 5GMM cause. Report both, so read on.
+                self.refusal = Rejected(
+                    f"the network refused: {payload.text}", MmCause.PROTOCOL_ERROR_UNSPECIFIED
                 )
+                self.refusal.step = self.step
+                self._state = self._await_refusal_cause
+                return None
             return payload
         self._expect(message, m.DlNasTransport)
         raise AssertionError("unreachable")
 
+    def _await_refusal_cause(self, message: m.Message) -> Output:
+        refusal = self.refusal
+        assert refusal is not None
+        if isinstance(message, m.DeregistrationRequestUeTerminated) and message.cause is not None:
+            raise Rejected(
+                f"{refusal.message}; de-registered with {cause_text(message.cause)}",
+                message.cause,
+            )
+        raise refusal
+
     def _await_offer(self, message: m.Message) -> Output:
         offer = self._payload(message)
+        if offer is None:
+            return self._out()
         if not isinstance(offer, d.Offer):
             raise UnexpectedMessage(f"expected the OFFER, got {offer.kind.name}")
         choice = d.Choice(
@@ -361,6 +402,8 @@ class Onboarding(Procedure[UeState]):
 
     def _await_key_request(self, message: m.Message) -> Output:
         request = self._payload(message)
+        if request is None:
+            return self._out()
         if not isinstance(request, d.KeyRequest):
             raise UnexpectedMessage(f"expected KEY_REQUEST, got {request.kind.name}")
         self.step = "key generation"
@@ -376,6 +419,8 @@ class Onboarding(Procedure[UeState]):
 
     def _await_subscription(self, message: m.Message) -> Output:
         sub = self._payload(message)
+        if sub is None:
+            return self._out()
         if not isinstance(sub, d.Subscription):
             raise UnexpectedMessage(f"expected SUBSCRIPTION, got {sub.kind.name}")
         subscription.verify_network_confirmation(
@@ -415,19 +460,6 @@ class Onboarding(Procedure[UeState]):
 
 def _transport(payload: d.Message) -> m.UlNasTransport:
     return m.UlNasTransport(PayloadContainerType(d.PAYLOAD_CONTAINER_TYPE), d.encode(payload))
-
-
-def _dialogue_refusal_cause(cause: d.DialogueCause) -> int:
-    # The 5GMM cause that follows in DEREGISTRATION REQUEST; docs/protocol.md section 5.
-    return {
-        d.DialogueCause.UNKNOWN_SERVICE_TYPE: MmCause.NO_NETWORK_SLICES_AVAILABLE,
-        d.DialogueCause.UNKNOWN_PLAN: MmCause.SERVICES_5GS_NOT_ALLOWED,
-        d.DialogueCause.PLAN_NOT_FOR_SERVICE_TYPE: MmCause.SERVICES_5GS_NOT_ALLOWED,
-        d.DialogueCause.MISSING_BILLING_INFORMATION: MmCause.INVALID_MANDATORY_INFORMATION,
-        d.DialogueCause.KEY_CONFIRMATION_FAILED: MmCause.MAC_FAILURE,
-        d.DialogueCause.SUPI_RANGE_EXHAUSTED: MmCause.CONGESTION,
-        d.DialogueCause.REONBOARDING_REFUSED: MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN,
-    }.get(cause, MmCause.PROTOCOL_ERROR_UNSPECIFIED)
 
 
 _CORE_NAME = re.compile(

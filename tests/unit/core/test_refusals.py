@@ -1,0 +1,137 @@
+"""The table of refusals (core/refusals.py): certificate reasons map to the right refusal, the
+rows are distinct, and docs/protocol.md lists every one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dynsub_cli.core.refusals import Answer, Refusal, for_certificate
+from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.nas.enums import MmCause
+from dynsub_cli.pki import oids, pem, profiles, verify
+from dynsub_cli.pki.authority import Pki
+from tests.unit.pki import factory
+
+PROTOCOL_MD = Path(__file__).parents[3] / "docs" / "protocol.md"
+
+
+def refused(*reasons: str) -> CertificateRefused:
+    return CertificateRefused("device 001001000000007", [f"{r} (detail)" for r in reasons])
+
+
+@pytest.mark.parametrize(
+    ("phrase", "refusal"),
+    [
+        (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
+        (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
+        (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
+        (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
+        (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
+        (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
+        (profiles.R_IMEI_CHECK_DIGIT, Refusal.CERTIFICATE_INVALID),
+        (profiles.R_BC_CA_ON_EE, Refusal.CERTIFICATE_INVALID),
+        (profiles.eku_missing(profiles.DEVICE.extended_key_usage[0]), Refusal.CERTIFICATE_INVALID),
+    ],
+)
+def test_each_reason_phrase_maps_to_its_refusal(phrase: str, refusal: Refusal) -> None:
+    assert for_certificate(refused(phrase)) is refusal
+
+
+def test_the_most_telling_reason_wins() -> None:
+    # Revoked and expired is reported as revoked; a profile breach does not hide either.
+    both = refused(profiles.R_EXPIRED, verify.R_REVOKED, profiles.R_IMEI_CHECK_DIGIT)
+    assert for_certificate(both) is Refusal.CERTIFICATE_REVOKED
+    assert for_certificate(refused(profiles.R_KU_MISSING, profiles.R_EXPIRED)) is (
+        Refusal.CERTIFICATE_EXPIRED
+    )
+
+
+@pytest.fixture(scope="module")
+def pkis(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pki, Pki]:
+    tmp = tmp_path_factory.mktemp("pkis")
+    return factory.make_pki(tmp / "pki"), factory.make_pki(tmp / "other", manufacturer="Rogue")
+
+
+EXPECTED = {
+    "policy missing": Refusal.DEVICE_POLICY_MISSING,
+    "CA:TRUE": Refusal.CERTIFICATE_INVALID,
+    "wrong EKU": Refusal.CERTIFICATE_INVALID,
+    "expired": Refusal.CERTIFICATE_EXPIRED,
+    "not yet valid": Refusal.CERTIFICATE_EXPIRED,
+    "untrusted issuer": Refusal.UNTRUSTED_MANUFACTURER,
+    "bad IMEI check digit": Refusal.CERTIFICATE_INVALID,
+}
+
+
+@pytest.mark.parametrize("broken", list(factory.BROKEN))
+def test_a_real_refusal_of_each_broken_rule_maps(pkis: tuple[Pki, Pki], broken: str) -> None:
+    # The phrases come from the verifier itself, on a certificate with that one rule broken.
+    pki, other = pkis
+    make, phrase = factory.BROKEN[broken]
+    minted = make(pki, other)
+    with pytest.raises(CertificateRefused) as err:
+        verify.verify_device(factory.chain_of(pki, minted), [pki.load_root()])
+    assert any(phrase in reason for reason in err.value.reasons)
+    assert for_certificate(err.value) is EXPECTED[broken]
+
+
+def test_a_revoked_certificate_maps_to_revoked(pkis: tuple[Pki, Pki], tmp_path: Path) -> None:
+    pki, _ = pkis
+    minted, crl = factory.revoked_device(pki, tmp_path / "crl.pem")
+    with pytest.raises(CertificateRefused) as err:
+        verify.verify_device(
+            factory.chain_of(pki, minted), [pki.load_root()], crls=[pem.read_crl(crl)]
+        )
+    assert for_certificate(err.value) is Refusal.CERTIFICATE_REVOKED
+
+
+def test_every_refusal_is_its_own_row() -> None:
+    rows = [(r.step, r.meaning) for r in Refusal]
+    assert len(set(rows)) == len(rows)
+    assert len({r.meaning for r in Refusal}) == len(rows)
+
+
+def test_every_answer_follows_the_spec_where_it_has_one() -> None:
+    # TS 24.501 5.4.1.3.7: a wrong RES* gets AUTHENTICATION REJECT; clause 7: a malformed or
+    # unexpected message gets 5GMM STATUS; 5.5.1.2.5: registration refusals a REJECT.
+    assert Refusal.WRONG_RES_STAR.answer is Answer.AUTHENTICATION_REJECT
+    assert {r for r in Refusal if r.step == "protocol"} == {
+        Refusal.MALFORMED,
+        Refusal.UNEXPECTED_MESSAGE,
+    }
+    assert all(r.answer is Answer.STATUS for r in Refusal if r.step == "protocol")
+    assert all(
+        r.answer is Answer.REGISTRATION_REJECT
+        for r in Refusal
+        if r.step in ("registration", "certificate")
+    )
+    # #74 is the signal to start onboarding: nothing else may use it.
+    assert [r for r in Refusal if r.cause == MmCause.TEMPORARILY_NOT_AUTHORIZED_FOR_SNPN] == [
+        Refusal.NO_SUBSCRIPTION
+    ]
+
+
+def _refusals_section() -> str | None:
+    if not PROTOCOL_MD.is_file():
+        return None
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    found = re.search(r"^(#+)[^\n]*Refusals[^\n]*\n(.*?)(?=^\1 |\Z)", text, re.M | re.S)
+    return found.group(2) if found else None
+
+
+def test_docs_protocol_lists_every_refusal() -> None:
+    section = _refusals_section()
+    if section is None:
+        pytest.skip("docs/protocol.md has no Refusals section yet")
+    text = section.lower()
+    missing = [
+        r.name
+        for r in Refusal
+        if r.name.lower() not in text and r.name.lower().replace("_", " ") not in text
+    ]
+    assert not missing, f"docs/protocol.md Refusals does not list: {missing}"
+    for refusal in Refusal:
+        assert re.search(rf"#?\b{int(refusal.cause)}\b", section), refusal.name
