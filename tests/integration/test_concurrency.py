@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -38,12 +35,11 @@ from dynsub_cli.store import State, Subscription
 from dynsub_cli.ue import client
 from dynsub_cli.ue import state as states
 from tests.flow import Lab, make_lab
+from tests.integration.ues import Outcome, in_parallel
 from tests.server import RunningCore, running_core
 
 UES = 50
 SAME_DEVICE = 20
-
-Outcome = client.Report | DynsubError
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +55,6 @@ def config_for(lab: Lab, folder: Path, **enrollment: object) -> CoreConfig:
         store=StoreConfig(folder / "store.sqlite", base.store.key_file),
         enrollment=dataclasses.replace(base.enrollment, **enrollment),  # type: ignore[arg-type]
     )
-
-
-def in_parallel(count: int, job: Callable[[int], client.Report]) -> list[Outcome]:
-    """Run ``job(i)`` for i in range(count) on as many threads, released at the same moment."""
-    barrier = threading.Barrier(count)
-
-    def one(i: int) -> Outcome:
-        barrier.wait()
-        try:
-            return job(i)
-        except DynsubError as err:
-            return err
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count)))
 
 
 def live_records(config: CoreConfig, imei: str) -> list[Subscription]:
