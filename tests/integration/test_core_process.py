@@ -44,7 +44,7 @@ def _committed_records_are_kept(lab: Lab, state_files: list[Path]) -> int:
     return len(saved)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_signal_stops_the_core_cleanly_while_ues_onboard(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
