@@ -85,7 +85,7 @@ Billing plans: which service types they allow and which billing information the 
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
     "limits": """\
 timeout_seconds: a silent peer is dropped after this long.
-max_connections: concurrent UE connections; more wait in the listen queue.
+max_connections: concurrent UE connections; the core closes any beyond it at once.
 max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
 }
 

@@ -142,6 +142,12 @@ class Refusal(Enum):
         Answer.DEREGISTRATION,
         "the plan needs billing information the UE did not give",
     )
+    ONBOARDED_MEANWHILE = (
+        "dialogue",
+        MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN,
+        Answer.DEREGISTRATION,
+        "another connection of the device committed its subscription first (policy refuse)",
+    )
     SUPI_RANGE_EXHAUSTED = (
         "dialogue",
         MmCause.CONGESTION,

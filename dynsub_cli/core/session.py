@@ -530,10 +530,10 @@ class CoreSession:
             ) from err
         except DeviceAlreadyOnboarded as err:
             raise _Refused(
-                Refusal.REONBOARDING_REFUSED,
+                Refusal.ONBOARDED_MEANWHILE,
                 err.message,
                 dialogue_cause=d.DialogueCause.REONBOARDING_REFUSED,
-                told=Refusal.REONBOARDING_REFUSED.meaning,
+                told=Refusal.ONBOARDED_MEANWHILE.meaning,
             ) from err
         record = result.subscription
         self._supi = record.supi

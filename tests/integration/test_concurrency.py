@@ -12,10 +12,10 @@ What 20 parallel onboardings of ONE device leave behind, by re-onboarding policy
   K was replaced fails 5G AKA with a MAC failure (its AUTN check) and must onboard again.
 - ``new-record``: every commit marks the previous record "replaced" and allocates a new SUPI.
   Exactly one record stays live (the last commit); a UE holding a replaced SUPI is refused at
-  registration (#7, no subscription) and must onboard again.
+  registration (#74, no subscription: start subscription generation) and must onboard again.
 - ``refuse``: the first commit wins; every other onboarding is refused, either at its first
-  REGISTRATION REQUEST (the record exists already) or at the commit (the store's check in the
-  same transaction), with "already onboarded".
+  REGISTRATION REQUEST (REGISTRATION REJECT #75, the record exists already) or at the commit
+  (the store's check in the same transaction: dialogue ERROR, then DEREGISTRATION REQUEST #75).
 """
 
 from __future__ import annotations
