@@ -54,10 +54,14 @@ class Server:
         *,
         limits: Limits,
         on_refused: Callable[[str, str], None] = lambda peer, why: None,
+        busy: bytes | None = None,
     ) -> None:
+        """``busy`` is the PDU a connection beyond ``limits.max_connections`` receives before
+        the core closes it (REGISTRATION REJECT #22, from the service)."""
         self._new_session = new_session
         self._limits = limits
         self._on_refused = on_refused
+        self._busy = busy
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -101,7 +105,7 @@ class Server:
         peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
         if len(self._tasks) >= self._limits.max_connections:
             self._on_refused(peer, f"{self._limits.max_connections} connections already open")
-            writer.close()
+            await self._turn_away(reader, writer)
             return
         self._tasks.add(task)
         try:
@@ -111,6 +115,17 @@ class Server:
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    async def _turn_away(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Say why, half-close, and let the UE read it: closing with its request unread would
+        # reset the connection and could discard the answer before the UE sees it.
+        with contextlib.suppress(OSError, TimeoutError):
+            if self._busy is not None:
+                writer.write(frame(self._busy))
+                await writer.drain()
+            writer.write_eof()
+            await asyncio.wait_for(reader.read(65536), 1.0)
+        writer.close()
 
     async def _run(
         self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -13,6 +13,9 @@ from dynsub_cli.config import CoreConfig
 from dynsub_cli.core.network import Network, open_store
 from dynsub_cli.core.server import Limits, Server
 from dynsub_cli.core.session import CoreSession, LogRecord
+from dynsub_cli.nas import codec
+from dynsub_cli.nas import messages as m
+from dynsub_cli.nas.enums import MmCause
 
 
 async def serve(
@@ -35,8 +38,13 @@ async def serve(
         def refused(peer: str, why: str) -> None:
             log(LogRecord(peer, "connection", "refused", why))
 
+        # TS 24.501 5.5.1.2.5: #22 (congestion) tells the UE to try again later.
+        busy = codec.encode(m.RegistrationReject(MmCause.CONGESTION))
         server = Server(
-            lambda peer: CoreSession(network, peer, log=log), limits=limits, on_refused=refused
+            lambda peer: CoreSession(network, peer, log=log),
+            limits=limits,
+            on_refused=refused,
+            busy=busy,
         )
         host, port = listen or (config.listen.host, config.listen.port)
         bound = await server.start(host, port)

@@ -29,8 +29,11 @@ import pytest
 
 from dynsub_cli.config import CoreConfig, LimitsConfig, Reonboarding, StoreConfig
 from dynsub_cli.core.network import open_store
-from dynsub_cli.errors import DynsubError, MacFailure, NetworkError, Rejected
+from dynsub_cli.errors import DynsubError, MacFailure, Rejected
+from dynsub_cli.nas import codec
 from dynsub_cli.nas.enums import MmCause
+from dynsub_cli.nas.framing import FrameReader
+from dynsub_cli.nas.messages import RegistrationReject
 from dynsub_cli.store import State, Subscription
 from dynsub_cli.ue import client
 from dynsub_cli.ue import state as states
@@ -184,9 +187,11 @@ def test_max_connections_refuses_extra_connections_and_keeps_serving(
         try:
             extra = socket.create_connection(address, timeout=5)
             with extra:
-                assert extra.recv(16) == b""  # closed by the core without a word
-            with pytest.raises(NetworkError):
+                answer = codec.decode(FrameReader().feed(extra.recv(64))[0])
+            assert answer == RegistrationReject(MmCause.CONGESTION)
+            with pytest.raises(Rejected, match="#22") as refused_ue:
                 client.onboard(lab.devices[1], address, tmp_path / "refused.toml")
+            assert refused_ue.value.cause == MmCause.CONGESTION
         finally:
             for sock in idle:
                 sock.close()
@@ -199,10 +204,13 @@ def test_max_connections_refuses_extra_connections_and_keeps_serving(
 
 
 def _onboard_when_free(device: Path, address: tuple[str, int], state: Path) -> client.Report:
-    """The core notices the closed idle connections a moment later: retry until it has."""
+    """The core notices the closed idle connections a moment later: retry until it has, as a
+    UE told #22 (congestion) does."""
     for _ in range(100):
         try:
             return client.onboard(device, address, state)
-        except NetworkError:
+        except Rejected as err:
+            if err.cause != MmCause.CONGESTION:
+                raise
             time.sleep(0.02)
     return client.onboard(device, address, state)
