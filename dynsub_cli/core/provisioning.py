@@ -1,4 +1,5 @@
-"""The core's business rules of the dialogue: what it offers, what it accepts, what it hands over.
+"""The core's business rules of the dialogue: what it offers, what it accepts, how the key is
+generated and the record committed, and what the UE receives.
 
 Values in, values out: the session (core.session) sends and receives them as dialogue
 payloads (nas.dialogue); the rules come from core.toml (service types, plans, enrollment).
@@ -6,20 +7,47 @@ payloads (nas.dialogue); the rules come from core.toml (service types, plans, en
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.refusals import Refusal
-from dynsub_cli.errors import DynsubError
+from dynsub_cli.errors import (
+    AuthenticationError,
+    DeviceAlreadyOnboarded,
+    DynsubError,
+    SupiRangeExhausted,
+)
 from dynsub_cli.nas import dialogue as d
-from dynsub_cli.store import Service, Subscription
+from dynsub_cli.pki.verify import DeviceIdentity
+from dynsub_cli.security import subscription as key
+from dynsub_cli.security.milenage import compute_opc
+from dynsub_cli.store import Device, Outcome, Secrets, Service, Subscription
 
 
 class NotAccepted(DynsubError):
-    """The UE's choice cannot be served; carries the refusal and the dialogue cause."""
+    """The UE's choice or key cannot be served; carries the refusal and the dialogue cause.
 
-    def __init__(self, refusal: Refusal, cause: d.DialogueCause, message: str) -> None:
+    ``message`` is for the core's log and audit trail; ``told`` is what the UE reads in the
+    dialogue ERROR (the offer's rules, never the operator's files or settings).
+    """
+
+    def __init__(
+        self, refusal: Refusal, cause: d.DialogueCause, message: str, *, told: str | None = None
+    ) -> None:
         super().__init__(message)
         self.refusal = refusal
         self.cause = cause
+        self.told = told if told is not None else message
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """A committed subscription and what the UE receives of it."""
+
+    outcome: Outcome
+    message: d.Subscription
 
 
 def _snssai(sst: int, sd: str | None) -> d.Snssai:
@@ -89,7 +117,67 @@ def accept(net: Network, choice: d.Choice) -> Service:
     )
 
 
-def subscription(
+def commit(
+    net: Network,
+    device: DeviceIdentity,
+    service: Service,
+    *,
+    kausf: bytes,
+    network_nonce: bytes,
+    response: d.KeyResponse,
+    peer: str,
+) -> Provisioned:
+    """Generate K as the UE did, check its confirmation, commit the record in one transaction.
+
+    docs/protocol.md section 5: K = KDF(KAUSF, network nonce, UE nonce); the UE's MAC must
+    match before anything is written; the SUBSCRIPTION carries the network's own MAC.
+    """
+    k = key.derive_subscription_key(kausf, network_nonce, response.ue_nonce)
+    try:
+        key.verify_key_confirmation(k, network_nonce, response.ue_nonce, response.confirmation)
+    except AuthenticationError as err:
+        raise NotAccepted(
+            Refusal.KEY_CONFIRMATION_FAILED,
+            d.DialogueCause.KEY_CONFIRMATION_FAILED,
+            err.message,
+            told=Refusal.KEY_CONFIRMATION_FAILED.meaning,
+        ) from err
+    opc = compute_opc(k, net.op)
+    try:
+        result = net.store.create_or_update_from_onboarding(
+            Device(
+                device.imei,
+                device.fingerprint,
+                device.issuer,
+                device.certificate.public_bytes(Encoding.DER),
+            ),
+            service,
+            Secrets(k, opc),
+            supi_range=net.supi_range,
+            policy=net.policy,
+            amf=net.config.operator.amf,
+            peer=peer,
+        )
+    except SupiRangeExhausted as err:
+        raise NotAccepted(
+            Refusal.SUPI_RANGE_EXHAUSTED,
+            d.DialogueCause.SUPI_RANGE_EXHAUSTED,
+            err.message,
+            told=Refusal.SUPI_RANGE_EXHAUSTED.meaning,
+        ) from err
+    except DeviceAlreadyOnboarded as err:
+        raise NotAccepted(
+            Refusal.ONBOARDED_MEANWHILE,
+            d.DialogueCause.REONBOARDING_REFUSED,
+            err.message,
+            told=Refusal.ONBOARDED_MEANWHILE.meaning,
+        ) from err
+    record = result.subscription
+    confirmation = key.network_confirmation(k, network_nonce, response.ue_nonce, record.supi)
+    return Provisioned(result.outcome, _subscription(net, record, opc, confirmation))
+
+
+def _subscription(
     net: Network, record: Subscription, opc: bytes, confirmation: bytes
 ) -> d.Subscription:
     """What the UE receives: everything for normal service but K, which it derived itself."""

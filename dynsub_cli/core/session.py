@@ -44,9 +44,8 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from dynsub_cli.core import provisioning
+from dynsub_cli.core import authentication, provisioning
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.refusals import Answer, Refusal, for_certificate
 from dynsub_cli.core.server import Output
@@ -55,14 +54,12 @@ from dynsub_cli.errors import (
     AuthenticationError,
     CertificateRefused,
     DecodeError,
-    DeviceAlreadyOnboarded,
     DynsubError,
     FrameTooLarge,
     IntegrityError,
     NetworkError,
     PeerTimeout,
     ReplayError,
-    SupiRangeExhausted,
     UnexpectedMessage,
 )
 from dynsub_cli.nas import codec
@@ -86,9 +83,8 @@ from dynsub_cli.nas.ies import (
 )
 from dynsub_cli.pki.verify import DeviceIdentity
 from dynsub_cli.security import aka, keys, subscription, suci
-from dynsub_cli.security.milenage import compute_opc
 from dynsub_cli.security.nas import Role, SecurityContext, header_type
-from dynsub_cli.store import Device, EventKind, EventOutcome, Outcome, Secrets, Service, State
+from dynsub_cli.store import EventKind, EventOutcome, Service, State
 
 #: TS 33.501 A.7.1: ABBA 0x0000 (no features yet); both sides put it into KAMF.
 ABBA = b"\x00\x00"
@@ -357,17 +353,7 @@ class CoreSession:
 
     def _challenge(self) -> Output:
         assert self._supi is not None
-        store = self._net.store
-        secrets_ = store.secrets(self._supi)
-        record = store.get(self._supi)
-        self._vector = aka.generate_vector(
-            secrets_.k,
-            secrets_.opc,
-            store.next_sqn(self._supi),
-            self._net.serving_network,
-            amf=record.amf,
-            rand=self._random(16),
-        )
+        self._vector = authentication.challenge(self._net, self._supi, self._random(16))
         self.phase = Phase.AKA
         self._note("5g-aka", "challenge sent")
         request = m.AuthenticationRequest(
@@ -381,9 +367,7 @@ class CoreSession:
         if message.res_star is None:
             raise DecodeError("AUTHENTICATION RESPONSE without RES*")
         try:
-            # TS 33.501 6.1.3.2: the SEAF checks HRES*, the AUSF RES* against XRES*.
-            aka.verify_hres_star(self._vector.hxres_star, self._vector.rand, message.res_star)
-            aka.verify_res_star(self._vector.xres_star, message.res_star)
+            authentication.check_response(self._vector, message.res_star)
         except AuthenticationError as err:
             raise _Refused(Refusal.WRONG_RES_STAR, err.message) from err
         self._kausf, self._kseaf = self._vector.kausf, self._vector.kseaf
@@ -395,12 +379,12 @@ class CoreSession:
         assert self._vector is not None
         assert self._supi is not None
         if message.cause == MmCause.SYNCH_FAILURE and message.auts is not None:
-            secrets_ = self._net.store.secrets(self._supi)
             try:
-                sqn_ms = aka.recover_sqn(secrets_.k, secrets_.opc, self._vector.rand, message.auts)
+                sqn_ms = authentication.resynchronise(
+                    self._net, self._supi, self._vector.rand, message.auts
+                )
             except AuthenticationError as err:
                 raise _Refused(Refusal.AKA_FAILED_AT_UE, err.message) from err
-            self._net.store.update_sqn(self._supi, sqn_ms)
             self._event(EventKind.RESYNCHRONISATION, EventOutcome.SUCCESS, f"SQN_MS {sqn_ms}")
             self._note("5g-aka", f"resynchronised: SQN_MS {sqn_ms}")
             return self._challenge()
@@ -490,68 +474,25 @@ class CoreSession:
     def _key_response(self, response: d.KeyResponse) -> Output:
         assert self._device is not None
         assert self._service is not None
-        k = subscription.derive_subscription_key(
-            self._kausf, self._network_nonce, response.ue_nonce
-        )
         try:
-            subscription.verify_key_confirmation(
-                k, self._network_nonce, response.ue_nonce, response.confirmation
-            )
-        except AuthenticationError as err:
-            raise _Refused(
-                Refusal.KEY_CONFIRMATION_FAILED,
-                err.message,
-                dialogue_cause=d.DialogueCause.KEY_CONFIRMATION_FAILED,
-                told=Refusal.KEY_CONFIRMATION_FAILED.meaning,
-            ) from err
-        opc = compute_opc(k, self._net.op)
-        device = self._device
-        try:
-            result = self._net.store.create_or_update_from_onboarding(
-                Device(
-                    device.imei,
-                    device.fingerprint,
-                    device.issuer,
-                    device.certificate.public_bytes(Encoding.DER),
-                ),
+            provisioned = provisioning.commit(
+                self._net,
+                self._device,
                 self._service,
-                Secrets(k, opc),
-                supi_range=self._net.supi_range,
-                policy=self._net.policy,
-                amf=self._net.config.operator.amf,
+                kausf=self._kausf,
+                network_nonce=self._network_nonce,
+                response=response,
                 peer=self._peer,
             )
-        except SupiRangeExhausted as err:
+        except provisioning.NotAccepted as err:
             raise _Refused(
-                Refusal.SUPI_RANGE_EXHAUSTED,
-                err.message,
-                dialogue_cause=d.DialogueCause.SUPI_RANGE_EXHAUSTED,
-                told=Refusal.SUPI_RANGE_EXHAUSTED.meaning,
+                err.refusal, err.message, dialogue_cause=err.cause, told=err.told
             ) from err
-        except DeviceAlreadyOnboarded as err:
-            raise _Refused(
-                Refusal.ONBOARDED_MEANWHILE,
-                err.message,
-                dialogue_cause=d.DialogueCause.REONBOARDING_REFUSED,
-                told=Refusal.ONBOARDED_MEANWHILE.meaning,
-            ) from err
-        record = result.subscription
-        self._supi = record.supi
+        self._supi = provisioned.message.supi
         self.phase = Phase.PROVISIONED
-        verb = "created" if result.outcome is Outcome.CREATED else result.outcome.value
-        self._note("subscription", f"record {verb}: {record.supi}")
-        return self._send(
-            _transport(
-                provisioning.subscription(
-                    self._net,
-                    record,
-                    opc,
-                    subscription.network_confirmation(
-                        k, self._network_nonce, response.ue_nonce, record.supi
-                    ),
-                )
-            )
-        )
+        verb = provisioned.outcome.value
+        self._note("subscription", f"record {verb}: {self._supi}")
+        return self._send(_transport(provisioned.message))
 
     def _ack(self, ack: d.Ack) -> Output:
         if ack.supi != self._supi:
