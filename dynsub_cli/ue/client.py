@@ -68,9 +68,14 @@ def run(
     timeout: float,
     on_step: OnStep,
     before_send: Callable[[], None] = lambda: None,
+    started: float | None = None,
 ) -> None:
-    """Drive ``procedure`` over one TCP connection until it is done or fails."""
-    started = time.monotonic()
+    """Drive ``procedure`` over one TCP connection until it is done or fails.
+
+    Step times count from ``started`` (time.monotonic(); default: now), so that a caller that
+    records steps of its own (the state file saved) shares the procedure's clock.
+    """
+    started = time.monotonic() if started is None else started
 
     def report(out: Output) -> None:
         for step in out.steps:
@@ -158,6 +163,7 @@ def onboard(
         timeout=timeout,
         on_step=record,
         before_send=save_once_committed,
+        started=started,
     )
     report.supi = onboarding.result.supi
     register_state(state_file, core, timeout=timeout, on_step=record)
