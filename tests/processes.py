@@ -137,8 +137,31 @@ class CaptureNotPermitted(Exception):
 
 @dataclass
 class LiveCapture:
+    """What tshark captured so far: the file, its log, and which TCP connections have closed."""
+
     path: Path
     log: list[str] = field(default_factory=list)
+    _fins: dict[int, set[str]] = field(default_factory=dict)  # stream -> ports that sent FIN
+    _closed: set[int] = field(default_factory=set)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def saw(self, stream: int, port: str, fin: bool, reset: bool) -> None:
+        with self._changed:
+            if fin:
+                self._fins.setdefault(stream, set()).add(port)
+            if reset or len(self._fins.get(stream, ())) == 2:
+                self._closed.add(stream)
+            self._changed.notify_all()
+
+    def wait_closed(self, connections: int) -> None:
+        """Until tshark has seen ``connections`` TCP connections close (FIN both ways or RST).
+
+        dumpcap hands packets over in blocks, so packets sent just before the capture stops
+        could be lost; waiting for the last connection's close means the file holds them all.
+        """
+        with self._changed:
+            done = self._changed.wait_for(lambda: len(self._closed) >= connections, HANG)
+        assert done, f"tshark saw {len(self._closed)} of {connections} connections close"
 
 
 @contextlib.contextmanager
@@ -146,36 +169,50 @@ def live_capture(path: Path, port: int) -> Iterator[LiveCapture]:
     """tshark writing what crosses TCP ``port`` on the loopback interface to ``path``.
 
     Returns once tshark says the capture has started, so nothing sent afterwards is missed;
-    the block's end stops it with SIGINT, which makes dumpcap write out what it holds.
+    the block's end stops it with SIGINT. While it writes the file, tshark also prints one
+    line per packet (stream, FIN, RST, source port) that :meth:`LiveCapture.wait_closed` uses.
     """
     process = subprocess.Popen(
-        [tshark(), "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)],
+        [tshark(), "-i", "lo", "-f", f"tcp port {port}", "-w", str(path), "-P", "-l",
+         "-T", "fields", "-e", "tcp.stream", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset",
+         "-e", "tcp.srcport"],
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
         errors="replace",
-    )
+    )  # fmt: skip
     capture = LiveCapture(path)
     started = threading.Event()
 
-    def drain() -> None:
+    def drain_log() -> None:
         assert process.stderr is not None
         for raw in process.stderr:
             capture.log.append(raw.rstrip("\n"))
             # tshark 4.0 logs "Capture started." then "File: ..." once dumpcap has the
             # interface open and the file created.
-            if "Capture started" in raw or raw.lstrip().startswith("File:") or "-- File:" in raw:
+            if "Capture started" in raw or "File:" in raw:
                 started.set()
         started.set()
 
-    reader = threading.Thread(target=drain, name="tshark-stderr", daemon=True)
-    reader.start()
+    def drain_packets() -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            stream, fin, reset, port = [*raw.rstrip("\n").split("\t"), "", "", ""][:4]
+            if stream.isdigit():
+                capture.saw(int(stream), port, fin in ("1", "True"), reset in ("1", "True"))
+
+    readers = [
+        threading.Thread(target=drain_log, name="tshark-stderr", daemon=True),
+        threading.Thread(target=drain_packets, name="tshark-stdout", daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
         started.wait(timeout=HANG)
         if process.poll() is not None:
-            reader.join(timeout=HANG)
+            readers[0].join(timeout=HANG)
             text = "\n".join(capture.log)
             if "permission" in text.lower() and os.geteuid() != 0:
                 raise CaptureNotPermitted(text)
@@ -185,4 +222,5 @@ def live_capture(path: Path, port: int) -> Iterator[LiveCapture]:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=HANG)
-        reader.join(timeout=HANG)
+        for reader in readers:
+            reader.join(timeout=HANG)
