@@ -93,6 +93,7 @@ def _ue(work: Path, device: Path, core: ServedCore, *, as_json: bool) -> Ue:
         "ue", "register", "--state", state_file, "--core", core.address, *flag, cwd=work
     )
     if as_json:
+        assert onboard.stderr == register.stderr == "", "with --json, only the JSON result"
         return Ue(
             device,
             state_file,
