@@ -3,7 +3,8 @@
 The capture has the three-way handshake, then each payload as its own segment in either
 direction with correct sequence/acknowledgement numbers and IPv4/TCP checksums, then FIN/ACK
 both ways. Link type Ethernet (1), classic pcap format (microsecond timestamps).
-Reused by the end-to-end capture test; nothing here is specific to NAS.
+:func:`pcap_bytes` puts several connections one after the other in one file. Nothing here is
+specific to NAS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 LINKTYPE_ETHERNET = 1
 _LOOPBACK = bytes((127, 0, 0, 1))
 _SYN, _FIN, _PSH, _ACK = 0x02, 0x01, 0x08, 0x10
+_START_US = 1_700_000_000 * 1_000_000
 
 
 def _checksum(data: bytes) -> int:
@@ -28,11 +30,14 @@ def _checksum(data: bytes) -> int:
 class TcpCapture:
     """Builds a pcap of one TCP connection between ``client_port`` and ``server_port``."""
 
-    def __init__(self, client_port: int = 50000, server_port: int = 38412) -> None:
+    def __init__(
+        self, client_port: int = 50000, server_port: int = 38412, *, after: TcpCapture | None = None
+    ) -> None:
+        """``after``: a connection this one follows in time (its packets come later)."""
         self.client_port = client_port
         self.server_port = server_port
         self._records: list[bytes] = []
-        self._time_us = 1_700_000_000 * 1_000_000
+        self._time_us: int = _START_US if after is None else after._time_us
         self._seq = {True: 1000, False: 5000}  # next sequence number, keyed by from_client
         self._ip_id = 1
         self._segment(True, _SYN, b"", ack=False)
@@ -74,9 +79,14 @@ class TcpCapture:
         self._records.append(struct.pack("<IIII", seconds, micros, len(frame), len(frame)) + frame)
 
     def to_bytes(self) -> bytes:
-        # Classic pcap global header: magic, version 2.4, UTC offset, accuracy, snaplen, link.
-        header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET)
-        return header + b"".join(self._records)
+        return pcap_bytes(self)
 
     def write(self, path: Path) -> None:
         path.write_bytes(self.to_bytes())
+
+
+def pcap_bytes(*connections: TcpCapture) -> bytes:
+    """One pcap file holding ``connections`` in the order given."""
+    # Classic pcap global header: magic, version 2.4, UTC offset, accuracy, snaplen, link.
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET)
+    return header + b"".join(record for c in connections for record in c._records)

@@ -73,7 +73,8 @@ def run(
 ) -> None:
     """Drive ``procedure`` over one TCP connection until it is done or fails.
 
-    Step times count from ``started`` (time.monotonic(); default: now).
+    Step times count from ``started`` (time.monotonic(); default: now), so that a caller that
+    records steps of its own (the state file saved) shares the procedure's clock.
     """
     started = time.monotonic() if started is None else started
 
