@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dynsub_cli import config
-from dynsub_cli.config import CoreConfig, ListenConfig
+from dynsub_cli.config import CoreConfig
 from dynsub_cli.core import service, setup
 from dynsub_cli.core.network import open_store
 from dynsub_cli.core.session import LogRecord
@@ -33,8 +33,6 @@ from dynsub_cli.ue.client import OnStep, TimedStep
 PKI_DIR, DEVICES_DIR, CORE_DIR = "pki", "devices", "core"
 STATE_FILE = "ue-state.toml"  # in the device folder, where `dynsub ue onboard` puts it too
 LOOPBACK = "127.0.0.1"
-# A core folder made by the demo serves on any free port; `core serve --listen` picks one.
-ANY_PORT = ListenConfig(LOOPBACK, 0)
 # Long enough for a loaded machine; only a core that never comes up waits this long.
 _START_TIMEOUT = 60.0
 
@@ -104,7 +102,7 @@ def run(
     core_dir = workdir / CORE_DIR
     core_created = not (core_dir / config.FILE_NAME).exists()
     if core_created:
-        setup.init(core_dir, pki_dir, listen=ANY_PORT)
+        setup.init(core_dir, pki_dir)  # core.toml: the default 127.0.0.1:38412
     core_config = core_dir / config.FILE_NAME
     cfg = config.load(core_config)
     done("core", f"core {'created' if core_created else 'reused'}: {core_config}")

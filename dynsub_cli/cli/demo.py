@@ -16,7 +16,7 @@ from dynsub_cli.store.export import record as store_record
 from dynsub_cli.ue.client import TimedStep
 
 # Where the commands to continue by hand serve the core: the default port of `core init`.
-HAND_ADDRESS = "127.0.0.1:38412"
+HAND_ADDRESS = "127.0.0.1:38412"  # what `dynsub core init` writes into core.toml
 
 
 def _continue(result: flow.Result) -> list[str]:
@@ -25,7 +25,7 @@ def _continue(result: flow.Result) -> list[str]:
     cfg, supi = q(str(result.core_config)), result.supi
     devices = result.device_dir.parent
     return [
-        f"dynsub core serve --config {cfg} --listen {HAND_ADDRESS} &",
+        f"dynsub core serve --config {cfg} &",
         f"dynsub ue register --state {q(str(result.state_file))} --core {HAND_ADDRESS}",
         f"dynsub store list --config {cfg}",
         f"dynsub store show {supi} --config {cfg}",
