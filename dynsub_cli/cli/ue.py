@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,25 @@ def _failed(err: DynsubError, steps: list[TimedStep]) -> dict[str, Any]:
     out = _result(report, "failed")
     out.update(step=err.step, error=err.message, exit_code=int(err.exit_code))
     return out
+
+
+@contextmanager
+def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
+    """Each step live on stderr (not with --json); on failure with --json, the JSON result
+    with the steps done so far, then the error goes on to the catch site for its exit code."""
+    steps: list[TimedStep] = []
+
+    def on_step(step: TimedStep) -> None:
+        steps.append(step)
+        if not as_json:
+            render.ue_step(step)
+
+    try:
+        yield on_step
+    except DynsubError as err:
+        if as_json:
+            render.emit_json(_failed(err, steps))
+        raise
 
 
 def _billing(values: tuple[str, ...], account: str | None) -> tuple[tuple[str, str], ...]:
@@ -116,14 +137,7 @@ def onboard_command(
     """
     choices = Choices(service_type, plan, _billing(billing, account))
     target = state_file or device / STATE_FILE
-    steps: list[TimedStep] = []
-
-    def on_step(step: TimedStep) -> None:
-        steps.append(step)
-        if not as_json:
-            render.ue_step(step)
-
-    try:
+    with _showing_steps(as_json) as on_step:
         report = client.onboard(
             device,
             client.parse_address(core),
@@ -132,10 +146,6 @@ def onboard_command(
             timeout=timeout,
             on_step=on_step,
         )
-    except DynsubError as err:
-        if as_json:
-            render.emit_json(_failed(err, steps))
-        raise
     if as_json:
         render.emit_json(_result(report, "ready"))
     else:
@@ -158,21 +168,10 @@ def register_command(state_file: Path, core: str, timeout: float, as_json: bool)
 
     An SQN out of the UE's range is resynchronised (AUTS) on the way; the new SQN is saved.
     """
-    steps: list[TimedStep] = []
-
-    def on_step(step: TimedStep) -> None:
-        steps.append(step)
-        if not as_json:
-            render.ue_step(step)
-
-    try:
+    with _showing_steps(as_json) as on_step:
         report = client.register(
             state_file, client.parse_address(core), timeout=timeout, on_step=on_step
         )
-    except DynsubError as err:
-        if as_json:
-            render.emit_json(_failed(err, steps))
-        raise
     if as_json:
         render.emit_json(_result(report, "ready"))
     else:

@@ -47,6 +47,15 @@ class Report:
     state_file: Path | None = None
     seconds: float = 0.0
 
+    def recording(self, on_step: OnStep) -> OnStep:
+        """``on_step`` that also keeps each step in this report."""
+
+        def record(step: TimedStep) -> None:
+            self.steps.append(step)
+            on_step(step)
+
+        return record
+
 
 OnStep = Callable[[TimedStep], None]
 
@@ -142,11 +151,7 @@ def onboard(
     """Onboard with the factory certificate, save the state, then register with 5G AKA."""
     started = time.monotonic()
     report = Report(state_file=state_file)
-
-    def record(step: TimedStep) -> None:
-        report.steps.append(step)
-        on_step(step)
-
+    record = report.recording(on_step)
     device = devices.load(device_dir)
     onboarding = Onboarding(device, choices)
     saved: list[UeState] = []
@@ -216,12 +221,7 @@ def register(
 ) -> Report:
     started = time.monotonic()
     report = Report(state_file=state_file)
-
-    def record(step: TimedStep) -> None:
-        report.steps.append(step)
-        on_step(step)
-
-    state = register_state(state_file, core, timeout=timeout, on_step=record)
+    state = register_state(state_file, core, timeout=timeout, on_step=report.recording(on_step))
     report.supi = state.supi
     report.seconds = time.monotonic() - started
     return report
