@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from OpenSSL import SSL
 
+from benchmarks._tls import context as tls_context
 from dynsub_cli.eap.tls import Authenticator, Peer
 from tests.unit.eap.certs import Pki, core_verifier, device_verifier, pki
 from tests.unit.eap.harness import run
@@ -26,17 +27,7 @@ LABEL_ID = b"EXPORTER_EAP_TLS_Method-Id"
 
 
 def _context(p: Pki, *, server: bool) -> SSL.Context:
-    creds = p.core_credentials() if server else p.device_credentials()
-    ctx = SSL.Context(SSL.TLS_METHOD)
-    ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
-    ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
-    ctx.use_certificate(creds.certificate)
-    ctx.use_privatekey(creds.private_key)
-    for cert in creds.chain:
-        ctx.add_extra_chain_cert(cert)
-    ctx.set_options(SSL.OP_NO_TICKET)
-    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
-    return ctx
+    return tls_context(p.core_credentials() if server else p.device_credentials())
 
 
 def _drain(conn: SSL.Connection) -> bytes:

@@ -45,9 +45,9 @@ from pathlib import Path
 
 from OpenSSL import SSL
 
+from benchmarks._tls import context as tls_context
 from dynsub_cli.config import load
 from dynsub_cli.core.network import Network
-from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.pki import verify
 from dynsub_cli.store import Subscriptions, load_key
 from dynsub_cli.ue import client
@@ -63,27 +63,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- the baseline: bare mutual TLS 1.3 -----------------------------------------------------------
 
 
-def _tls_context(credentials: Credentials) -> SSL.Context:
-    context = SSL.Context(SSL.TLS_METHOD)
-    context.set_min_proto_version(SSL.TLS1_3_VERSION)
-    context.set_max_proto_version(SSL.TLS1_3_VERSION)
-    context.use_certificate(credentials.certificate)
-    context.use_privatekey(credentials.private_key)
-    for intermediate in credentials.chain:
-        context.add_extra_chain_cert(intermediate)
-    # As the flow: no resumption, so every handshake is a full one.
-    context.set_options(SSL.OP_NO_TICKET)
-    context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
-    return context
-
-
 def tls_server(config_file: Path, store_file: Path, ready: Connection) -> None:
     """The baseline server process: accept, handshake, check the device chain, reply, close."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
     config = load(config_file)
     store = Subscriptions.open(store_file, load_key(config.store.key_file))
     network = Network.load(config, store)
-    context = _tls_context(network.credentials)
+    context = tls_context(network.credentials)
     # The core's EAP-TLS server also accepts whatever OpenSSL sees and decides afterwards.
     context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *_: True)
     listener = socket.create_server((HOST, 0), backlog=256)
@@ -107,7 +93,7 @@ def tls_server(config_file: Path, store_file: Path, ready: Connection) -> None:
 
 def tls_handshake(device: devices.Device, port: int) -> None:
     """One client handshake with the device's credentials; the core's chain is checked."""
-    context = _tls_context(device.credentials)
+    context = tls_context(device.credentials)
     checked: list[bool] = []
 
     def check(conn: SSL.Connection, *_: object) -> bool:
