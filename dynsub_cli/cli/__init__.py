@@ -64,7 +64,7 @@ class DynsubGroup(click.Group):
 
 
 @click.group(cls=DynsubGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug detail on errors.")
+@click.option("-v", "--verbose", is_flag=True, help="On an error, show its traceback too.")
 @click.version_option(__version__, prog_name="dynsub")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
