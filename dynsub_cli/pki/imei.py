@@ -22,6 +22,7 @@ _IMEI = re.compile(r"[0-9]{15}")
 _TAC = re.compile(r"[0-9]{8}")
 # RFC 7254 section 4: imeival = tac "-" snr "-" spare, all decimal digits.
 _URN = re.compile(r"urn:gsma:imei:([0-9]{8})-([0-9]{6})-([0-9])")
+_DOUBLED = str.maketrans("0123456789", "0246813579")  # digit sum of 2 * d
 
 
 def luhn_digit(digits: str) -> str:
@@ -33,14 +34,11 @@ def luhn_digit(digits: str) -> str:
     """
     if not digits.isdigit() or not digits.isascii():
         raise BadInput(f"{digits!r}: a Luhn check digit needs decimal digits only")
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    backwards = digits[::-1]
+    # The doubled digits, each replaced by the digit sum of its double (7 -> 14 -> 5), then
+    # all digits summed: a translate and one sum instead of a Python loop per digit (minting
+    # computes one per device).
+    total = sum(map(int, backwards[0::2].translate(_DOUBLED) + backwards[1::2]))
     return str((10 - total % 10) % 10)
 
 

@@ -21,6 +21,7 @@ orphaned by a killed parent cannot put a folder in place after that settling.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -57,6 +58,7 @@ P12 = "device.p12"
 PARTIAL = ".partial"
 SHARED = ".shared"
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
+FLUSH_EVERY = 512  # devices placed between two background syncs (see _Flusher)
 CLOCK_SKEW = dt.timedelta(minutes=5)  # notBefore slightly in the past: verifiers' clocks vary
 
 
@@ -202,19 +204,24 @@ def _mint_chunk(chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
                 [worker.ca_cert],
                 serialization.BestAvailableEncryption(setup.p12_password),
             )
-        files.append((cert.public_bytes(pem.PEM), pem.key_bytes(key), bundle))
-        rows.append(
-            (
-                imei,
-                serial,
-                format(cert.serial_number, "x"),
-                cert.fingerprint(hashes.SHA256()).hex(),
-                worker.not_after,
-            )
-        )
+        cert_pem = cert.public_bytes(pem.PEM)
+        files.append((cert_pem, pem.key_bytes(key), bundle))
+        certificate_serial = format(cert.serial_number, "x")
+        rows.append((imei, serial, certificate_serial, _fingerprint(cert_pem), worker.not_after))
     for row, (cert_pem, key_pem, bundle) in zip(rows, files, strict=True):
         _write_device(f"{setup.out}/.{row[0]}{PARTIAL}", cert_pem, key_pem, bundle, setup)
     return rows
+
+
+def _fingerprint(cert_pem: bytes) -> str:
+    """SHA-256 of the DER certificate, from the PEM we write anyway.
+
+    Certificate.fingerprint() costs as much again as the PEM encoding (a hash object and a
+    second DER copy through the bindings); decoding the base64 body and hashlib are a fifth of
+    that. a2b_base64 skips the line breaks (RFC 7468 section 2 lines of 64 characters).
+    """
+    body = cert_pem.split(b"-----")[2]  # between "BEGIN CERTIFICATE" and "END CERTIFICATE"
+    return hashlib.sha256(binascii.a2b_base64(body)).hexdigest()
 
 
 def _write_device(
@@ -389,6 +396,36 @@ def _pool(workers: int, setup: _Setup) -> ProcessPoolExecutor:
     )
 
 
+class _Flusher:
+    """Writes placed device folders to disk in the background while the workers mint on.
+
+    The run ends with one ``os.sync()`` so that what it reports survives a power cut. Left to
+    the end, that sync waited for every folder of the run (about 15 us a device on this
+    project's VMs, a tenth of minting one); started every few hundred devices from a thread,
+    the disk writes overlap the minting and the final sync only waits for the last few.
+    ``os.sync()`` rather than an fsync per file: one call instead of three per device.
+    """
+
+    def __init__(self, every: int = FLUSH_EVERY) -> None:
+        self._every = every
+        self._since = 0
+        self._thread: threading.Thread | None = None
+
+    def placed(self, count: int) -> None:
+        self._since += count
+        if self._since < self._every or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._since = 0
+        self._thread = threading.Thread(target=os.sync, name="mint-flush", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        """Wait for a background sync, then sync what is left."""
+        if self._thread is not None:
+            self._thread.join()
+        os.sync()
+
+
 def _run_chunks(
     pool: ProcessPoolExecutor,
     chunks: Sequence[Sequence[tuple[str, str, int]]],
@@ -440,10 +477,12 @@ def mint(
             # Refused (overlapping range, TAC full) before anything is recorded.
             reservations = ledger.reserve(run, out, tac, request.count, request.first_snr)
             outcome = "failed"
+            flusher = _Flusher()
             try:
 
                 def commit(rows: list[Row]) -> None:
                     ledger.commit(run, _place(out, rows))
+                    flusher.placed(len(rows))
                     advance(len(rows))
 
                 chunks = _chunks(reservations, workers)
@@ -463,7 +502,7 @@ def mint(
                 settle(ledger, run, out)
                 ledger.finish_run(run, outcome)
                 devices = ledger.issued(run)
-                os.sync()  # the folders and manifest outlive a power cut once we return
+                flusher.finish()  # the folders and manifest outlive a power cut once we return
                 written = manifest.write(out, run, tac, outcome, devices)
     if outcome == "interrupted":
         raise Interrupted(

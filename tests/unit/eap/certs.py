@@ -2,8 +2,8 @@
 
 root -> manufacturer CA -> device (clientAuth), root -> operator CA -> core (serverAuth).
 ``pki("rogue")`` builds a second, untrusted hierarchy of the same shape. The verifiers use
-``cryptography.x509.verification`` as a stand-in for ``dynsub_cli.pki.verify`` (which will
-replace them in the per-rule refusal tests).
+``cryptography.x509.verification``, which keeps the engine tests independent of the PKI code;
+test_with_pki.py runs the exchange with ``dynsub pki`` certificates and ``pki.verify`` instead.
 """
 
 from __future__ import annotations

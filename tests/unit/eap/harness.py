@@ -31,6 +31,21 @@ def run(auth: Authenticator[A], peer: Peer[P], *, limit: int = 500) -> Trace:
     raise AssertionError(f"the exchange did not end within {limit} round trips")
 
 
+def until_error(auth: Authenticator[A], peer: Peer[P]) -> tuple[BaseException, bytes]:
+    """Play until one side raises; the error and the last packet the other side had sent."""
+    request = auth.start()
+    while True:
+        try:
+            response = peer.receive(request)
+        except Exception as err:
+            return err, request
+        assert response is not None, "the exchange succeeded but should have failed"
+        try:
+            request = auth.receive(response)
+        except Exception as err:
+            return err, response
+
+
 def engines(
     pki: Pki,
     *,

@@ -2,8 +2,9 @@
 out-of-order and oversize packets. Each failure must surface with its reason and the packet
 to send (``error_response``).
 
-The certificate cases are tables of (mutation, expected reason) so the per-rule refusals of
-``dynsub_cli.pki.verify`` can be added as rows and re-run with the real verifiers.
+The certificate cases are tables of (mutation, expected reason) against the stand-in verifiers
+of certs.py; the per-rule refusals of ``dynsub_cli.pki.verify``, with certificates from
+``dynsub pki``, are in test_with_pki.py.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from dynsub_cli.errors import (
     UnexpectedMessage,
 )
 from tests.unit.eap.certs import Pki, core, core_verifier, device, device_verifier, pki
+from tests.unit.eap.harness import until_error
 
 PAST = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
@@ -83,23 +85,6 @@ CORE_REFUSALS = [
 ]
 
 
-def _exchange_until_error(
-    auth: Authenticator[str], peer: Peer[None]
-) -> tuple[BaseException, bytes]:
-    """Play until one side raises; the error and the last packet the other side had sent."""
-    request = auth.start()
-    while True:
-        try:
-            response = peer.receive(request)
-        except Exception as err:
-            return err, request
-        assert response is not None, "the exchange succeeded but should have failed"
-        try:
-            request = auth.receive(response)
-        except Exception as err:
-            return err, response
-
-
 @pytest.mark.parametrize(("mutate", "reason"), DEVICE_REFUSALS)
 def test_server_refuses_device_with_failure_and_reason(
     mutate: Callable[[Pki], Credentials], reason: str
@@ -107,7 +92,7 @@ def test_server_refuses_device_with_failure_and_reason(
     p = pki()
     auth = Authenticator(p.core_credentials(), device_verifier(p.anchors))
     peer = Peer(mutate(p), core_verifier(p.anchors))
-    err, last = _exchange_until_error(auth, peer)
+    err, last = until_error(auth, peer)
     assert isinstance(err, CertificateRefused)
     assert any(reason in r for r in err.reasons)
     assert auth.state is State.FAILED
@@ -129,7 +114,7 @@ def test_peer_refuses_server_with_alert_and_reason(
     p = pki()
     auth = Authenticator(mutate(p), device_verifier(p.anchors))
     peer = Peer(p.device_credentials(), core_verifier(p.anchors))
-    err, _ = _exchange_until_error(auth, peer)
+    err, _ = until_error(auth, peer)
     assert isinstance(err, CertificateRefused)
     assert any(reason in r for r in err.reasons)
     assert peer.state is State.FAILED
