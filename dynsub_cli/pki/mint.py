@@ -149,12 +149,16 @@ def _init_worker(setup: _Setup) -> None:
 
 
 def _watch_parent() -> None:
-    """End this worker if its parent dies, instead of idling forever on the work queue."""
-    parent = os.getppid()
+    """End this worker if the minting process dies, instead of idling forever on the queue.
+
+    Workers are forked by the forkserver, so os.getppid() names the server, which outlives a
+    killed mint; multiprocessing's parent sentinel is the minting process itself.
+    """
+    parent = multiprocessing.parent_process()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
+        if parent is not None:
+            parent.join()
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
