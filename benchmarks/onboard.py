@@ -52,7 +52,7 @@ from dynsub_cli.pki import verify
 from dynsub_cli.store import Subscriptions, load_key
 from dynsub_cli.ue import client
 from dynsub_cli.ue import device as devices
-from dynsub_cli.ue.session import Onboarding
+from dynsub_cli.ue.onboarding import Onboarding
 from tests.flow import make_lab
 from tests.integration import coreproc
 

@@ -14,7 +14,7 @@ from dynsub_cli.core.session import CoreSession, LogRecord
 from dynsub_cli.pki import authority, mint
 from dynsub_cli.pki.authority import InitOptions
 from dynsub_cli.store import Subscriptions
-from dynsub_cli.ue.session import Output, Procedure
+from dynsub_cli.ue.procedure import Output, Procedure
 from dynsub_cli.ue.state import UeState
 
 

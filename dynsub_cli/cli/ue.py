@@ -13,7 +13,7 @@ from dynsub_cli.cli import render
 from dynsub_cli.errors import DynsubError
 from dynsub_cli.ue import client
 from dynsub_cli.ue.client import Report, TimedStep
-from dynsub_cli.ue.session import Choices
+from dynsub_cli.ue.onboarding import Choices
 
 STATE_FILE = "ue-state.toml"
 

@@ -155,10 +155,11 @@ def _watch_parent() -> None:
     killed mint; multiprocessing's parent sentinel is the minting process itself.
     """
     parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # not a worker process (a test running the worker's code in-process)
 
     def watch() -> None:
-        if parent is not None:
-            parent.join()
+        parent.join()
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

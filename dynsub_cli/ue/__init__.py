@@ -1,5 +1,6 @@
 """The UE: onboarding with its factory certificate, registering with its subscription.
 
-session: the sans-I/O procedures; client: their TCP shell; device: the factory credentials;
-state: the generated subscription on disk.
+procedure: what the sans-I/O procedures share; onboarding and registration: the two
+procedures; client: their TCP shell; device: the factory credentials; state: the generated
+subscription on disk.
 """

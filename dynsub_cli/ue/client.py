@@ -17,14 +17,9 @@ from dynsub_cli.errors import BadInput, DynsubError, NetworkError, PeerTimeout
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
-from dynsub_cli.ue.session import (
-    DEFAULT_CHOICES,
-    Choices,
-    Onboarding,
-    Output,
-    Procedure,
-    Registration,
-)
+from dynsub_cli.ue.onboarding import DEFAULT_CHOICES, Choices, Onboarding
+from dynsub_cli.ue.procedure import Output, Procedure
+from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
 
 DEFAULT_TIMEOUT = 10.0

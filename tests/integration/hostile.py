@@ -19,7 +19,8 @@ from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import client
 from dynsub_cli.ue.device import Device
-from dynsub_cli.ue.session import Onboarding, Registration
+from dynsub_cli.ue.onboarding import Onboarding
+from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
 from tests.server import RunningCore
 

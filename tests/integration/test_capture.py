@@ -28,7 +28,8 @@ import pytest
 
 from dynsub_cli.nas.framing import frame
 from dynsub_cli.ue import device as devices
-from dynsub_cli.ue.session import Onboarding, Registration
+from dynsub_cli.ue.onboarding import Onboarding
+from dynsub_cli.ue.registration import Registration
 from tests.flow import Exchange, converse, make_lab, open_core
 from tests.pcap import TcpCapture, pcap_bytes
 from tests.processes import HANG, CaptureNotPermitted, dynsub, live_capture, served_core, tshark

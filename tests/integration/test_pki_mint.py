@@ -148,6 +148,7 @@ def test_ctrl_c_half_way_leaves_whole_devices_and_a_rerun_completes(
 
 def test_kill_9_half_way_is_settled_by_the_rerun(pki: Pki, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    before = _mint_processes()
     child = subprocess.Popen(
         dynsub("pki", "mint", "--pki", pki.root, "--out", out, "--count", 20_000, "--workers", 2),
         stdout=subprocess.DEVNULL,
@@ -164,7 +165,11 @@ def test_kill_9_half_way_is_settled_by_the_rerun(pki: Pki, tmp_path: Path) -> No
         if state == "issued":
             assert sorted(p.name for p in (out / imei).iterdir()) == DEVICE_FILES
     assert "reserved" in set(rows.values())
-    time.sleep(1.0)  # let orphaned workers notice their parent is gone (they poll 5x/s)
+    # The workers notice that the minting process is gone and end: none is left behind.
+    deadline = time.monotonic() + 10
+    while _mint_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _mint_processes() - before
 
     rerun = subprocess.run(
         dynsub("pki", "mint", "--pki", pki.root, "--out", out, "--count", 10, "--json"),
@@ -185,3 +190,18 @@ def test_kill_9_half_way_is_settled_by_the_rerun(pki: Pki, tmp_path: Path) -> No
     ]
     assert len(killed_manifest) == 1
     assert len(json.loads(killed_manifest[0].read_text())["devices"]) == len(minted) - 10
+
+
+def _mint_processes() -> set[int]:
+    """PIDs of the forkserver and workers of every minting run (their command line names the
+    module the forkserver preloads)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"forkserver" in cmdline and b"dynsub_cli.pki.mint" in cmdline:
+                found.add(int(proc.name))
+    return found

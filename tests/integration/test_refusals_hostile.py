@@ -37,7 +37,7 @@ from dynsub_cli.store import EventKind
 from dynsub_cli.ue import client
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
-from dynsub_cli.ue.session import Onboarding
+from dynsub_cli.ue.onboarding import Onboarding
 from tests.flow import Lab, make_lab
 from tests.integration.hostile import (
     Hooks,

@@ -16,7 +16,7 @@ from dynsub_cli.errors import DynsubError
 from dynsub_cli.ue import client
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
-from dynsub_cli.ue.session import Onboarding
+from dynsub_cli.ue.onboarding import Onboarding
 
 Outcome = client.Report | DynsubError
 #: The UE's step while it answers KEY_REQUEST: the core commits on the answer.

@@ -12,7 +12,8 @@ from dynsub_cli.nas.enums import MmCause
 from dynsub_cli.security.nas import header_type
 from dynsub_cli.store import State
 from dynsub_cli.ue import device as devices
-from dynsub_cli.ue.session import Onboarding, Registration
+from dynsub_cli.ue.onboarding import Onboarding
+from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
 from tests.flow import Core, Lab, converse, make_lab, open_core
 

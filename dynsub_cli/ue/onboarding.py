@@ -1,12 +1,4 @@
-"""The UE's side of the two procedures: onboarding with the factory certificate, and a normal
-registration with the generated subscription.
-
-Theory of operation. A procedure object takes NAS PDUs in and gives PDUs out, plus events for
-the one who watches (each step as it completes, the subscription when the core has committed
-it, the new SQN after 5G AKA). It never touches a socket or a file: the client shell
-(ue.client) sends, receives, and writes the state file when an event says so.
-
-``Onboarding``, one connection:
+"""Onboarding with the factory certificate: the UE's side of the seed flow, on one connection.
 
     -> REGISTRATION REQUEST (initial, onboarding SUCI)   <- REGISTRATION REJECT #74
     -> REGISTRATION REQUEST (SNPN onboarding)            <- AUTHENTICATION REQUEST (EAP) ...
@@ -18,16 +10,8 @@ it, the new SQN after 5G AKA). It never touches a socket or a file: the client s
     -> UL NAS TRANSPORT: ACK                             <- DEREGISTRATION REQUEST #93
     -> DEREGISTRATION ACCEPT                                done
 
-``Registration``, one connection:
-
-    -> REGISTRATION REQUEST (initial, SUCI Profile A/B)  <- AUTHENTICATION REQUEST (RAND, AUTN)
-    -> AUTHENTICATION RESPONSE (RES*)                    <- SECURITY MODE COMMAND
-       (or AUTHENTICATION FAILURE #21 with AUTS, and a new challenge follows)
-    -> SECURITY MODE COMPLETE                            <- REGISTRATION ACCEPT
-    -> REGISTRATION COMPLETE, DEREGISTRATION REQUEST     <- DEREGISTRATION ACCEPT, done
-
-Every failure raises a DynsubError whose ``step`` names where it happened; a refusal by the
-network is ``Rejected`` with its 5GMM cause.
+The result, the UE state, exists once the SUBSCRIPTION arrived and the core's key
+confirmation checked out: the shell saves it before the ACK leaves.
 """
 
 from __future__ import annotations
@@ -36,7 +20,6 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from cryptography import x509
 
@@ -44,54 +27,26 @@ from dynsub_cli.eap.tls import Peer
 from dynsub_cli.errors import (
     AuthenticationError,
     DynsubError,
-    MacFailure,
-    Non5GAuthentication,
     ProtocolError,
     Rejected,
-    SynchronisationFailure,
     UnexpectedMessage,
 )
-from dynsub_cli.nas import codec
 from dynsub_cli.nas import dialogue as d
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import (
-    CipheringAlgorithm,
-    IntegrityAlgorithm,
     MmCause,
     PayloadContainerType,
     RegistrationTypeValue,
 )
 from dynsub_cli.nas.ies import (
-    DeregistrationType,
-    NasSecurityAlgorithms,
     RegistrationType,
-    Suci,
     SuciNai,
-    UeSecurityCapability,
 )
 from dynsub_cli.pki import verify
-from dynsub_cli.security import aka, keys, subscription, suci
-from dynsub_cli.security.nas import Role, SecurityContext, header_type
+from dynsub_cli.security import keys, subscription, suci
 from dynsub_cli.ue.device import Device
+from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure, cause_text
 from dynsub_cli.ue.state import HomeNetworkKey, UeState
-
-#: TS 24.501 9.11.3.54: the UE supports 128-NEA0/1/2 and 128-NIA1/2; the core picks NEA2/NIA2.
-CAPABILITY = UeSecurityCapability.from_algorithms({0, 1, 2}, {1, 2})
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A step of the procedure completed (for the live display and the --json steps)."""
-
-    name: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    pdus: tuple[bytes, ...] = ()
-    steps: tuple[Step, ...] = ()
-    done: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,145 +59,6 @@ class Choices:
 
 
 DEFAULT_CHOICES = Choices()
-
-
-def cause_text(cause: int) -> str:
-    try:
-        name = MmCause(cause).name
-    except ValueError:
-        return f"5GMM cause #{cause}"
-    return f"5GMM cause #{cause} ({name.lower().replace('_', ' ')})"
-
-
-T = TypeVar("T")
-
-
-class Procedure(Generic[T]):
-    """What both procedures share: NAS security, sending, and the network's refusals."""
-
-    step = "registration"
-
-    def __init__(self) -> None:
-        self._security: SecurityContext | None = None
-        self._command_pdu = b""
-        #: After a failure: the PDU that tells the network why (send it, then close), if any.
-        self.error_response: bytes | None = None
-        #: A refusal the network has announced but not finished: the dialogue ERROR comes
-        #: before the DEREGISTRATION REQUEST that carries its 5GMM cause. If the connection
-        #: ends in between, this is what went wrong (the client raises it).
-        self.refusal: Rejected | None = None
-        self._steps: list[Step] = []
-        self._done = False
-        self._result: T | None = None
-
-    @property
-    def has_result(self) -> bool:
-        return self._result is not None
-
-    @property
-    def result(self) -> T:
-        if self._result is None:
-            raise ProtocolError(f"the procedure has not finished (at step {self.step})")
-        return self._result
-
-    def receive(self, pdu: bytes) -> Output:
-        try:
-            return self._handle(self._open(pdu))
-        except DynsubError as err:
-            if err.step is None:
-                err.step = self.step
-            raise
-
-    def _handle(self, message: m.Message) -> Output:
-        raise NotImplementedError
-
-    def _open(self, pdu: bytes) -> m.Message:
-        if self._security is not None and header_type(pdu) != 0:
-            return codec.decode(self._security.unprotect(pdu))
-        message = codec.decode(pdu)
-        if isinstance(message, m.SecurityProtected):
-            # TS 24.501 5.4.2.3: SECURITY MODE COMMAND comes integrity protected under the new
-            # context, not ciphered. Its content says how to derive that context, so it is
-            # read first and its MAC checked as soon as the keys exist (_start_security).
-            inner = codec.decode(message.payload)
-            if message.header_type != 3 or not isinstance(inner, m.SecurityModeCommand):
-                raise ProtocolError(
-                    f"{type(inner).__name__} protected with header type "
-                    f"{int(message.header_type)} before security mode: refused"
-                )
-            self._command_pdu = pdu
-            return inner
-        if self._security is not None and not isinstance(
-            message, m.RegistrationReject | m.AuthenticationReject | m.MmStatus
-        ):
-            # TS 24.501 4.4.4.2: after security mode, only these may come unprotected.
-            raise ProtocolError(f"{type(message).__name__} without NAS protection: refused")
-        return message
-
-    def _pdu(self, message: m.PlainMessage, *, new_context: bool = False) -> bytes:
-        plain = codec.encode(message)
-        if self._security is None:
-            return plain
-        return self._security.protect(plain, new_context=new_context, cipher=True)
-
-    def _out(self, *messages: m.PlainMessage, new_context: bool = False) -> Output:
-        steps, self._steps = tuple(self._steps), []
-        pdus = tuple(self._pdu(message, new_context=new_context) for message in messages)
-        return Output(pdus, steps, self._done)
-
-    def _completed(self, detail: str) -> None:
-        self._steps.append(Step(self.step, detail))
-
-    def _refused_by_network(self, message: m.Message) -> None:
-        """Raise for the network's refusals; return for anything else."""
-        if isinstance(message, m.RegistrationReject):
-            raise Rejected(f"the network refused: {cause_text(message.cause)}", message.cause)
-        if isinstance(message, m.AuthenticationReject):
-            raise Rejected(
-                "the network rejected the authentication (AUTHENTICATION REJECT)",
-                MmCause.MAC_FAILURE,
-            )
-        if isinstance(message, m.MmStatus):
-            raise ProtocolError(
-                f"the network reported a protocol error: {cause_text(message.cause)}"
-            )
-        if isinstance(message, m.DeregistrationRequestUeTerminated) and (
-            message.cause != MmCause.ONBOARDING_SERVICES_TERMINATED
-        ):
-            cause = (
-                message.cause if message.cause is not None else MmCause.PROTOCOL_ERROR_UNSPECIFIED
-            )
-            raise Rejected(f"the network de-registered the UE: {cause_text(cause)}", cause)
-
-    def _expect(self, message: m.Message, kind: type[m.PlainMessage]) -> None:
-        self._refused_by_network(message)
-        if not isinstance(message, kind):
-            raise UnexpectedMessage(
-                f"expected {kind.__name__}, the network sent {type(message).__name__}"
-            )
-
-    def _start_security(self, command: m.SecurityModeCommand, kseaf: bytes, supi: str) -> None:
-        """TS 33.501 6.7.2: derive KAMF and the NAS keys, then check the command's MAC."""
-        if command.selected_algorithms != NasSecurityAlgorithms(
-            CipheringAlgorithm.EA2, IntegrityAlgorithm.IA2
-        ):
-            raise ProtocolError(
-                f"the network selected {command.selected_algorithms}; this UE uses "
-                "128-NEA2/128-NIA2 only"
-            )
-        if command.replayed_ue_security_capability != CAPABILITY:
-            raise AuthenticationError(
-                "SECURITY MODE COMMAND replays other security capabilities than the UE sent "
-                "(a bidding-down attempt): refused"
-            )
-        context = SecurityContext.from_kamf(
-            Role.UE, keys.kamf(kseaf, supi, command.abba or b"\x00\x00")
-        )
-        context.unprotect(self._command_pdu)  # IntegrityError if the keys differ
-        self._security = context
-
-
-# --- onboarding ---------------------------------------------------------------------------
 
 
 class Onboarding(Procedure[UeState]):
@@ -486,109 +302,3 @@ def _plmn_of(core: x509.Certificate) -> tuple[str, str]:
     raise AuthenticationError(
         "the core's certificate names no 3GPP network (…5gc.mncNNN.mccNNN.3gppnetwork.org)"
     )
-
-
-# --- normal registration -------------------------------------------------------------------
-
-
-class Registration(Procedure[UeState]):
-    """A normal registration with the generated subscription; the result is the updated state
-    (SQN), which the shell saves as soon as 5G AKA has accepted a new SQN."""
-
-    def __init__(self, state: UeState, *, random: Callable[[int], bytes] | None = None) -> None:
-        super().__init__()
-        self._state_value = state
-        key = state.preferred_key()
-        if key is None:
-            raise ProtocolError("the state file holds no home network key to conceal the SUPI")
-        concealed = suci.conceal(
-            state.supi,
-            scheme=suci.Scheme(key.scheme),
-            hn_public_key=key.public_key,
-            hn_key_id=key.key_id,
-            routing_indicator=state.routing_indicator,
-            mnc_length=len(state.mnc),
-            **({"eph_private_key": random(32)} if random is not None else {}),
-        )
-        self._identity = Suci(
-            concealed.mcc,
-            concealed.mnc,
-            concealed.routing_indicator,
-            concealed.protection_scheme,
-            concealed.hn_key_id,
-            concealed.scheme_output,
-        )
-        self._serving_network = keys.serving_network_name(state.mcc, state.mnc)
-        self._kseaf = b""
-        self._handler: Callable[[m.Message], Output] = self._await_challenge
-
-    @property
-    def state(self) -> UeState:
-        """The UE state as it stands now (the SQN moves on with every accepted challenge)."""
-        return self._state_value
-
-    def start(self) -> Output:
-        self.step = "registration"
-        request = m.RegistrationRequest(
-            RegistrationType(RegistrationTypeValue.INITIAL),
-            self._identity,
-            ue_security_capability=CAPABILITY,
-        )
-        return self._out(request)
-
-    def _handle(self, message: m.Message) -> Output:
-        return self._handler(message)
-
-    def _await_challenge(self, message: m.Message) -> Output:
-        if isinstance(message, m.SecurityModeCommand) and self._kseaf:
-            return self._security_mode_command(message)
-        self._expect(message, m.AuthenticationRequest)
-        assert isinstance(message, m.AuthenticationRequest)
-        if message.rand is None or message.autn is None:
-            raise ProtocolError("AUTHENTICATION REQUEST without RAND/AUTN (expected 5G AKA)")
-        self.step = "5G AKA"
-        state = self._state_value
-        try:
-            result = aka.ue_authenticate(
-                state.k, state.opc, message.rand, message.autn, self._serving_network, state.sqn_ms
-            )
-        except SynchronisationFailure as err:
-            self._completed("SQN out of range: resynchronisation requested (AUTS)")
-            return self._out(m.AuthenticationFailure(MmCause.SYNCH_FAILURE, auts=err.auts))
-        except MacFailure:
-            self.error_response = self._pdu(m.AuthenticationFailure(MmCause.MAC_FAILURE))
-            raise
-        except Non5GAuthentication:
-            self.error_response = self._pdu(
-                m.AuthenticationFailure(MmCause.NON_5G_AUTHENTICATION_UNACCEPTABLE)
-            )
-            raise
-        self._state_value = state.with_sqn(result.sqn)
-        self._kseaf = result.kseaf
-        self._completed(f"network authenticated (SQN {result.sqn}); RES* sent")
-        return self._out(m.AuthenticationResponse(res_star=result.res_star))
-
-    def _security_mode_command(self, command: m.SecurityModeCommand) -> Output:
-        self.step = "security mode"
-        self._start_security(command, self._kseaf, self._state_value.supi)
-        self._completed("NAS security: 128-NEA2, 128-NIA2")
-        self.step = "registration"
-        self._handler = self._await_accept
-        return self._out(m.SecurityModeComplete(), new_context=True)
-
-    def _await_accept(self, message: m.Message) -> Output:
-        self._expect(message, m.RegistrationAccept)
-        self._completed("registered: ready for service")
-        self._result = self._state_value
-        self.step = "deregistration"
-        self._handler = self._await_deregistration_accept
-        return self._out(
-            m.RegistrationComplete(),
-            m.DeregistrationRequestUeOriginating(DeregistrationType(), self._identity),
-        )
-
-    def _await_deregistration_accept(self, message: m.Message) -> Output:
-        self._expect(message, m.DeregistrationAcceptUeOriginating)
-        self._completed("de-registered")
-        self._done = True
-        return self._out()

@@ -1,0 +1,189 @@
+"""What the UE's procedures share: NAS security, sending, and the network's refusals.
+
+Theory of operation. A procedure object (ue.onboarding.Onboarding, ue.registration.Registration)
+takes NAS PDUs in and gives PDUs out, plus the steps it completed for the one who watches, and
+its result when it has one. It never touches a socket or a file: the client shell (ue.client)
+sends, receives, and writes the state file when the procedure says it may.
+
+Every failure raises a DynsubError whose ``step`` names where it happened; a refusal by the
+network is ``Rejected`` with its 5GMM cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from dynsub_cli.errors import (
+    AuthenticationError,
+    DynsubError,
+    ProtocolError,
+    Rejected,
+    UnexpectedMessage,
+)
+from dynsub_cli.nas import codec
+from dynsub_cli.nas import messages as m
+from dynsub_cli.nas.enums import (
+    CipheringAlgorithm,
+    IntegrityAlgorithm,
+    MmCause,
+)
+from dynsub_cli.nas.ies import (
+    NasSecurityAlgorithms,
+    UeSecurityCapability,
+)
+from dynsub_cli.security import keys
+from dynsub_cli.security.nas import Role, SecurityContext, header_type
+
+CAPABILITY = UeSecurityCapability.from_algorithms({0, 1, 2}, {1, 2})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A step of the procedure completed (for the live display and the --json steps)."""
+
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    pdus: tuple[bytes, ...] = ()
+    steps: tuple[Step, ...] = ()
+    done: bool = False
+
+
+def cause_text(cause: int) -> str:
+    try:
+        name = MmCause(cause).name
+    except ValueError:
+        return f"5GMM cause #{cause}"
+    return f"5GMM cause #{cause} ({name.lower().replace('_', ' ')})"
+
+
+T = TypeVar("T")
+
+
+class Procedure(Generic[T]):
+    """What both procedures share: NAS security, sending, and the network's refusals."""
+
+    step = "registration"
+
+    def __init__(self) -> None:
+        self._security: SecurityContext | None = None
+        self._command_pdu = b""
+        #: After a failure: the PDU that tells the network why (send it, then close), if any.
+        self.error_response: bytes | None = None
+        #: A refusal the network has announced but not finished: the dialogue ERROR comes
+        #: before the DEREGISTRATION REQUEST that carries its 5GMM cause. If the connection
+        #: ends in between, this is what went wrong (the client raises it).
+        self.refusal: Rejected | None = None
+        self._steps: list[Step] = []
+        self._done = False
+        self._result: T | None = None
+
+    @property
+    def has_result(self) -> bool:
+        return self._result is not None
+
+    @property
+    def result(self) -> T:
+        if self._result is None:
+            raise ProtocolError(f"the procedure has not finished (at step {self.step})")
+        return self._result
+
+    def receive(self, pdu: bytes) -> Output:
+        try:
+            return self._handle(self._open(pdu))
+        except DynsubError as err:
+            if err.step is None:
+                err.step = self.step
+            raise
+
+    def _handle(self, message: m.Message) -> Output:
+        raise NotImplementedError
+
+    def _open(self, pdu: bytes) -> m.Message:
+        if self._security is not None and header_type(pdu) != 0:
+            return codec.decode(self._security.unprotect(pdu))
+        message = codec.decode(pdu)
+        if isinstance(message, m.SecurityProtected):
+            # TS 24.501 5.4.2.3: SECURITY MODE COMMAND comes integrity protected under the new
+            # context, not ciphered. Its content says how to derive that context, so it is
+            # read first and its MAC checked as soon as the keys exist (_start_security).
+            inner = codec.decode(message.payload)
+            if message.header_type != 3 or not isinstance(inner, m.SecurityModeCommand):
+                raise ProtocolError(
+                    f"{type(inner).__name__} protected with header type "
+                    f"{int(message.header_type)} before security mode: refused"
+                )
+            self._command_pdu = pdu
+            return inner
+        if self._security is not None and not isinstance(
+            message, m.RegistrationReject | m.AuthenticationReject | m.MmStatus
+        ):
+            # TS 24.501 4.4.4.2: after security mode, only these may come unprotected.
+            raise ProtocolError(f"{type(message).__name__} without NAS protection: refused")
+        return message
+
+    def _pdu(self, message: m.PlainMessage, *, new_context: bool = False) -> bytes:
+        plain = codec.encode(message)
+        if self._security is None:
+            return plain
+        return self._security.protect(plain, new_context=new_context, cipher=True)
+
+    def _out(self, *messages: m.PlainMessage, new_context: bool = False) -> Output:
+        steps, self._steps = tuple(self._steps), []
+        pdus = tuple(self._pdu(message, new_context=new_context) for message in messages)
+        return Output(pdus, steps, self._done)
+
+    def _completed(self, detail: str) -> None:
+        self._steps.append(Step(self.step, detail))
+
+    def _refused_by_network(self, message: m.Message) -> None:
+        """Raise for the network's refusals; return for anything else."""
+        if isinstance(message, m.RegistrationReject):
+            raise Rejected(f"the network refused: {cause_text(message.cause)}", message.cause)
+        if isinstance(message, m.AuthenticationReject):
+            raise Rejected(
+                "the network rejected the authentication (AUTHENTICATION REJECT)",
+                MmCause.MAC_FAILURE,
+            )
+        if isinstance(message, m.MmStatus):
+            raise ProtocolError(
+                f"the network reported a protocol error: {cause_text(message.cause)}"
+            )
+        if isinstance(message, m.DeregistrationRequestUeTerminated) and (
+            message.cause != MmCause.ONBOARDING_SERVICES_TERMINATED
+        ):
+            cause = (
+                message.cause if message.cause is not None else MmCause.PROTOCOL_ERROR_UNSPECIFIED
+            )
+            raise Rejected(f"the network de-registered the UE: {cause_text(cause)}", cause)
+
+    def _expect(self, message: m.Message, kind: type[m.PlainMessage]) -> None:
+        self._refused_by_network(message)
+        if not isinstance(message, kind):
+            raise UnexpectedMessage(
+                f"expected {kind.__name__}, the network sent {type(message).__name__}"
+            )
+
+    def _start_security(self, command: m.SecurityModeCommand, kseaf: bytes, supi: str) -> None:
+        """TS 33.501 6.7.2: derive KAMF and the NAS keys, then check the command's MAC."""
+        if command.selected_algorithms != NasSecurityAlgorithms(
+            CipheringAlgorithm.EA2, IntegrityAlgorithm.IA2
+        ):
+            raise ProtocolError(
+                f"the network selected {command.selected_algorithms}; this UE uses "
+                "128-NEA2/128-NIA2 only"
+            )
+        if command.replayed_ue_security_capability != CAPABILITY:
+            raise AuthenticationError(
+                "SECURITY MODE COMMAND replays other security capabilities than the UE sent "
+                "(a bidding-down attempt): refused"
+            )
+        context = SecurityContext.from_kamf(
+            Role.UE, keys.kamf(kseaf, supi, command.abba or b"\x00\x00")
+        )
+        context.unprotect(self._command_pdu)  # IntegrityError if the keys differ
+        self._security = context
