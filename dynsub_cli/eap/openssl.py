@@ -7,6 +7,7 @@ verifier (``dynsub_cli.pki.verify``), which knows the 3GPP profiles, CRLs and en
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +63,11 @@ def describe(err: SSL.Error) -> str:
     return f"TLS failure: {text}"
 
 
+@functools.lru_cache(maxsize=64)
 def _context(credentials: Credentials, keylog: Keylog | None) -> SSL.Context:
+    # One context per credentials (compared by identity) and keylog: a core serves every
+    # session with the same one, as OpenSSL intends (SSL_CTX is shared, SSL is per connection),
+    # instead of loading its certificate and key again for each onboarding.
     context = SSL.Context(SSL.TLS_METHOD)
     # RFC 9190: EAP-TLS 1.3 only; TLS 1.2 would need the RFC 5216 PRF key derivation instead.
     context.set_min_proto_version(SSL.TLS1_3_VERSION)
