@@ -8,8 +8,10 @@ fsync, rename over the target, fsync of the folder. Secrets (keys, state files) 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from dynsub_cli.errors import AlreadyExists, FileError
@@ -88,3 +90,21 @@ def read_bytes(path: Path, what: str = "file") -> bytes:
         raise FileError(f"{path}: {what} not found") from err
     except OSError as err:
         raise FileError(f"{path}: cannot read {what}: {err.strerror}") from err
+
+
+@contextlib.contextmanager
+def locked(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive fcntl lock on ``<path>.lock`` for the block (across processes).
+
+    The kernel drops the lock when the process dies, so a crash never leaves it held.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, SECRET_MODE)
+    except OSError as err:
+        raise FileError(f"{lock_path}: cannot lock the {what}: {err.strerror}") from err
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

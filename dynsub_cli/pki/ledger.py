@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dynsub_cli.errors import AlreadyExists, BadInput, FileError, PkiError
+from dynsub_cli.files import locked
 from dynsub_cli.pki.imei import SNR_MAX, make_imei
 
 SCHEMA_VERSION = 1
@@ -97,20 +98,10 @@ def device_serial(tac: str, snr: int) -> str:
     return f"{tac}-{snr:06d}"
 
 
-@contextlib.contextmanager
-def _opening_lock(path: Path) -> Iterator[None]:
+def _opening_lock(path: Path) -> contextlib.AbstractContextManager[None]:
     """Serialise opening the ledger: two processes switching a new SQLite file to WAL at
     once can get "database is locked" without SQLite's busy handler being consulted."""
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as err:
-        raise FileError(f"{lock_path}: cannot open the ledger lock: {err.strerror}") from err
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return locked(path, "ledger")
 
 
 def _utc_now() -> str:

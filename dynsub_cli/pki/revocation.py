@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import os
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,8 +22,8 @@ import tomli_w
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, FileError
-from dynsub_cli.files import write_atomic
+from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError
+from dynsub_cli.files import locked, write_atomic
 from dynsub_cli.pki import pem, profiles
 from dynsub_cli.pki.authority import Pki
 
@@ -73,18 +70,8 @@ class CrlWritten:
     next_update: dt.datetime
 
 
-@contextlib.contextmanager
-def _locked(pki: Pki) -> Iterator[None]:
-    lock_path = pki.revocations.with_name(pki.revocations.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as err:
-        raise FileError(f"{lock_path}: cannot lock the revocation list: {err.strerror}") from err
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _locked(pki: Pki) -> contextlib.AbstractContextManager[None]:
+    return locked(pki.revocations, "revocation list")
 
 
 def load(pki: Pki) -> RevocationList:
