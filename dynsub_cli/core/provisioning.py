@@ -136,11 +136,8 @@ def commit(
     try:
         key.verify_key_confirmation(k, network_nonce, response.ue_nonce, response.confirmation)
     except AuthenticationError as err:
-        raise NotAccepted(
-            Refusal.KEY_CONFIRMATION_FAILED,
-            d.DialogueCause.KEY_CONFIRMATION_FAILED,
-            err.message,
-            told=Refusal.KEY_CONFIRMATION_FAILED.meaning,
+        raise _hidden(
+            err, Refusal.KEY_CONFIRMATION_FAILED, d.DialogueCause.KEY_CONFIRMATION_FAILED
         ) from err
     opc = compute_opc(k, net.op)
     try:
@@ -159,22 +156,22 @@ def commit(
             peer=peer,
         )
     except SupiRangeExhausted as err:
-        raise NotAccepted(
-            Refusal.SUPI_RANGE_EXHAUSTED,
-            d.DialogueCause.SUPI_RANGE_EXHAUSTED,
-            err.message,
-            told=Refusal.SUPI_RANGE_EXHAUSTED.meaning,
+        raise _hidden(
+            err, Refusal.SUPI_RANGE_EXHAUSTED, d.DialogueCause.SUPI_RANGE_EXHAUSTED
         ) from err
     except DeviceAlreadyOnboarded as err:
-        raise NotAccepted(
-            Refusal.ONBOARDED_MEANWHILE,
-            d.DialogueCause.REONBOARDING_REFUSED,
-            err.message,
-            told=Refusal.ONBOARDED_MEANWHILE.meaning,
+        raise _hidden(
+            err, Refusal.ONBOARDED_MEANWHILE, d.DialogueCause.REONBOARDING_REFUSED
         ) from err
     record = result.subscription
     confirmation = key.network_confirmation(k, network_nonce, response.ue_nonce, record.supi)
     return Provisioned(result.outcome, _subscription(net, record, opc, confirmation))
+
+
+def _hidden(err: DynsubError, refusal: Refusal, cause: d.DialogueCause) -> NotAccepted:
+    """The refusal for ``err``: its details (store paths, settings, MACs) go to the log and the
+    audit trail, the UE reads only what the refusal means."""
+    return NotAccepted(refusal, cause, err.message, told=refusal.meaning)
 
 
 def _subscription(
