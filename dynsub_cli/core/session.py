@@ -57,6 +57,7 @@ from dynsub_cli.errors import (
     DynsubError,
     FrameTooLarge,
     IntegrityError,
+    NasDecodeError,
     NetworkError,
     PeerTimeout,
     ReplayError,
@@ -129,9 +130,12 @@ class _Refused(Exception):
         *,
         dialogue_cause: d.DialogueCause | None = None,
         told: str | None = None,
+        cause: MmCause | None = None,
     ) -> None:
         super().__init__(detail)
         self.refusal = refusal
+        #: The 5GMM cause sent: the table's, unless the fault itself names one.
+        self.cause = cause if cause is not None else refusal.cause
         self.detail = detail  # for the log and the audit trail
         self.dialogue_cause = dialogue_cause
         #: What the UE reads in the dialogue ERROR: the detail only where it is meant for the
@@ -179,6 +183,9 @@ class CoreSession:
             return self._refuse(_Refused(Refusal.NAS_MAC_FAILURE, err.message))
         except ReplayError as err:
             return self._refuse(_Refused(Refusal.NAS_REPLAY, err.message))
+        except NasDecodeError as err:
+            # TS 24.501 clause 7: the codec knows which cause the fault calls for (#96, #97...).
+            return self._refuse(_Refused(Refusal.MALFORMED, err.message, cause=MmCause(err.cause)))
         except DecodeError as err:
             return self._refuse(_Refused(Refusal.MALFORMED, err.message))
         except UnexpectedMessage as err:
@@ -528,7 +535,7 @@ class CoreSession:
                 f"{refusal.meaning}: {refused.detail}",
                 self._imei,
                 self._supi,
-                int(refusal.cause),
+                int(refused.cause),
             )
         )
         kind = EventKind.ONBOARDING_REFUSED if self._onboarding else EventKind.REGISTRATION_REJECTED
@@ -544,18 +551,18 @@ class CoreSession:
         refusal = refused.refusal
         if refusal.answer is Answer.REGISTRATION_REJECT:
             failure = self._eap.error_response if self._eap is not None else None
-            reject = m.RegistrationReject(refusal.cause, eap_message=failure)
+            reject = m.RegistrationReject(refused.cause, eap_message=failure)
             return (self._pdu(reject),)
         if refusal.answer is Answer.AUTHENTICATION_REJECT:
             return (self._pdu(m.AuthenticationReject()),)
         if refusal.answer is Answer.STATUS:
-            return (self._pdu(m.MmStatus(refusal.cause)),)
+            return (self._pdu(m.MmStatus(refused.cause)),)
         if refusal.answer is Answer.DEREGISTRATION and self._security is not None:
             out = []
             if refused.dialogue_cause is not None:
                 error = d.Error(refused.dialogue_cause, refused.told)
                 out.append(self._pdu(_transport(error)))
-            deregister = m.DeregistrationRequestUeTerminated(DeregistrationType(), refusal.cause)
+            deregister = m.DeregistrationRequestUeTerminated(DeregistrationType(), refused.cause)
             out.append(self._pdu(deregister))
             return tuple(out)
         return ()

@@ -33,6 +33,7 @@ from dynsub_cli.errors import (
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import dialogue as d
 from dynsub_cli.nas import messages as m
+from dynsub_cli.nas.enums import MmCause
 from dynsub_cli.store import EventKind
 from dynsub_cli.ue import client
 from dynsub_cli.ue import device as devices
@@ -250,12 +251,20 @@ def only_status(pdus: list[bytes]) -> m.MmStatus:
 
 
 def check_core(
-    world: World, refusal: Refusal, peer: RawPeer, imei: str | None, *, says: str = ""
+    world: World,
+    refusal: Refusal,
+    peer: RawPeer,
+    imei: str | None,
+    *,
+    says: str = "",
+    cause: int | None = None,
 ) -> None:
+    """``cause``: the 5GMM cause sent, where the fault names its own (default: the table's)."""
     record = refusal_record(world.core, peer=peer.peer)
     assert says in record.message
     assert record.imei == imei
-    assert (record.step, record.cause) == (refusal.step, int(refusal.cause))
+    expected_cause = int(refusal.cause) if cause is None else cause
+    assert (record.step, record.cause) == (refusal.step, expected_cause)
     assert refusal.meaning in record.message
     event = refusal_event(world.config, refusal, imei=imei, peer=peer.peer)
     assert event.kind == EventKind.REGISTRATION_REJECTED  # onboarding had not begun
@@ -270,6 +279,16 @@ def test_a_malformed_pdu_gets_5gmm_status(world: World) -> None:
     assert Refusal.MALFORMED.answer is Answer.STATUS
     assert status.cause == Refusal.MALFORMED.cause
     check_core(world, Refusal.MALFORMED, peer, imei, says="REGISTRATION REQUEST")
+
+
+def test_an_unknown_message_type_gets_5gmm_status_97(world: World) -> None:
+    with RawPeer(world.core) as peer:
+        imei, _ = started(world, peer)
+        peer.send_pdu(b"\x7e\x00\x7f")  # message type 0x7f does not exist in 5GMM
+        status = only_status(peer.until_closed())
+    # TS 24.501 7.4: "message type non-existent or not implemented"
+    assert status.cause == MmCause.MESSAGE_TYPE_NON_EXISTENT
+    check_core(world, Refusal.MALFORMED, peer, imei, cause=MmCause.MESSAGE_TYPE_NON_EXISTENT)
 
 
 def test_an_oversize_frame_gets_5gmm_status(world: World) -> None:
