@@ -85,7 +85,7 @@ from dynsub_cli.nas.ies import (
 from dynsub_cli.pki.verify import DeviceIdentity
 from dynsub_cli.security import aka, keys, subscription, suci
 from dynsub_cli.security.nas import Role, SecurityContext, header_type
-from dynsub_cli.store import EventKind, EventOutcome, Service, State
+from dynsub_cli.store import EventKind, EventOutcome, Policy, Service, State
 
 #: TS 33.501 A.7.1: ABBA 0x0000 (no features yet); both sides put it into KAMF.
 ABBA = b"\x00\x00"
@@ -161,7 +161,7 @@ class CoreSession:
         self._onboarding = False
         self._imei: str | None = None
         self._supi: str | None = None  # the SUPI keys are bound to (onboarding: the NAI)
-        self._capability: m.RegistrationRequest | None = None
+        self._request: m.RegistrationRequest | None = None  # the one that started the procedure
         self._eap: Authenticator[DeviceIdentity] | None = None
         self._device: DeviceIdentity | None = None
         self._kausf = b""
@@ -257,7 +257,7 @@ class CoreSession:
 
     def _registration_request(self, message: m.Message) -> Output:
         assert isinstance(message, m.RegistrationRequest)
-        self._capability = message
+        self._request = message
         kind = message.registration_type.value
         identity = message.mobile_identity
         if isinstance(identity, SuciNai) and kind in (
@@ -274,8 +274,8 @@ class CoreSession:
         )
 
     def _check_capabilities(self) -> None:
-        assert self._capability is not None
-        capability = self._capability.ue_security_capability
+        assert self._request is not None
+        capability = self._request.ue_security_capability
         if capability is None or not (
             capability.supports_ea(CipheringAlgorithm.EA2)
             and capability.supports_ia(IntegrityAlgorithm.IA2)
@@ -285,7 +285,7 @@ class CoreSession:
     def _onboarding_request(self, kind: RegistrationTypeValue) -> Output:
         assert self._imei is not None
         existing = self._net.store.find_by_imei(self._imei)
-        if existing is not None and self._net.policy.value == "refuse":
+        if existing is not None and self._net.policy is Policy.REFUSE:
             raise _Refused(
                 Refusal.REONBOARDING_REFUSED, f"device already has subscription {existing.supi}"
             )
@@ -403,8 +403,8 @@ class CoreSession:
 
     def _security_mode(self, *, eap_success: bytes | None = None) -> Output:
         assert self._supi is not None
-        assert self._capability is not None
-        capability = self._capability.ue_security_capability
+        assert self._request is not None
+        capability = self._request.ue_security_capability
         assert capability is not None
         kamf = keys.kamf(self._kseaf, self._supi, ABBA)
         self._security = SecurityContext.from_kamf(Role.NETWORK, kamf)
