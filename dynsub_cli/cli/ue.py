@@ -116,6 +116,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     type=click.Path(path_type=Path, dir_okay=False),
     help=f"Where to save the UE state (0600) [default: DEVICE/{STATE_FILE}].",
 )
+@click.option(
+    "--tls-keylog",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark.",
+)
 @timeout_option
 @json_option
 def onboard_command(
@@ -126,6 +131,7 @@ def onboard_command(
     account: str | None,
     billing: tuple[str, ...],
     state_file: Path | None,
+    tls_keylog: Path | None,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -145,6 +151,7 @@ def onboard_command(
             choices=choices,
             timeout=timeout,
             on_step=on_step,
+            tls_keylog=tls_keylog,
         )
     if as_json:
         render.emit_json(_result(report, "ready"))

@@ -7,13 +7,15 @@ generator that wants many UEs runs them in threads.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dynsub_cli.errors import BadInput, DynsubError, NetworkError, PeerTimeout
+from dynsub_cli.errors import BadInput, DynsubError, FileError, NetworkError, PeerTimeout
+from dynsub_cli.files import SECRET_MODE
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
@@ -142,13 +144,52 @@ def onboard(
     choices: Choices = DEFAULT_CHOICES,
     timeout: float = DEFAULT_TIMEOUT,
     on_step: OnStep = lambda step: None,
+    tls_keylog: Path | None = None,
 ) -> Report:
-    """Onboard with the factory certificate, save the state, then register with 5G AKA."""
+    """Onboard with the factory certificate, save the state, then register with 5G AKA.
+
+    ``tls_keylog`` names a file (0600, appended) for the EAP-TLS secrets in the NSS key log
+    format, so that Wireshark can decrypt the TLS inside EAP; by default they stay secret.
+    """
     started = time.monotonic()
     report = Report(state_file=state_file)
     record = report.recording(on_step)
     device = devices.load(device_dir)
-    onboarding = Onboarding(device, choices)
+    with contextlib.ExitStack() as stack:
+        keylog = None if tls_keylog is None else stack.enter_context(_keylog(tls_keylog))
+        state = _onboard(device, core, state_file, choices, timeout, record, started, keylog)
+    report.supi = state.supi
+    register_state(state_file, core, timeout=timeout, on_step=record)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@contextlib.contextmanager
+def _keylog(path: Path) -> Iterator[Callable[[bytes], None]]:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, SECRET_MODE)
+    except OSError as err:
+        raise FileError(f"{path}: cannot write the TLS key log: {err.strerror}") from err
+    with os.fdopen(fd, "ab", buffering=0) as out:
+
+        def write(line: bytes) -> None:
+            out.write(line + b"\n")
+
+        yield write
+
+
+def _onboard(
+    device: devices.Device,
+    core: tuple[str, int],
+    state_file: Path,
+    choices: Choices,
+    timeout: float,
+    record: OnStep,
+    started: float,
+    keylog: Callable[[bytes], None] | None,
+) -> UeState:
+    """The onboarding connection: the state is saved before the core's SUBSCRIPTION is acked."""
+    onboarding = Onboarding(device, choices, keylog=keylog)
     saved: list[UeState] = []
 
     def save_once_committed() -> None:
@@ -171,10 +212,7 @@ def onboard(
         before_send=save_once_committed,
         started=started,
     )
-    report.supi = onboarding.result.supi
-    register_state(state_file, core, timeout=timeout, on_step=record)
-    report.seconds = time.monotonic() - started
-    return report
+    return onboarding.result
 
 
 def register_state(

@@ -69,7 +69,10 @@ class Onboarding(Procedure[UeState]):
         *,
         verify_core: Callable[[Sequence[x509.Certificate]], None] | None = None,
         random: Callable[[int], bytes] = secrets.token_bytes,
+        keylog: Callable[[bytes], None] | None = None,
     ) -> None:
+        """``keylog`` receives the TLS secrets as NSS key log lines, for Wireshark to decrypt
+        the EAP-TLS exchange; None (the default) keeps them in memory only."""
         super().__init__()
         self._device = device
         self._choices = choices
@@ -81,6 +84,7 @@ class Onboarding(Procedure[UeState]):
         self._peer: Peer[None] = Peer(
             device.credentials,
             verify_core or (lambda chain: verify.verify_core(chain, anchors)),
+            keylog=keylog,
         )
         self._kausf = b""
         self._ue_nonce = b""

@@ -238,3 +238,41 @@ def test_the_patterns_refuse_a_flow_out_of_order(tmp_path: Path) -> None:
     onboarding[0], onboarding[1] = onboarding[1], onboarding[0]
     assert not ONBOARDING.fullmatch("".join(onboarding))
     assert not REGISTRATION.fullmatch(dissection.connections()[0])
+
+
+def test_with_the_tls_key_log_wireshark_reads_the_certificates_inside_eap(tmp_path: Path) -> None:
+    """`ue onboard --tls-keylog` writes what Wireshark needs to decrypt the EAP-TLS handshake
+    carried in NAS: both certificates then show, the core's name and the device's IMEI."""
+    lab = make_lab(tmp_path, devices=1)
+    core = open_core(lab)
+    lines: list[bytes] = []
+    device = devices.load(lab.devices[0])
+    with core.store:
+        onboarding = Onboarding(device, keylog=lines.append)
+        exchange = converse(onboarding, onboarding.start(), core.session())
+    capture = TcpCapture(50001, 38412)
+    for direction, pdu in exchange.pdus:
+        capture.send(direction == "ul", frame(pdu))
+    capture.close()
+    pcap = tmp_path / "onboarding.pcap"
+    pcap.write_bytes(pcap_bytes(capture))
+    keys = tmp_path / "keys.log"
+    keys.write_bytes(b"".join(line + b"\n" for line in lines))
+
+    # Certificate names are UTF8String (RFC 5280 4.1.2.4, what cryptography writes).
+    fields = ("-T", "fields", "-e", "x509sat.uTF8String")
+
+    def names(*options: str) -> str:
+        shown = subprocess.run(
+            [tshark(), "-r", str(pcap), "-d", "tcp.port==38412,nas-5gs", *options, *fields],
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+            check=True,
+        )
+        return shown.stdout
+
+    assert device.imei not in names()  # TLS 1.3 encrypts the certificates
+    decrypted = names("-o", f"tls.keylog_file:{keys}")
+    assert device.imei in decrypted
+    assert "ausf.5gc.mnc001.mcc001.3gppnetwork.org" in decrypted

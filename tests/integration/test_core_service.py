@@ -28,3 +28,17 @@ def test_onboard_then_register_over_tcp(tmp_path: Path) -> None:
     with open_store(config) as store:
         assert store.get(report.supi).sqn > 0
     assert not core.refusals()
+
+
+def test_the_tls_key_log_is_written_on_request_and_private(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path, devices=1)
+    keylog = tmp_path / "keys.log"
+    with running_core(load(lab.config_file)) as core:
+        client.onboard(
+            lab.devices[0], (core.host, core.port), tmp_path / "ue.toml", tls_keylog=keylog
+        )
+    assert keylog.stat().st_mode & 0o777 == 0o600
+    labels = {line.split()[0] for line in keylog.read_text().splitlines()}
+    # RFC 8446 / NSS key log: the TLS 1.3 secrets, the exporter one included (EAP-TLS keys).
+    assert {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET"} <= labels
+    assert "EXPORTER_SECRET" in labels
