@@ -62,9 +62,6 @@ class Section:
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.where} {key}: {message}")
 
-    def has(self, key: str) -> bool:
-        return key in self._table
-
     def _take(self, key: str, default: Any) -> Any:
         self._taken.append(key)
         if key in self._table:

@@ -185,10 +185,6 @@ class TlsConnection:
                 ) from err
         return b"".join(out)
 
-    @property
-    def chain_checked(self) -> bool:
-        return self._chain_checked
-
     def peer_chain(self) -> list[x509.Certificate]:
         """The chain the peer presented, leaf first (empty if it presented none)."""
         if self._chain is None:

@@ -62,14 +62,6 @@ class Packet:
     type: int | None = None
     type_data: bytes = b""
 
-    @property
-    def is_request(self) -> bool:
-        return self.code is Code.REQUEST
-
-    @property
-    def is_response(self) -> bool:
-        return self.code is Code.RESPONSE
-
 
 @dataclass(frozen=True)
 class TlsPayload:

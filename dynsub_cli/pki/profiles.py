@@ -165,7 +165,6 @@ CORE = Profile(
 
 #: The table, in the order :func:`matching` tries it.
 PROFILES: tuple[Profile, ...] = (DEVICE, CORE, MANUFACTURER_CA, OPERATOR_CA, ROOT)
-BY_NAME = {p.name: p for p in PROFILES}
 
 # --- the stable phrases of refusal reasons ---------------------------------------------------
 
