@@ -6,8 +6,6 @@ result with :mod:`dynsub_cli.cli.render`. Business rules live below ``cli``.
 
 from __future__ import annotations
 
-import sys
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +51,7 @@ class DynsubGroup(click.Group):
     def _report(ctx: click.Context, err: BaseException) -> None:
         app = ctx.find_object(App)
         if app is not None and app.verbose:
-            traceback.print_exception(err, file=sys.stderr)
+            render.traceback_of(err)
         if isinstance(err, DynsubError):
             render.error(err.describe())
         else:

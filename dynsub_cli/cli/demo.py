@@ -114,9 +114,9 @@ def _show(result: flow.Result) -> None:
             ("store", result.store_file),
         ],
     )
-    click.echo("continue by hand:")
+    render.line("continue by hand:")
     for command in _continue(result):
-        click.echo(f"  {command}")
+        render.line(f"  {command}")
 
 
 @click.command()

@@ -339,7 +339,7 @@ def verify_command(
     if as_json:
         render.emit_json(result)
         return
-    click.echo(f"{cert}: valid {profile} certificate ({label(leaf)})")
+    render.line(f"{cert}: valid {profile} certificate ({label(leaf)})")
 
 
 @pki.command("show")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,23 @@ def warn(message: str) -> None:
 def info(message: str) -> None:
     """A diagnostic line for people, on stderr."""
     err.print(message, markup=False, highlight=False)
+
+
+def line(text: str) -> None:
+    """One plain line on stdout (what a command reports, not a diagnostic)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def data(text: str) -> None:
+    """Exported data on stdout, exactly as given."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def traceback_of(error: BaseException) -> None:
+    """The traceback of an error on stderr (for -v)."""
+    traceback.print_exception(error, file=sys.stderr)
 
 
 def emit_json(value: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,8 +160,7 @@ def export(
         found = subs.list(State(state) if state else None, reveal_secrets=reveal_secrets)
         count = write(found, Format(fmt), text, reveal_secrets=reveal_secrets)
     if out is None:
-        sys.stdout.write(text.getvalue())
-        sys.stdout.flush()
+        render.data(text.getvalue())
         return
     mode = SECRET_MODE if reveal_secrets else PUBLIC_MODE
     write_atomic(out, text.getvalue().encode("utf-8"), mode=mode)
