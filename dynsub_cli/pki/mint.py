@@ -58,6 +58,7 @@ P12 = "device.p12"
 PARTIAL = ".partial"
 SHARED = ".shared"
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
+IN_PROCESS_UP_TO = 16  # devices minted without worker processes (a trial, a test)
 FLUSH_EVERY = 512  # devices placed between two background syncs (see _Flusher)
 CLOCK_SKEW = dt.timedelta(minutes=5)  # notBefore slightly in the past: verifiers' clocks vary
 
@@ -131,20 +132,25 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def _init_worker(setup: _Setup) -> None:
-    """Runs once in each worker: parse the CA once, and leave Ctrl-C to the parent."""
-    global _worker  # per-process state of a pool worker
-    # The parent decides what an interrupt means and stops the pool; a worker finishes its chunk.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _make_worker(setup: _Setup) -> _Worker:
+    """Parse the CA once for all the devices one process mints."""
     ca_cert = x509.load_pem_x509_certificate(setup.ca_cert_pem)
     ca_key = serialization.load_pem_private_key(setup.ca_key_pem, password=None)
     issuer = Issuer(ca_cert, ca_key)  # type: ignore[arg-type]
-    _worker = _Worker(
+    return _Worker(
         setup=setup,
         template=Template(DEVICE, issuer),
         ca_cert=ca_cert,
         not_after=_iso(setup.not_after),
     )
+
+
+def _init_worker(setup: _Setup) -> None:
+    """Runs once in each pool worker: its CA, and Ctrl-C left to the parent."""
+    global _worker  # per-process state of a pool worker
+    # The parent decides what an interrupt means and stops the pool; a worker finishes its chunk.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker = _make_worker(setup)
     _watch_parent()
 
 
@@ -180,14 +186,18 @@ Row = tuple[str, str, str, str, str]  # imei, serial, certificate serial, finger
 
 
 def _mint_chunk(chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
+    """The pool's task: a chunk minted by this worker process."""
+    assert _worker is not None, "worker not initialised"
+    return _mint_with(_worker, chunk)
+
+
+def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
     """Mint (imei, tac, snr) devices into ``.partial`` folders; the parent renames them.
 
     All keys and certificates of the chunk are made first, then all folders written: the two
     phases each keep their code and data hot in the CPU caches, which measured about a quarter
     faster per device than alternating them (benchmarks/mint.py).
     """
-    worker = _worker
-    assert worker is not None, "worker not initialised"
     setup = worker.setup
     rows: list[Row] = []
     files: list[tuple[bytes, bytes, bytes | None]] = []
@@ -491,8 +501,17 @@ def mint(
                     advance(len(rows))
 
                 chunks = _chunks(reservations, workers)
-                with _pool(min(workers, len(chunks)), setup) as pool:
-                    _run_chunks(pool, chunks, commit)
+                if request.count <= IN_PROCESS_UP_TO:
+                    # A handful of devices: starting worker processes would cost more than
+                    # minting them (a few hundred ms against a few ms).
+                    workers = 1
+                    worker = _make_worker(setup)
+                    for chunk in chunks:
+                        commit(_mint_with(worker, chunk))
+                else:
+                    workers = min(workers, len(chunks))
+                    with _pool(workers, setup) as pool:
+                        _run_chunks(pool, chunks, commit)
                 outcome = "done"
             except KeyboardInterrupt:
                 outcome = "interrupted"  # reported below, once everything is settled
