@@ -1,8 +1,8 @@
 """Every way the core refuses a UE: the step it happens at, the 5GMM cause, the audit kind.
 
 One table, so that the core's answer, its log line, the store's audit event and the UE's
-message cannot drift apart. docs/protocol.md section 5 renders the same table for people;
-tests/unit/core/test_refusals.py checks that the two agree.
+message cannot drift apart. docs/protocol.md section 6 renders the same table for people;
+tests/unit/core/test_protocol_doc.py checks that the two agree.
 
 Where TS 24.501 prescribes the answer, the table follows it: an unknown or malformed message
 gets a 5GMM STATUS with the clause 7 cause; a wrong RES* in 5G AKA an AUTHENTICATION REJECT

@@ -3,7 +3,7 @@
 After the UE is registered for onboarding services, core and UE agree on a service type and a
 billing plan, the core asks the UE to generate its long-term key, and the core hands over the
 generated subscription. TS 24.501 has no message for this, so the dialogue rides as the payload
-container of UL/DL NAS TRANSPORT under NAS security (see docs/protocol.md, "Dialogue").
+container of UL/DL NAS TRANSPORT under NAS security (docs/protocol.md section 5).
 
 Wire format, version 1 (every integer big-endian)::
 
