@@ -82,10 +82,16 @@ def _walk(group: click.Group, ctx: click.Context) -> list[tuple[click.Command, c
     return found
 
 
+def _summary(command: click.Command) -> str:
+    """The first paragraph of the help, whole (the NAME line of a man page is not cut)."""
+    first = (command.help or "").strip().split("\n\n")[0]
+    return " ".join(first.split()).rstrip(".")
+
+
 def _header(name: str, summary: str) -> str:
     return (
         f'.TH "{name.upper()}" "{SECTION}" "{DATE}" "dynsub {__version__}" "dynsub manual"\n'
-        f".SH NAME\n{_escape(name)} \\- {_escape(summary)}\n"
+        f".SH NAME\n{_escape(name)} \\- {_escape(summary)}"
     )
 
 
@@ -93,7 +99,7 @@ def page_for_root(root: click.Group) -> str:
     ctx = _root_context(root)
     groups = [(cmd, c) for cmd, c in _walk(root, ctx) if c.parent is ctx]
     parts = [
-        _header("dynsub", root.get_short_help_str(limit=80).rstrip(".")),
+        _header("dynsub", _summary(root)),
         ".SH SYNOPSIS",
         _usage(root, ctx),
         ".SH DESCRIPTION",
@@ -103,9 +109,7 @@ def page_for_root(root: click.Group) -> str:
         ".SH COMMANDS",
     ]
     for cmd, c in groups:
-        parts.append(
-            f".TP\n\\fB{_escape(c.command_path)}\\fR\n{_escape(cmd.get_short_help_str(80))}"
-        )
+        parts.append(f".TP\n\\fB{_escape(c.command_path)}\\fR\n{_escape(_summary(cmd))}.")
     parts.append(".SH EXIT STATUS")
     for code, meaning in EXIT_CODE_MEANINGS.items():
         parts.append(f".TP\n\\fB{int(code)}\\fR ({code.name})\n{_escape(meaning)}")
@@ -117,7 +121,7 @@ def page_for_root(root: click.Group) -> str:
 def page_for_group(group: click.Command, ctx: click.Context) -> str:
     name = ctx.command_path.replace(" ", "-")
     parts = [
-        _header(name, group.get_short_help_str(limit=80).rstrip(".")),
+        _header(name, _summary(group)),
         ".SH DESCRIPTION",
         _paragraphs(group.help or ""),
         ".SH COMMANDS",
