@@ -46,7 +46,7 @@ def init(
         revocation.write_crl(pki)
     make_private_dir(folder)
     make_private_dir(folder / "secrets")
-    written = config.write_default(
+    loaded = config.default_config(
         folder,
         mcc=pki.mcc,
         mnc=pki.mnc,
@@ -56,10 +56,9 @@ def init(
         trust_anchors=[pki.trust_anchors],
         manufacturer_cas=[pki.manufacturer_cert],
         crls=[pki.crl],
-        overwrite=force,
-        **({"listen": listen} if listen is not None else {}),
+        listen=listen,
     )
-    loaded = config.load(written)
+    written = config.write(loaded, target, overwrite=force)
     # Secrets are made once: a stored subscription needs the store key it was sealed with,
     # and a UE's state file the home network keys it conceals its SUPI with.
     fresh: dict[Path, Callable[[], bytes]] = {
