@@ -1,6 +1,7 @@
 """How fast `dynsub pki mint` is, against baselines measured in the same run.
 
     python -m benchmarks.mint [--count 4000] [--rounds 1] [--dir DIR] [--openssl-count 20]
+                              [--key-type p256|p384]
 
 Rows of the table (one table per round):
 
@@ -18,6 +19,12 @@ Rows of the table (one table per round):
 Ratios: each rate per worker against the floor, rate(w) / w / floor (target: at least 0.6), and
 2 workers against 1 (target: near 2 on an idle two-core machine).
 
+CPU columns: the machine's user and system CPU time per device during the row, from /proc/stat
+(so they include the parent, the workers, the forkserver and the kernel's writeback threads).
+They say where a row's time goes: the floor is all user time; whatever a mint row spends above
+the floor's user time is the Python around the cryptography (PEM, the ledger, the pool), and
+its system time is the filesystem.
+
 The folder matters. On ext4 without a journal (this project's VMs), allocating an inode skips,
 one by one, every inode of the block group freed in the last minute or more; in a folder where
 thousands of files were just deleted (the previous run's clean-up, another test suite in /tmp)
@@ -34,6 +41,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,14 +49,42 @@ from dynsub_cli.pki import authority, mint
 from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.pki.issue import NO_EXPIRY, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import device_serial
-from dynsub_cli.pki.profiles import DEVICE
+from dynsub_cli.pki.profiles import DEVICE, KeyType
 
 
-def floor_rate(pki: authority.Pki, count: int) -> float:
-    """Devices per second for key generation + certificate signing only, in this process."""
+@dataclass(frozen=True)
+class Row:
+    """One measured row: devices per second, and the machine's CPU time per device."""
+
+    rate: float
+    user_us: float
+    system_us: float
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """The machine's (user, system) CPU seconds so far, every core and process, /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice) / tick, (system + irq + softirq) / tick
+
+
+def measured(count: int, work: Callable[[], object]) -> Row:
+    user, system = _cpu_seconds()
+    started = time.perf_counter()
+    work()
+    elapsed = time.perf_counter() - started
+    user_after, system_after = _cpu_seconds()
+    per_device = 1e6 / count
+    return Row(
+        count / elapsed, (user_after - user) * per_device, (system_after - system) * per_device
+    )
+
+
+def floor(pki: authority.Pki, count: int) -> None:
+    """Key generation + certificate signing only, in this process."""
     template = Template(DEVICE, pki.manufacturer_issuer())
     now = dt.datetime.now(dt.UTC)
-    started = time.perf_counter()
     for snr in range(count):
         imei = make_imei("99000000", snr)
         serial = device_serial("99000000", snr)
@@ -59,33 +95,28 @@ def floor_rate(pki: authority.Pki, count: int) -> float:
             not_before=now,
             not_after=NO_EXPIRY,
         )
-    return count / (time.perf_counter() - started)
 
 
-def files_rate(pki: authority.Pki, out: Path, count: int) -> float:
-    """Devices per second for writing the device folders alone, with mint's own code."""
+def files(pki: authority.Pki, out: Path, count: int) -> None:
+    """The device folders alone, written with mint's own code."""
     out.mkdir()
     setup = mint._setup(pki, mint.MintRequest(out=out), out)
     cert_pem = Path(setup.chain_file).read_bytes()  # a certificate-sized PEM
     key_pem = b"k" * 241  # the size of a P-256 PKCS#8 PEM
-    started = time.perf_counter()
     for snr in range(count):
         imei = make_imei("97000000", snr)
         partial = f"{out}/.{imei}{mint.PARTIAL}"
         mint._write_device(partial, cert_pem, key_pem, None, setup)
         os.rename(partial, f"{out}/{imei}")
-    return count / (time.perf_counter() - started)
 
 
-def mint_rate(pki: authority.Pki, out: Path, count: int, workers: int) -> float:
-    started = time.perf_counter()
+def dynsub_mint(pki: authority.Pki, out: Path, count: int, workers: int) -> None:
     result = mint.mint(pki, mint.MintRequest(out=out, count=count, workers=workers))
-    elapsed = time.perf_counter() - started
     assert len(result.devices) == count
-    return count / elapsed
 
 
-def openssl_rate(pki: authority.Pki, work: Path, count: int) -> float:
+def openssl_loop(pki: authority.Pki, work: Path, count: int) -> None:
+    curve, digest = ("P-384", "sha384") if pki.key_type is KeyType.P384 else ("P-256", "sha256")
     extensions = work / "device.ext"
     extensions.write_text(
         "basicConstraints=critical,CA:FALSE\n"
@@ -96,14 +127,13 @@ def openssl_rate(pki: authority.Pki, work: Path, count: int) -> float:
         "authorityKeyIdentifier=keyid\n"
         "subjectAltName=URI:${ENV::DYNSUB_URN}\n"
     )
-    started = time.perf_counter()
     for snr in range(count):
         imei = make_imei("98000000", snr)
         folder = work / imei
         folder.mkdir()
         subprocess.run(
             [
-                "openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", f"ec_paramgen_curve:{curve}",
                 "-nodes", "-keyout", str(folder / "device.key"), "-out", str(folder / "csr.pem"),
                 "-subj", f"/O={pki.manufacturer}/CN={imei}/serialNumber={snr}",
             ],
@@ -114,32 +144,35 @@ def openssl_rate(pki: authority.Pki, work: Path, count: int) -> float:
             [
                 "openssl", "x509", "-req", "-in", str(folder / "csr.pem"),
                 "-CA", str(pki.manufacturer_cert), "-CAkey", str(pki.manufacturer_key),
-                "-CAcreateserial", "-days", "3650", "-sha256",
+                "-CAcreateserial", "-days", "3650", f"-{digest}",
                 "-extfile", str(extensions), "-out", str(folder / "device.pem"),
             ],
             check=True,
             capture_output=True,
             env={"DYNSUB_URN": f"urn:gsma:imei:{imei[:8]}-{imei[8:14]}-{imei[14]}"},
         )  # fmt: skip
-    return count / (time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
 class Round:
-    floor: float
-    files: float
-    one: float
-    two: float
+    floor: Row
+    files: Row
+    one: Row
+    two: Row
+
+
+def _mean(a: Row, b: Row) -> Row:
+    return Row((a.rate + b.rate) / 2, (a.user_us + b.user_us) / 2, (a.system_us + b.system_us) / 2)
 
 
 def measure(pki: authority.Pki, work: Path, count: int) -> Round:
     """One round: floor, files only, mint with 1 and 2 workers, floor again."""
-    floor = floor_rate(pki, count)
-    files = files_rate(pki, work / "files", count)
-    one = mint_rate(pki, work / "w1", count, 1)
-    two = mint_rate(pki, work / "w2", count, 2)
-    floor_again = floor_rate(pki, count)  # the machine is shared: bracket the runs
-    return Round((floor + floor_again) / 2, files, one, two)
+    first = measured(count, lambda: floor(pki, count))
+    written = measured(count, lambda: files(pki, work / "files", count))
+    one = measured(count, lambda: dynsub_mint(pki, work / "w1", count, 1))
+    two = measured(count, lambda: dynsub_mint(pki, work / "w2", count, 2))
+    again = measured(count, lambda: floor(pki, count))  # the machine is shared: bracket the runs
+    return Round(_mean(first, again), written, one, two)
 
 
 def filesystem(folder: Path) -> str:
@@ -159,24 +192,28 @@ def filesystem(folder: Path) -> str:
     return f"{best[0]} mounted on {best[1]}"
 
 
-def print_round(number: int, r: Round, cli: float | None) -> None:
-    us = 1e6
+def print_round(number: int, r: Round, cli: Row | None) -> None:
+    floor = r.floor.rate
     rows = [
-        ("floor: keygen + sign, in-process, 1 core", r.floor, 1, "1.00"),
-        ("files only: device folders, no crypto", r.files, 1, f"{r.files / r.floor:.2f}"),
-        ("dynsub pki mint, 1 worker", r.one, 1, f"{r.one / r.floor:.2f}"),
-        ("dynsub pki mint, 2 workers", r.two, 2, f"{r.two / 2 / r.floor:.2f}"),
+        ("floor: keygen + sign, in-process, 1 core", r.floor, 1),
+        ("files only: device folders, no crypto", r.files, 1),
+        ("dynsub pki mint, 1 worker", r.one, 1),
+        ("dynsub pki mint, 2 workers", r.two, 2),
     ]
     if cli is not None:
-        rows.append(("openssl req + x509 loop", cli, 1, f"{cli / r.floor:.3f}"))
+        rows.append(("openssl req + x509 loop", cli, 1))
     print(f"round {number}")
-    header = f"{'measurement':44} {'devices/s':>10} {'us/device':>10} {'workers':>8}"
-    print(f"{header} {'per worker / floor':>19}")
-    for name, rate, workers, ratio in rows:
-        print(f"{name:44} {rate:10.0f} {us / rate:10.1f} {workers:8d} {ratio:>19}")
-    print(f"scaling, 2 workers / 1 worker: {r.two / r.one:.2f}")
+    header = f"{'measurement':41} {'devices/s':>9} {'us/device':>9} {'workers':>7}"
+    print(f"{header} {'per worker/floor':>16} {'CPU us/device: user':>19} {'system':>6}")
+    for name, row, workers in rows:
+        ratio = row.rate / workers / floor
+        print(
+            f"{name:41} {row.rate:9.0f} {1e6 / row.rate:9.1f} {workers:7d} {ratio:16.3g} "
+            f"{row.user_us:19.0f} {row.system_us:6.0f}"
+        )
+    print(f"scaling, 2 workers / 1 worker: {r.two.rate / r.one.rate:.2f}")
     if cli is not None:
-        print(f"dynsub (2 workers) / openssl loop: {r.two / cli:.0f}x")
+        print(f"dynsub (2 workers) / openssl loop: {r.two.rate / cli.rate:.0f}x")
 
 
 def main() -> None:
@@ -185,27 +222,35 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of all dynsub rows")
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: tmp)")
     parser.add_argument("--openssl-count", type=int, default=20, help="devices for openssl")
+    parser.add_argument(
+        "--key-type", type=KeyType, choices=list(KeyType), default=KeyType.P256, help="the PKI's"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-", dir=args.dir) as folder:
         work = Path(folder)
-        print(f"writing in {work} ({filesystem(work)}), {args.count} devices per row")
-        pki = authority.init(work / "pki", authority.InitOptions())
-        mint_rate(pki, work / "warm", 50, 2)  # start-up costs (imports, forkserver) paid once
+        print(
+            f"writing in {work} ({filesystem(work)}), {args.count} devices per row, "
+            f"{args.key_type.name} keys"
+        )
+        pki = authority.init(work / "pki", authority.InitOptions(key_type=args.key_type))
+        dynsub_mint(pki, work / "warm", 50, 2)  # start-up costs (imports, forkserver) paid once
         rounds = []
         for number in range(args.rounds):
             (work / str(number)).mkdir()
             rounds.append(measure(pki, work / str(number), args.count))
         (work / "openssl").mkdir()
-        cli = openssl_rate(pki, work / "openssl", args.openssl_count)
+        cli = measured(
+            args.openssl_count, lambda: openssl_loop(pki, work / "openssl", args.openssl_count)
+        )
     for number, r in enumerate(rounds, 1):
         print_round(number, r, cli if number == len(rounds) else None)
     if len(rounds) > 1:
         print(f"over {len(rounds)} rounds (min / median / max):")
         spreads = (
-            ("1 worker / floor", [r.one / r.floor for r in rounds]),
-            ("2 workers, per worker / floor", [r.two / 2 / r.floor for r in rounds]),
-            ("scaling, 2 workers / 1 worker", [r.two / r.one for r in rounds]),
+            ("1 worker / floor", [r.one.rate / r.floor.rate for r in rounds]),
+            ("2 workers, per worker / floor", [r.two.rate / 2 / r.floor.rate for r in rounds]),
+            ("scaling, 2 workers / 1 worker", [r.two.rate / r.one.rate for r in rounds]),
         )
         for name, values in spreads:
             low, mid, high = min(values), statistics.median(values), max(values)
