@@ -29,7 +29,10 @@ with open_store(path) as store:
     while True:
         # Mix every kind of write: create, re-onboard both ways, suspend, SQN steps.
         supi = onboard(store, serial, supi_range=wide)
-        print("committed", serial, flush=True)
+        # One write per line: with PYTHONUNBUFFERED, print() writes each of its pieces
+        # separately, and a kill between them would leave half a line.
+        sys.stdout.write(f"committed {serial}\\n")
+        sys.stdout.flush()
         if serial % 3 == 0:
             supi = onboard(store, serial, policy=Policy.NEW_RECORD, supi_range=wide)
         if serial % 5 == 0:
@@ -52,7 +55,9 @@ def _kill_at_random(path: Path, first: int, rng: random.Random) -> list[int]:
     os.kill(proc.pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    return [int(line.split()[1]) for line in out.splitlines() if line.startswith("committed")]
+    # Only whole lines count: the kill may land in the middle of the last one.
+    lines = out.split("\n")[:-1]
+    return [int(line.split()[1]) for line in lines if line.startswith("committed ")]
 
 
 def test_kill_9_never_leaves_a_partial_record(tmp_path: Path) -> None:
