@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dynsub_cli.pki import authority, mint
+from dynsub_cli.pki import authority, device_folder, mint
 from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.pki.issue import NO_EXPIRY, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import device_serial
@@ -98,16 +98,22 @@ def floor(pki: authority.Pki, count: int) -> None:
 
 
 def files(pki: authority.Pki, out: Path, count: int) -> None:
-    """The device folders alone, written with mint's own code."""
+    """The device folders alone, written and put in place with mint's own code."""
     out.mkdir()
     setup = mint._setup(pki, mint.MintRequest(out=out), out)
     cert_pem = Path(setup.chain_file).read_bytes()  # a certificate-sized PEM
     key_pem = b"k" * 241  # the size of a P-256 PKCS#8 PEM
     for snr in range(count):
         imei = make_imei("97000000", snr)
-        partial = f"{out}/.{imei}{mint.PARTIAL}"
-        mint._write_device(partial, cert_pem, key_pem, None, setup)
-        os.rename(partial, f"{out}/{imei}")
+        device_folder.write_partial(
+            device_folder.partial(out, imei),
+            cert_pem,
+            key_pem,
+            None,
+            chain_file=setup.chain_file,
+            trust_file=setup.trust_file,
+        )
+        device_folder.place(out, imei)
 
 
 def dynsub_mint(pki: authority.Pki, out: Path, count: int, workers: int) -> None:

@@ -104,8 +104,13 @@ def _opening_lock(path: Path) -> contextlib.AbstractContextManager[None]:
     return locked(path, "ledger")
 
 
+def iso_utc(when: dt.datetime) -> str:
+    """How the ledger and the manifest write a time: ISO 8601, UTC, to the second."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(dt.datetime.now(dt.UTC))
 
 
 class RunLock:

@@ -12,11 +12,10 @@ chunk to the ledger in one transaction. So at any instant:
 - a ``.partial`` folder belongs to a reserved row and is never taken for a device.
 
 When the run ends in any way (finished, Ctrl-C, a worker error) the parent *settles* its
-leftover reservations: a reserved IMEI whose folder is in place is committed from that folder,
-any other is released and its ``.partial`` folder removed. A run whose process died (kill -9,
-power cut) cannot settle itself; the next run finds it open with its lock file free and settles
-it, writing that run's manifest. Renames are done by the parent, never by a worker, so a worker
-orphaned by a killed parent cannot put a folder in place after that settling.
+leftover reservations, and a run whose process died is settled by the next one
+(:mod:`dynsub_cli.pki.recovery`). Renames are done by the parent, never by a worker, so a
+worker orphaned by a killed parent cannot put a folder in place after that settling. What a
+device folder holds, and how it is written, is :mod:`dynsub_cli.pki.device_folder`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import hashlib
 import multiprocessing
 import os
 import secrets
-import shutil
 import signal
 import threading
 import time
@@ -38,25 +36,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dynsub_cli.errors import BadInput, FileError, Interrupted, PkiError
-from dynsub_cli.files import make_private_dir, write_atomic
-from dynsub_cli.pki import manifest, pem, profiles
+from dynsub_cli.files import make_private_dir
+from dynsub_cli.pki import device_folder, manifest, pem, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import check_tac
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
-from dynsub_cli.pki.ledger import Issued, Ledger, Reservation, RunLock, device_serial
+from dynsub_cli.pki.ledger import Issued, Ledger, Reservation, RunLock, device_serial, iso_utc
 from dynsub_cli.pki.profiles import DEVICE, KeyType
 
-DEVICE_CERT = "device.pem"
-DEVICE_KEY = "device.key"
-CHAIN = "chain.pem"
-TRUST = "trust.pem"
-P12 = "device.p12"
-PARTIAL = ".partial"
-SHARED = ".shared"
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
 IN_PROCESS_UP_TO = 16  # devices minted without worker processes (a trial, a test)
 FLUSH_EVERY = 512  # devices placed between two background syncs (see _Flusher)
@@ -81,16 +72,6 @@ class MintRequest:
 
 
 @dataclass(frozen=True)
-class Settled:
-    """What settling an open run did: folders committed from disk, reservations released."""
-
-    run: str
-    committed: int
-    released: int
-    manifest: manifest.Manifest | None
-
-
-@dataclass(frozen=True)
 class MintResult:
     run: str
     out: Path
@@ -98,7 +79,7 @@ class MintResult:
     workers: int
     devices: tuple[Issued, ...]
     manifest: manifest.Manifest
-    recovered: tuple[Settled, ...]
+    recovered: tuple[recovery.Settled, ...]
     seconds: float
 
 
@@ -141,7 +122,7 @@ def _make_worker(setup: _Setup) -> _Worker:
         setup=setup,
         template=Template(DEVICE, issuer),
         ca_cert=ca_cert,
-        not_after=_iso(setup.not_after),
+        not_after=iso_utc(setup.not_after),
     )
 
 
@@ -169,17 +150,6 @@ def _watch_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _write_new(path: str, data: bytes, mode: int) -> None:
-    """Create ``path`` with ``mode`` from the first byte; open + write + close, nothing else."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 Row = tuple[str, str, str, str, str]  # imei, serial, certificate serial, fingerprint, notAfter
@@ -224,7 +194,14 @@ def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[R
         certificate_serial = format(cert.serial_number, "x")
         rows.append((imei, serial, certificate_serial, _fingerprint(cert_pem), worker.not_after))
     for row, (cert_pem, key_pem, bundle) in zip(rows, files, strict=True):
-        _write_device(f"{setup.out}/.{row[0]}{PARTIAL}", cert_pem, key_pem, bundle, setup)
+        device_folder.write_partial(
+            device_folder.partial(setup.out, row[0]),
+            cert_pem,
+            key_pem,
+            bundle,
+            chain_file=setup.chain_file,
+            trust_file=setup.trust_file,
+        )
     return rows
 
 
@@ -237,31 +214,6 @@ def _fingerprint(cert_pem: bytes) -> str:
     """
     body = cert_pem.split(b"-----")[2]  # between "BEGIN CERTIFICATE" and "END CERTIFICATE"
     return hashlib.sha256(binascii.a2b_base64(body)).hexdigest()
-
-
-def _write_device(
-    partial: str, cert_pem: bytes, key_pem: bytes, bundle: bytes | None, setup: _Setup
-) -> None:
-    try:
-        os.mkdir(partial, 0o700)
-    except FileExistsError:
-        shutil.rmtree(partial)  # left by an earlier attempt at this same reservation
-        os.mkdir(partial, 0o700)
-    try:
-        _write_new(f"{partial}/{DEVICE_CERT}", cert_pem, 0o644)
-        _write_new(f"{partial}/{DEVICE_KEY}", key_pem, 0o600)
-        # Identical in every device: a hard link is one syscall and no new inode.
-        os.link(setup.chain_file, f"{partial}/{CHAIN}")
-        os.link(setup.trust_file, f"{partial}/{TRUST}")
-        if bundle is not None:
-            _write_new(f"{partial}/{P12}", bundle, 0o600)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- parent side ----------------------------------------------------------------------------
@@ -282,93 +234,9 @@ def _place(out: Path, rows: Sequence[Row]) -> list[Issued]:
     """Rename finished ``.partial`` folders into place (the parent alone does this)."""
     placed = []
     for imei, serial, certificate_serial, fingerprint, not_after in rows:
-        try:
-            os.rename(f"{out}/.{imei}{PARTIAL}", f"{out}/{imei}")
-        except OSError as err:
-            raise FileError(
-                f"{out / imei}: cannot put the device folder in place ({err.strerror}); "
-                "is something else using that name?"
-            ) from err
+        device_folder.place(out, imei)
         placed.append(Issued(imei, serial, certificate_serial, fingerprint, not_after))
     return placed
-
-
-def _read_device(folder: Path, imei: str) -> Issued | None:
-    """The ledger row of a device folder that is in place, or None if it is not one of ours."""
-    try:
-        cert = x509.load_pem_x509_certificate((folder / DEVICE_CERT).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if profiles.imei_of(cert) != imei:
-        return None
-    serial = profiles.subject_value(cert.subject, x509.NameOID.SERIAL_NUMBER) or ""
-    return Issued(
-        imei,
-        serial,
-        format(cert.serial_number, "x"),
-        cert.fingerprint(hashes.SHA256()).hex(),
-        _iso(cert.not_valid_after_utc),
-    )
-
-
-def settle(ledger: Ledger, run: str, out: Path) -> tuple[int, int]:
-    """Commit or release every reservation ``run`` left open; returns (committed, released)."""
-    committed: list[Issued] = []
-    released: list[str] = []
-    for reservation in ledger.reserved(run):
-        imei = reservation.imei
-        found = _read_device(out / imei, imei) if (out / imei).is_dir() else None
-        if found is not None:
-            committed.append(found)
-        else:
-            shutil.rmtree(out / f".{imei}{PARTIAL}", ignore_errors=True)
-            released.append(imei)
-    if committed:
-        ledger.commit(run, committed)
-    if released:
-        ledger.release(run, released)
-    return len(committed), len(released)
-
-
-def _sweep_partials(ledger: Ledger, out: Path) -> None:
-    """Remove ``.partial`` folders no open reservation owns (left by orphaned workers)."""
-    for partial in out.glob(f".*{PARTIAL}"):
-        found = ledger.find(partial.name[1 : -len(PARTIAL)])
-        if found is None or found[0] != "reserved":
-            shutil.rmtree(partial, ignore_errors=True)
-
-
-def settle_dead_runs(ledger: Ledger) -> list[Settled]:
-    """Settle runs whose process died, and write their manifests."""
-    done = []
-    for run in ledger.dead_runs():
-        lock = RunLock(ledger.locks, run.id)
-        if not lock.try_acquire():
-            continue  # another rerun is settling it right now
-        try:
-            if run.id not in {r.id for r in ledger.open_runs()}:
-                continue  # it finished (or was settled) between our look and our lock
-            committed, released = settle(ledger, run.id, run.out)
-            _sweep_partials(ledger, run.out)
-            issued = ledger.issued(run.id)
-            written = None
-            if issued and run.out.is_dir():
-                written = manifest.write(run.out, run.id, run.tac, "recovered", issued)
-            ledger.finish_run(run.id, "recovered")
-        finally:
-            lock.release()
-        done.append(Settled(run.id, committed, released, written))
-    return done
-
-
-def _shared_copy(out: Path, name: str, data: bytes) -> Path:
-    """``OUT/.shared/<sha256>-<name>``: one read-only copy that device folders hard-link to."""
-    folder = out / SHARED
-    folder.mkdir(mode=0o755, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{name}"
-    if not path.exists():
-        write_atomic(path, data, mode=0o444)
-    return path
 
 
 def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
@@ -387,11 +255,12 @@ def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
             f"notAfter ({issuer.certificate.not_valid_after_utc:%Y-%m-%d})"
         )
     chain_pem = issuer.certificate.public_bytes(pem.PEM)
+    root_pem = pki.load_root().public_bytes(pem.PEM)
     return _Setup(
         ca_cert_pem=chain_pem,
         ca_key_pem=pem.key_bytes(issuer.key),
-        chain_file=str(_shared_copy(out, CHAIN, chain_pem)),
-        trust_file=str(_shared_copy(out, TRUST, pki.load_root().public_bytes(pem.PEM))),
+        chain_file=str(device_folder.shared_copy(out, device_folder.CHAIN, chain_pem)),
+        trust_file=str(device_folder.shared_copy(out, device_folder.TRUST, root_pem)),
         key_type=pki.key_type,
         manufacturer=pki.manufacturer,
         out=str(out),
@@ -486,7 +355,7 @@ def mint(
     advance = progress or (lambda count: None)
 
     with Ledger(pki.ledger) as ledger:
-        recovered = settle_dead_runs(ledger)
+        recovered = recovery.settle_dead_runs(ledger)
         run = new_run_id()
         with RunLock(ledger.locks, run):
             # Refused (overlapping range, TAC full) before anything is recorded.
@@ -523,7 +392,7 @@ def mint(
             except OSError as err:
                 raise FileError(f"{out}: cannot write device folders: {err}") from err
             finally:
-                settle(ledger, run, out)
+                recovery.settle(ledger, run, out)
                 ledger.finish_run(run, outcome)
                 devices = ledger.issued(run)
                 flusher.finish()  # the folders and manifest outlive a power cut once we return

@@ -1,4 +1,5 @@
-"""A device folder as `dynsub pki mint` writes it: the UE's factory credentials.
+"""A device folder as `dynsub pki mint` writes it (:mod:`dynsub_cli.pki.device_folder`): the UE's
+factory credentials.
 
 device.pem (the device certificate), device.key (its private key), chain.pem (the
 manufacturer CA: what the UE presents besides its certificate) and trust.pem (the roots the UE
@@ -15,7 +16,7 @@ from cryptography import x509
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.errors import BadInput, FileError
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import mint, pem, profiles
+from dynsub_cli.pki import device_folder, pem, profiles
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,14 +32,14 @@ def load(folder: Path) -> Device:
         raise FileError(
             f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
         )
-    certificate = pem.read_certificate(folder / mint.DEVICE_CERT, "device certificate")
+    certificate = pem.read_certificate(folder / device_folder.DEVICE_CERT, "device certificate")
     imei = profiles.imei_of(certificate)
     if imei is None:
-        raise BadInput(f"{folder / mint.DEVICE_CERT}: not a device certificate (no IMEI)")
+        raise BadInput(f"{folder / device_folder.DEVICE_CERT}: not a device certificate (no IMEI)")
     credentials = Credentials.from_pem(
-        read_bytes(folder / mint.DEVICE_CERT, "device certificate"),
-        read_bytes(folder / mint.DEVICE_KEY, "device private key"),
-        chain=tuple(pem.read_certificates(folder / mint.CHAIN, "device chain")),
+        read_bytes(folder / device_folder.DEVICE_CERT, "device certificate"),
+        read_bytes(folder / device_folder.DEVICE_KEY, "device private key"),
+        chain=tuple(pem.read_certificates(folder / device_folder.CHAIN, "device chain")),
     )
-    anchors = tuple(pem.read_certificates(folder / mint.TRUST, "trust anchors"))
+    anchors = tuple(pem.read_certificates(folder / device_folder.TRUST, "trust anchors"))
     return Device(folder, imei, credentials, anchors)

@@ -26,7 +26,7 @@ from dynsub_cli.core.network import open_store
 from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.core.session import LogRecord
 from dynsub_cli.errors import ExitCode
-from dynsub_cli.pki import mint, pem
+from dynsub_cli.pki import device_folder, pem
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.store import Event, EventKind, EventOutcome
 from tests.server import RunningCore
@@ -60,13 +60,13 @@ def write_device(
     ``trust`` replaces the root the UE trusts to authenticate a core (default: ``pki``'s).
     """
     folder.mkdir(parents=True)
-    (folder / mint.DEVICE_CERT).write_bytes(pem.certificate_bytes([minted.certificate]))
-    key = folder / mint.DEVICE_KEY
+    (folder / device_folder.DEVICE_CERT).write_bytes(pem.certificate_bytes([minted.certificate]))
+    key = folder / device_folder.DEVICE_KEY
     key.write_bytes(pem.key_bytes(minted.key))
     key.chmod(0o600)
-    (folder / mint.CHAIN).write_bytes(pem.certificate_bytes([pki.load_manufacturer()]))
+    (folder / device_folder.CHAIN).write_bytes(pem.certificate_bytes([pki.load_manufacturer()]))
     anchor = trust if trust is not None else pki.load_root()
-    (folder / mint.TRUST).write_bytes(pem.certificate_bytes([anchor]))
+    (folder / device_folder.TRUST).write_bytes(pem.certificate_bytes([anchor]))
     return folder
 
 

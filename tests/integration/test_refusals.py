@@ -23,7 +23,7 @@ from dynsub_cli import config
 from dynsub_cli.config import CoreConfig
 from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.errors import ExitCode
-from dynsub_cli.pki import authority, mint, pem, profiles, verify
+from dynsub_cli.pki import authority, device_folder, pem, profiles, verify
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.profiles import DEVICE
 from dynsub_cli.store import EventKind
@@ -129,7 +129,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     minted = iter(lab.devices)
     devices = _broken_devices(tmp, pki, minted)
     # Revocation the way an operator does it: revoke, then publish the CRL the core reads.
-    revoked = devices["revoked certificate"] / mint.DEVICE_CERT
+    revoked = devices["revoked certificate"] / device_folder.DEVICE_CERT
     assert dynsub("pki", "revoke", "--pki", str(lab.pki), str(revoked)).exit_code == 0
     assert dynsub("pki", "crl", "--pki", str(lab.pki)).exit_code == 0
     # core.toml edited and read back: a blocklist, and a second trusted root.
@@ -379,6 +379,6 @@ def test_the_cases_cover_every_refusal_a_plain_ue_can_cause() -> None:
 
 
 def _imei_of(device: Path) -> str:
-    imei = profiles.imei_of(pem.read_certificate(device / mint.DEVICE_CERT))
+    imei = profiles.imei_of(pem.read_certificate(device / device_folder.DEVICE_CERT))
     assert imei is not None
     return imei

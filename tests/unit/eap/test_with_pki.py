@@ -26,7 +26,7 @@ from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.eap.packet import Code, TlsFlags, decode, failure
 from dynsub_cli.eap.tls import Authenticator, Peer, State
 from dynsub_cli.errors import AuthenticationError, CertificateRefused
-from dynsub_cli.pki import authority, mint, pem, profiles, revocation, verify
+from dynsub_cli.pki import authority, device_folder, mint, pem, profiles, revocation, verify
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.verify import DeviceIdentity
 from tests.unit.eap.harness import run, tls_payloads, until_error
@@ -56,7 +56,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     folder = tmp_path_factory.mktemp("eap-pki")
     pki, (good, revoked) = _mint(folder / "pki", "ACME Devices")
     rogue, (rogue_device, _) = _mint(folder / "rogue", "Rogue Devices Ltd")
-    revocation.revoke(pki, pem.read_certificate(revoked / mint.DEVICE_CERT))
+    revocation.revoke(pki, pem.read_certificate(revoked / device_folder.DEVICE_CERT))
     crl = pem.read_crl(revocation.write_crl(pki, folder / "crl.pem").path)
     return Lab(pki, good, revoked, crl, rogue, rogue_device)
 
@@ -64,9 +64,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
 def device_credentials(folder: Path) -> Credentials:
     """What a UE loads from its factory folder."""
     return Credentials.from_pem(
-        (folder / mint.DEVICE_CERT).read_bytes(),
-        (folder / mint.DEVICE_KEY).read_bytes(),
-        chain=(folder / mint.CHAIN).read_bytes(),
+        (folder / device_folder.DEVICE_CERT).read_bytes(),
+        (folder / device_folder.DEVICE_KEY).read_bytes(),
+        chain=(folder / device_folder.CHAIN).read_bytes(),
     )
 
 
@@ -82,7 +82,7 @@ def engines(
 ) -> tuple[Authenticator[DeviceIdentity], Peer[None]]:
     """The core trusting ``lab.pki``'s root with its CRL; a UE trusting its folder's trust.pem."""
     roots = [lab.pki.load_root()]
-    ue_roots = pem.read_certificates(lab.good / mint.TRUST)
+    ue_roots = pem.read_certificates(lab.good / device_folder.TRUST)
     dns_name = lab.pki.core_dns_name
 
     def check_device(chain: Sequence[x509.Certificate]) -> DeviceIdentity:
@@ -114,7 +114,7 @@ def test_mutual_authentication_with_a_minted_device(lab: Lab, max_packet: int) -
     identity = server.peer_identity
     assert identity.imei == lab.good.name
     assert identity.manufacturer == "ACME Devices"
-    device_pem = pem.read_certificate(lab.good / mint.DEVICE_CERT)
+    device_pem = pem.read_certificate(lab.good / device_folder.DEVICE_CERT)
     assert identity.fingerprint == verify.fingerprint(device_pem)
     assert client.peer_chain[0] == pem.read_certificate(lab.pki.core_cert)
     assert decode(trace[-1][1]).code is Code.SUCCESS

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dynsub_cli.errors import AlreadyExists, BadInput
-from dynsub_cli.pki import manifest, mint, pem
+from dynsub_cli.pki import manifest, mint, pem, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import is_valid_imei, make_imei
 from dynsub_cli.pki.ledger import Ledger, RunLock
@@ -170,7 +170,7 @@ def test_settle_commits_a_folder_that_was_renamed_but_not_recorded(
         )
         ledger._db.execute("UPDATE runs SET finished = NULL, outcome = NULL")
         (run,) = ledger.open_runs()
-        committed, released = mint.settle(ledger, run.id, out)
+        committed, released = recovery.settle(ledger, run.id, out)
         assert (committed, released) == (1, 0)
         (entry,) = ledger.issued(run.id)
     assert entry == first
