@@ -55,7 +55,8 @@ Read by Wireshark with: -d tcp.port==PORT,nas-5gs""",
 core_cert/core_key/core_chain: what the core presents in EAP-TLS (operator branch).
 trust_anchors: roots the core trusts for device chains.
 manufacturer_cas: only devices issued by these CAs may onboard.
-crls: revocation lists checked for every device certificate (may be empty).""",
+crls: revocation lists checked for every device certificate (may be empty); a CRL file
+replaced while the core runs is read again at the next connection.""",
     "supi": """\
 MSINs handed out to new subscriptions, inclusive, all with the same number of digits.
 A SUPI is never reused, even after its subscription is deleted.

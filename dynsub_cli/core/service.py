@@ -1,21 +1,76 @@
 """`dynsub core serve`: the configuration, the store and the TCP server, put together.
 
 Start-up checks everything before the port is bound (files, keys, store), so a wrong
-configuration is a clear error and not a core that refuses every UE.
+configuration is a clear error and not a core that refuses every UE. While serving, the CRLs
+named in core.toml are read again when their files change (:class:`CrlWatch`), so that a
+revocation published with `dynsub pki crl` refuses the device at its next connection, without a
+restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from dynsub_cli.config import CoreConfig
 from dynsub_cli.core.network import Network, open_store
 from dynsub_cli.core.server import Limits, Server
 from dynsub_cli.core.session import CoreSession, LogRecord
+from dynsub_cli.errors import DynsubError
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import MmCause
+from dynsub_cli.pki import pem
+
+Stamp = tuple[int, int, int] | None  # (inode, mtime ns, size) of a file; None: unreadable
+
+
+class CrlWatch:
+    """The network with the CRLs as they are on disk now, checked once per connection.
+
+    One stat per CRL file per connection: `dynsub pki crl` replaces the file atomically (a new
+    inode), so a changed stamp means a whole new CRL. A CRL that no longer reads keeps the last
+    good one in force (its revocations stay) and is logged once.
+    """
+
+    def __init__(
+        self, network: Network, paths: Sequence[Path], log: Callable[[LogRecord], None]
+    ) -> None:
+        self.network = network
+        self._paths = tuple(paths)
+        self._log = log
+        self._seen = self._stamps()
+
+    def _stamps(self) -> tuple[Stamp, ...]:
+        stamps: list[Stamp] = []
+        for path in self._paths:
+            try:
+                info = os.stat(path)
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((info.st_ino, info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
+
+    def current(self) -> Network:
+        stamps = self._stamps()
+        if stamps == self._seen:
+            return self.network
+        self._seen = stamps
+        try:
+            crls = tuple(pem.read_crl(path) for path in self._paths)
+        except DynsubError as err:
+            self._log(
+                LogRecord("-", "crl", "failed", f"{err.message}; the previous CRLs stay in force")
+            )
+            return self.network
+        self.network = dataclasses.replace(self.network, crls=crls)
+        revoked = sum(len(crl) for crl in crls)
+        self._log(LogRecord("-", "crl", "ok", f"CRLs read again: {revoked} revoked certificate(s)"))
+        return self.network
 
 
 async def serve(
@@ -28,7 +83,7 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set; committed records are never lost on the way out."""
     with open_store(config) as store:
-        network = Network.load(config, store)
+        watch = CrlWatch(Network.load(config, store), config.pki.crls, log)
         limits = Limits(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
@@ -41,7 +96,7 @@ async def serve(
         # TS 24.501 5.5.1.2.5: #22 (congestion) tells the UE to try again later.
         busy = codec.encode(m.RegistrationReject(MmCause.CONGESTION))
         server = Server(
-            lambda peer: CoreSession(network, peer, log=log),
+            lambda peer: CoreSession(watch.current(), peer, log=log),
             limits=limits,
             on_refused=refused,
             busy=busy,
