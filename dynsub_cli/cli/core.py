@@ -14,7 +14,10 @@ from dynsub_cli.cli import render
 from dynsub_cli.config import ListenConfig
 from dynsub_cli.core import service, setup
 from dynsub_cli.core.session import LogRecord
+from dynsub_cli.errors import BadInput
 from dynsub_cli.ue.client import parse_address
+
+FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
 def _listen(value: str | None) -> tuple[str, int] | None:
@@ -39,30 +42,72 @@ def core() -> None:
     "--listen", metavar="HOST:PORT", help="Address to serve on [default: 127.0.0.1:38412]."
 )
 @click.option("--force", is_flag=True, help="Rewrite core.toml of an existing core (secrets kept).")
+@click.option(
+    "--manufacturer-ca",
+    "manufacturer_cas",
+    type=FILE,
+    multiple=True,
+    help="Accept the devices of this manufacturer CA instead of the PKI's own. Repeatable.",
+)
+@click.option(
+    "--device-root",
+    "device_roots",
+    type=FILE,
+    multiple=True,
+    help="Root the manufacturer CAs chain to, when it is not the PKI's root. Repeatable.",
+)
+@click.option(
+    "--crl",
+    "crls",
+    type=FILE,
+    multiple=True,
+    help="A manufacturer CA's CRL (PEM or DER), read again at each start. Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def init_command(
-    folder: Path, pki_folder: Path, listen: str | None, force: bool, as_json: bool
+    folder: Path,
+    pki_folder: Path,
+    listen: str | None,
+    force: bool,
+    manufacturer_cas: tuple[Path, ...],
+    device_roots: tuple[Path, ...],
+    crls: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
     """Create a core folder: core.toml with commented defaults, and its secrets (0600).
 
-    The defaults let a device minted from the same PKI onboard with no extra options.
+    The defaults let a device minted from the same PKI onboard with no extra options. For
+    devices of another manufacturer, give its CA with --manufacturer-ca, its CRL with --crl
+    and, when it is under another root, that root with --device-root.
     """
+    if (device_roots or crls) and not manufacturer_cas:
+        raise BadInput(
+            "--device-root and --crl go with --manufacturer-ca: name the manufacturer CA(s) "
+            "whose devices this core accepts"
+        )
+    devices = setup.Devices(device_roots, manufacturer_cas, crls) if manufacturer_cas else None
     address = _listen(listen)
     made = setup.init(
         folder,
         pki_folder,
         listen=ListenConfig(*address) if address else None,
         force=force,
+        devices=devices,
     )
     result = {
         "config": str(made.config_file),
         "listen": f"{made.listen.host}:{made.listen.port}",
         "mcc": made.mcc,
         "mnc": made.mnc,
+        "manufacturer_cas_without_crl": list(made.unrevocable),
     }
     if as_json:
         render.emit_json(result)
         return
+    for ca in made.unrevocable:
+        render.warn(
+            f"no CRL for manufacturer CA {ca}: its revoked devices would onboard; add --crl FILE"
+        )
     render.info(f"core folder {made.folder} ready: {made.config_file}")
     render.info(f"serve it with: dynsub core serve --config {made.config_file}")
 

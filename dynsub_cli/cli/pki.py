@@ -185,6 +185,14 @@ def _not_after(value: str) -> dt.datetime:
     type=FILE,
     help="Also write device.p12 (key, certificate, chain) encrypted with this file's password.",
 )
+@click.option(
+    "--trust",
+    "trust_files",
+    type=FILE,
+    multiple=True,
+    help="Root(s) the UE trusts to authenticate a core, written to trust.pem; default: this "
+    "PKI's root. Give the operator's root when it is not this PKI's. Repeatable.",
+)
 @JSON
 def mint_command(
     pki_dir: Path,
@@ -195,15 +203,17 @@ def mint_command(
     workers: int | None,
     not_after: str,
     p12_password_file: Path | None,
+    trust_files: tuple[Path, ...],
     as_json: bool,
 ) -> None:
     """Mint device certificates in bulk, each IMEI once, with a manifest (CSV and JSON).
 
     Each device folder holds device.pem, device.key (PKCS#8, 0600), chain.pem (the
-    manufacturer CA), trust.pem (the root the UE trusts) and, with --p12-password-file,
-    device.p12. IMEIs are TAC + serial + Luhn digit, recorded in the PKI's ledger so none is
-    issued twice, even by two runs at once. Ctrl-C leaves only whole devices, all recorded;
-    a rerun settles a run that was killed and mints on after the highest serial.
+    manufacturer CA), trust.pem (the root the UE trusts to authenticate a core: this PKI's, or
+    those of --trust) and, with --p12-password-file, device.p12. IMEIs are TAC + serial +
+    Luhn digit, recorded in the PKI's ledger so none is issued twice, even by two runs at
+    once. Ctrl-C leaves only whole devices, all recorded; a rerun settles a run that was
+    killed and mints on after the highest serial.
     """
     loaded = authority.load(pki_dir)
     password = None
@@ -219,6 +229,9 @@ def mint_command(
         workers=workers,
         not_after=_not_after(not_after),
         p12_password=password,
+        trust_anchors=tuple(
+            anchor for path in trust_files for anchor in pem.read_certificates(path, "trust anchor")
+        ),
     )
     with render.progress("minting", count, enabled=not as_json) as advance:
         result = mint.mint(loaded, request, progress=advance)

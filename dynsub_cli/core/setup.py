@@ -4,10 +4,16 @@ The folder holds core.toml, the store (created on first serve) and ``secrets/`` 
 operator's OP, the home network SUCI keys for Profiles A and B, and the store key, each 0600.
 The core's certificate, the trust anchors and the manufacturer CA stay in the PKI folder and
 are named by path, so that a CRL written later by `dynsub pki crl` is what the core reads.
+
+The devices a core accepts default to those of its own PKI. When they come from another
+manufacturer, under another root (DESIGN.md 2: a separate root per branch), the core is given
+that manufacturer's root, CA and CRL instead; each is checked here, so that a core which could
+never accept a device is refused at init rather than at the first onboarding.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +21,9 @@ from pathlib import Path
 
 from dynsub_cli import config
 from dynsub_cli.config import ListenConfig
-from dynsub_cli.errors import AlreadyExists
+from dynsub_cli.errors import AlreadyExists, BadInput
 from dynsub_cli.files import make_private_dir, write_secret
-from dynsub_cli.pki import authority, revocation
+from dynsub_cli.pki import authority, pem, profiles, revocation, verify
 from dynsub_cli.security.ecies import HomeNetworkKey, Profile
 from dynsub_cli.store.sealing import generate_key_file
 
@@ -29,11 +35,28 @@ class CoreFolder:
     listen: ListenConfig
     mcc: str
     mnc: str
+    # Subjects of the manufacturer CAs no CRL covers: their revoked devices would onboard.
+    unrevocable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Devices:
+    """Whose devices a core accepts: files as a manufacturer hands them over."""
+
+    roots: tuple[Path, ...]
+    manufacturer_cas: tuple[Path, ...]
+    crls: tuple[Path, ...] = ()
 
 
 def init(
-    folder: Path, pki_folder: Path, *, listen: ListenConfig | None = None, force: bool = False
+    folder: Path,
+    pki_folder: Path,
+    *,
+    listen: ListenConfig | None = None,
+    force: bool = False,
+    devices: Devices | None = None,
 ) -> CoreFolder:
+    """Make the core folder; ``devices=None`` accepts the devices of ``pki_folder`` itself."""
     pki = authority.load(pki_folder)
     target = folder / config.FILE_NAME
     if target.exists() and not force:
@@ -41,9 +64,14 @@ def init(
             f"{target}: a core is already set up here; use --force to rewrite its "
             "configuration (secrets and store are kept)"
         )
-    if not pki.crl.exists():
-        # An empty CRL, so that revocations written later reach the core by the same path.
-        revocation.write_crl(pki)
+    if devices is None:
+        if not pki.crl.exists():
+            # An empty CRL, so that revocations written later reach the core by the same path.
+            revocation.write_crl(pki)
+        devices = Devices((pki.trust_anchors,), (pki.manufacturer_cert,), (pki.crl,))
+    elif not devices.roots:  # another manufacturer under this PKI's own root
+        devices = dataclasses.replace(devices, roots=(pki.trust_anchors,))
+    unrevocable = check_devices(devices)
     make_private_dir(folder)
     make_private_dir(folder / "secrets")
     loaded = config.default_config(
@@ -53,9 +81,9 @@ def init(
         core_cert=pki.core_cert,
         core_key=pki.core_key,
         core_chain=pki.core_chain,
-        trust_anchors=[pki.trust_anchors],
-        manufacturer_cas=[pki.manufacturer_cert],
-        crls=[pki.crl],
+        trust_anchors=[path.absolute() for path in devices.roots],
+        manufacturer_cas=[path.absolute() for path in devices.manufacturer_cas],
+        crls=[path.absolute() for path in devices.crls],
         listen=listen,
     )
     written = config.write(loaded, target, overwrite=force)
@@ -71,4 +99,38 @@ def init(
             write_secret(path, make(), overwrite=False)
     if not loaded.store.key_file.exists():
         generate_key_file(loaded.store.key_file)
-    return CoreFolder(folder, written, loaded.listen, pki.mcc, pki.mnc)
+    return CoreFolder(folder, written, loaded.listen, pki.mcc, pki.mnc, unrevocable)
+
+
+def check_devices(devices: Devices) -> tuple[str, ...]:
+    """Refuse device trust that can accept no device; name the CAs no CRL covers."""
+    if not devices.roots or not devices.manufacturer_cas:
+        raise BadInput("a core needs at least one device root and one manufacturer CA")
+    roots = [c for p in devices.roots for c in pem.read_certificates(p, "device root")]
+    for root in roots:
+        if not profiles.is_ca(root):
+            raise BadInput(f"device root {verify.label(root)}: not a CA certificate")
+    cas = [c for p in devices.manufacturer_cas for c in pem.read_certificates(p, "manufacturer CA")]
+    for ca in cas:
+        problems = profiles.check(profiles.MANUFACTURER_CA, ca)
+        if problems:
+            raise BadInput(
+                f"manufacturer CA {verify.label(ca)}: not a manufacturer CA ({'; '.join(problems)})"
+            )
+        if not any(verify.issued_by(ca, root) for root in roots):
+            raise BadInput(
+                f"manufacturer CA {verify.label(ca)}: issued by {ca.issuer.rfc4514_string()}, "
+                "which is none of the device roots; add that root, or its devices can never "
+                "onboard"
+            )
+    covered = set()
+    for path in devices.crls:
+        crl = pem.read_crl(path)
+        issuer = next((ca for ca in cas if ca.subject == crl.issuer), None)
+        if issuer is None or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            raise BadInput(
+                f"{path}: a CRL of {crl.issuer.rfc4514_string()}, not signed by any of the "
+                "manufacturer CAs; give each manufacturer CA's own CRL"
+            )
+        covered.add(issuer.subject)
+    return tuple(verify.label(ca) for ca in cas if ca.subject not in covered)

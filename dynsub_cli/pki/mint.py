@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dynsub_cli.errors import BadInput, FileError, Interrupted, PkiError
 from dynsub_cli.files import make_private_dir
-from dynsub_cli.pki import device_folder, manifest, pem, recovery
+from dynsub_cli.pki import device_folder, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import check_tac
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
@@ -69,6 +69,9 @@ class MintRequest:
     workers: int | None = None  # None: one per core
     not_after: dt.datetime = NO_EXPIRY
     p12_password: bytes | None = field(default=None, repr=False)
+    # The roots the UE trusts to authenticate a core (trust.pem); empty: the PKI's own root.
+    # Another root when the operator branch has its own (DESIGN.md 2).
+    trust_anchors: tuple[x509.Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,13 +257,20 @@ def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
             f"notAfter {request.not_after:%Y-%m-%d}: later than the manufacturer CA's own "
             f"notAfter ({issuer.certificate.not_valid_after_utc:%Y-%m-%d})"
         )
+    for anchor in request.trust_anchors:
+        if not profiles.is_ca(anchor):
+            raise BadInput(
+                f"trust anchor {anchor.subject.rfc4514_string()}: not a CA certificate "
+                "(basicConstraints CA:TRUE missing); the UE's trust anchors are the roots it "
+                "authenticates a core with"
+            )
     chain_pem = issuer.certificate.public_bytes(pem.PEM)
-    root_pem = pki.load_root().public_bytes(pem.PEM)
+    trust_pem = pem.certificate_bytes(request.trust_anchors or [pki.load_root()])
     return _Setup(
         ca_cert_pem=chain_pem,
         ca_key_pem=pem.key_bytes(issuer.key),
         chain_file=str(device_folder.shared_copy(out, device_folder.CHAIN, chain_pem)),
-        trust_file=str(device_folder.shared_copy(out, device_folder.TRUST, root_pem)),
+        trust_file=str(device_folder.shared_copy(out, device_folder.TRUST, trust_pem)),
         key_type=pki.key_type,
         manufacturer=pki.manufacturer,
         out=str(out),

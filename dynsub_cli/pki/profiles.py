@@ -241,6 +241,12 @@ def subject_value(name: x509.Name, attribute: x509.ObjectIdentifier) -> str | No
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
+def is_ca(cert: x509.Certificate) -> bool:
+    """True when ``cert`` may issue certificates: basicConstraints CA:TRUE (RFC 5280 4.2.1.9)."""
+    ext = _extension(cert, x509.BasicConstraints)
+    return ext is not None and bool(ext.value.ca)
+
+
 def imei_of(cert: x509.Certificate) -> str | None:
     """The IMEI a certificate claims: from its IMEI URN, else its subject CN when 15 digits."""
     san = _extension(cert, x509.SubjectAlternativeName)
