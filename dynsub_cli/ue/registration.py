@@ -17,6 +17,7 @@ from dynsub_cli.errors import (
     MacFailure,
     Non5GAuthentication,
     ProtocolError,
+    Rejected,
     SynchronisationFailure,
 )
 from dynsub_cli.nas import messages as m
@@ -30,7 +31,7 @@ from dynsub_cli.nas.ies import (
     Suci,
 )
 from dynsub_cli.security import aka, keys, suci
-from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure
+from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure, cause_text
 from dynsub_cli.ue.state import UeState
 
 
@@ -81,6 +82,21 @@ class Registration(Procedure[UeState]):
 
     def _handle(self, message: m.Message) -> Output:
         return self._handler(message)
+
+    def _refused_by_network(self, message: m.Message) -> None:
+        if (
+            isinstance(message, m.RegistrationReject)
+            and message.cause == MmCause.TEMPORARILY_NOT_AUTHORIZED_FOR_SNPN
+        ):
+            # The core's signal to start subscription generation (docs/protocol.md 3): the
+            # record this state was made for is gone (deleted, or another core).
+            raise Rejected(
+                f"the network holds no subscription for {self._state_value.supi} and asks for "
+                f"subscription generation ({cause_text(message.cause)}): onboard the device "
+                "again with `dynsub ue onboard --device DEVICE_FOLDER`",
+                message.cause,
+            )
+        super()._refused_by_network(message)
 
     def _await_challenge(self, message: m.Message) -> Output:
         if isinstance(message, m.SecurityModeCommand) and self._kseaf:

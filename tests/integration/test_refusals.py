@@ -34,6 +34,7 @@ from tests.integration.refusal_lab import (
     refusal_event,
     refusal_record,
     ue,
+    wait_for,
     write_device,
 )
 from tests.server import RunningCore, running_core
@@ -382,3 +383,27 @@ def _imei_of(device: Path) -> str:
     imei = profiles.imei_of(pem.read_certificate(device / device_folder.DEVICE_CERT))
     assert imei is not None
     return imei
+
+
+def test_registering_after_the_subscription_was_deleted_says_to_onboard_again(
+    world: World,
+) -> None:
+    state_file = onboarded(world, next(world.good))
+    supi = states.load(state_file).supi
+    deleted = dynsub("store", "delete", "--config", str(world.lab.config_file), supi, "--yes")
+    assert deleted.exit_code == 0, deleted.output
+
+    run = ue("register", "--state", str(state_file), core=world.core)
+
+    assert run.exit_code == ExitCode.REJECTED, run.result
+    assert run.step == "registration"
+    assert f"holds no subscription for {supi}" in run.error
+    assert "#74" in run.error
+    assert "dynsub ue onboard" in run.error
+    (record,) = wait_for(
+        lambda: [r for r in world.core.refusals() if r.supi == supi] or None,
+        f"the refusal of {supi}",
+    )
+    assert (record.step, record.cause) == ("registration", int(Refusal.NO_SUBSCRIPTION.cause))
+    assert f"no subscription for {supi}" in record.message
+    world.next_good_onboards()
