@@ -35,7 +35,8 @@ class CoreFolder:
     listen: ListenConfig
     mcc: str
     mnc: str
-    # Subjects of the manufacturer CAs no CRL covers: their revoked devices would onboard.
+    # The manufacturer CAs no CRL covers (as verify.label names them): their revoked devices
+    # would onboard.
     unrevocable: tuple[str, ...] = ()
 
 
@@ -71,7 +72,7 @@ def init(
         devices = Devices((pki.trust_anchors,), (pki.manufacturer_cert,), (pki.crl,))
     elif not devices.roots:  # another manufacturer under this PKI's own root
         devices = dataclasses.replace(devices, roots=(pki.trust_anchors,))
-    unrevocable = check_devices(devices)
+    unrevocable = _check_devices(devices)
     make_private_dir(folder)
     make_private_dir(folder / "secrets")
     loaded = config.default_config(
@@ -102,7 +103,7 @@ def init(
     return CoreFolder(folder, written, loaded.listen, pki.mcc, pki.mnc, unrevocable)
 
 
-def check_devices(devices: Devices) -> tuple[str, ...]:
+def _check_devices(devices: Devices) -> tuple[str, ...]:
     """Refuse device trust that can accept no device; name the CAs no CRL covers."""
     if not devices.roots or not devices.manufacturer_cas:
         raise BadInput("a core needs at least one device root and one manufacturer CA")
@@ -119,9 +120,9 @@ def check_devices(devices: Devices) -> tuple[str, ...]:
             )
         if not any(verify.issued_by(ca, root) for root in roots):
             raise BadInput(
-                f"manufacturer CA {verify.label(ca)}: issued by {ca.issuer.rfc4514_string()}, "
-                "which is none of the device roots; add that root, or its devices can never "
-                "onboard"
+                f"manufacturer CA {verify.label(ca)}: signed by none of the device roots (its "
+                f"issuer: {ca.issuer.rfc4514_string()}); add its root with --device-root, or "
+                "its devices can never onboard"
             )
     covered = set()
     for path in devices.crls:

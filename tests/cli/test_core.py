@@ -82,7 +82,7 @@ def test_a_manufacturer_ca_without_its_crl_is_accepted_with_a_warning(
 @pytest.mark.parametrize(
     ("which", "message"),
     [
-        ("root left out", "which is none of the device roots"),
+        ("root left out", "signed by none of the device roots"),
         ("operator CA as manufacturer CA", "not a manufacturer CA"),
         ("CRL of another CA", "not signed by any of the manufacturer CAs"),
         ("device certificate as root", "not a CA certificate"),
