@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,29 @@ def read_bytes(path: Path, what: str = "file") -> bytes:
         raise FileError(f"{path}: {what} not found") from err
     except OSError as err:
         raise FileError(f"{path}: cannot read {what}: {err.strerror}") from err
+
+
+def exposure(path: Path) -> str | None:
+    """Why the secret ``path`` is not private (readable or writable by group or others), or
+    None when it is only its owner's (or cannot be stat-ed: reading it will say why)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode_text = f"{stat.S_IMODE(mode):04o}"
+        return f"{path}: a secret readable by others (mode {mode_text}); run: chmod 600 {path}"
+    return None
+
+
+def read_secret(path: Path, what: str) -> bytes:
+    """Read a secret (a private key, K), refusing one that others may read, as ssh does: a
+    secret that leaked may already be someone else's."""
+    data = read_bytes(path, what)
+    problem = exposure(path)
+    if problem is not None:
+        raise FileError(f"{problem} ({what})")
+    return data
 
 
 @contextlib.contextmanager

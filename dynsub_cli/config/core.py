@@ -7,7 +7,6 @@ that only need the store (``dynsub store ...``) work on a machine without the PK
 
 from __future__ import annotations
 
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from dynsub_cli.config.reader import Section, describe, unknown_names
 from dynsub_cli.config.units import is_hex, is_imei, parse_bitrate
 from dynsub_cli.errors import ConfigError
+from dynsub_cli.files import exposure
 
 #: The name of the file ``dynsub core init`` writes into a core folder.
 FILE_NAME = "core.toml"
@@ -174,16 +174,7 @@ class CoreConfig:
         for path in [*public, *self.secret_files()]:
             if not path.is_file():
                 problems.append(f"{path}: not found")
-        for path in self.secret_files():
-            try:
-                mode = path.stat().st_mode
-            except OSError:
-                continue
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                problems.append(
-                    f"{path}: a secret readable by others (mode {stat.S_IMODE(mode):04o}); "
-                    f"run: chmod 600 {path}"
-                )
+        problems += filter(None, (exposure(path) for path in self.secret_files()))
         if problems:
             raise ConfigError("core configuration: " + "; ".join(problems))
 

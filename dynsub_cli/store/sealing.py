@@ -9,16 +9,14 @@ store sees in its life (NIST SP 800-38D 8.2.2 allows 2^32 random nonces per key)
 
 from __future__ import annotations
 
-import os
 import secrets
-import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dynsub_cli.errors import StoreError
-from dynsub_cli.files import read_bytes, write_secret
+from dynsub_cli.files import read_secret, write_secret
 
 KEY_SIZE = 32
 NONCE_SIZE = 12
@@ -45,13 +43,7 @@ def generate_key_file(path: Path, *, overwrite: bool = False) -> bytes:
 
 def load_key(path: Path) -> bytes:
     """Read a store key file (64 hex digits, or 32 raw bytes), readable by its owner only."""
-    data = read_bytes(path, "store key file")
-    mode = os.stat(path).st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise StoreError(
-            f"{path}: the store key is readable by others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}"
-        )
+    data = read_secret(path, "store key file")
     text = data.strip()
     if len(data) == KEY_SIZE and len(text) != 2 * KEY_SIZE:
         return data

@@ -15,7 +15,7 @@ from cryptography import x509
 
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.errors import BadInput, FileError
-from dynsub_cli.files import read_bytes
+from dynsub_cli.files import read_bytes, read_secret
 from dynsub_cli.pki import device_folder, pem, profiles
 
 
@@ -38,7 +38,7 @@ def load(folder: Path) -> Device:
         raise BadInput(f"{folder / device_folder.DEVICE_CERT}: not a device certificate (no IMEI)")
     credentials = Credentials.from_pem(
         read_bytes(folder / device_folder.DEVICE_CERT, "device certificate"),
-        read_bytes(folder / device_folder.DEVICE_KEY, "device private key"),
+        read_secret(folder / device_folder.DEVICE_KEY, "device private key"),
         chain=tuple(pem.read_certificates(folder / device_folder.CHAIN, "device chain")),
     )
     anchors = tuple(pem.read_certificates(folder / device_folder.TRUST, "trust anchors"))

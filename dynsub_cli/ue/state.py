@@ -15,7 +15,7 @@ from typing import Any
 import tomli_w
 
 from dynsub_cli.errors import BadInput
-from dynsub_cli.files import read_bytes, write_secret
+from dynsub_cli.files import read_secret, write_secret
 
 FORMAT = 1
 
@@ -90,7 +90,7 @@ def save(path: Path, state: UeState) -> None:
 
 
 def load(path: Path) -> UeState:
-    raw = read_bytes(path, "UE state file")
+    raw = read_secret(path, "UE state file")
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
         if doc.get("format") != FORMAT:

@@ -115,7 +115,7 @@ def test_load_key_refuses_a_key_others_can_read(tmp_path: Path) -> None:
     path = tmp_path / "open.key"
     generate_key_file(path)
     path.chmod(0o640)
-    with pytest.raises(StoreError, match=r"readable by others \(mode 0640\); run: chmod 600"):
+    with pytest.raises(FileError, match=r"readable by others \(mode 0640\); run: chmod 600"):
         load_key(path)
 
 

@@ -51,6 +51,7 @@ def test_the_msin_and_the_preferred_key() -> None:
 def test_a_broken_file_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "ue.toml"
     path.write_text('format = 1\n[subscription]\nsupi = "imsi-1"\n')
+    path.chmod(0o600)
     with pytest.raises(BadInput, match=r"not a dynsub UE state file .*dynsub ue onboard"):
         state.load(path)
     path.write_text("format = 7\n")
@@ -58,3 +59,14 @@ def test_a_broken_file_says_what_to_do(tmp_path: Path) -> None:
         state.load(path)
     with pytest.raises(FileError, match="UE state file not found"):
         state.load(tmp_path / "missing.toml")
+
+
+def test_a_state_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    # It holds K and OPc: like ssh with a private key, refuse rather than use a leaked secret.
+    path = tmp_path / "ue.toml"
+    state.save(path, STATE)
+    path.chmod(0o644)
+    with pytest.raises(FileError, match=r"readable by others \(mode 0644\); run: chmod 600"):
+        state.load(path)
+    path.chmod(0o600)
+    assert state.load(path) == STATE
