@@ -61,7 +61,8 @@ def core() -> None:
     "crls",
     type=FILE,
     multiple=True,
-    help="A manufacturer CA's CRL (PEM or DER), read again at each start. Repeatable.",
+    help="A manufacturer CA's CRL (PEM or DER); a running core reads it again when it "
+    "changes. Repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def init_command(

@@ -28,6 +28,18 @@ from dynsub_cli.pki import pem
 Stamp = tuple[int, int, int] | None  # (inode, mtime ns, size) of a file; None: unreadable
 
 
+def stamps(paths: Sequence[Path]) -> tuple[Stamp, ...]:
+    found: list[Stamp] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(found)
+
+
 class CrlWatch:
     """The network with the CRLs as they are on disk now, checked once per connection.
 
@@ -37,29 +49,24 @@ class CrlWatch:
     """
 
     def __init__(
-        self, network: Network, paths: Sequence[Path], log: Callable[[LogRecord], None]
+        self,
+        network: Network,
+        paths: Sequence[Path],
+        log: Callable[[LogRecord], None],
+        *,
+        seen: tuple[Stamp, ...] | None = None,
     ) -> None:
+        """``seen``: the stamps taken before ``network`` read the CRLs (default: now)."""
         self.network = network
         self._paths = tuple(paths)
         self._log = log
-        self._seen = self._stamps()
-
-    def _stamps(self) -> tuple[Stamp, ...]:
-        stamps: list[Stamp] = []
-        for path in self._paths:
-            try:
-                info = os.stat(path)
-            except OSError:
-                stamps.append(None)
-                continue
-            stamps.append((info.st_ino, info.st_mtime_ns, info.st_size))
-        return tuple(stamps)
+        self._seen = stamps(self._paths) if seen is None else seen
 
     def current(self) -> Network:
-        stamps = self._stamps()
-        if stamps == self._seen:
+        stamps_now = stamps(self._paths)
+        if stamps_now == self._seen:
             return self.network
-        self._seen = stamps
+        self._seen = stamps_now
         try:
             crls = tuple(pem.read_crl(path) for path in self._paths)
         except DynsubError as err:
@@ -83,7 +90,9 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set; committed records are never lost on the way out."""
     with open_store(config) as store:
-        watch = CrlWatch(Network.load(config, store), config.pki.crls, log)
+        # Stamped before loading, so that a CRL replaced while the core starts is read again.
+        seen = stamps(config.pki.crls)
+        watch = CrlWatch(Network.load(config, store), config.pki.crls, log, seen=seen)
         limits = Limits(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
