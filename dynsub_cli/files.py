@@ -93,6 +93,20 @@ def read_bytes(path: Path, what: str = "file") -> bytes:
         raise FileError(f"{path}: cannot read {what}: {err.strerror}") from err
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Raise FileError unless a file can be written at ``path`` now (by creating and removing
+    a temporary file beside it): for work that must not be done only to be lost at the end."""
+    if path.is_dir():
+        raise FileError(f"{path}: is a folder; give the {what} a file name")
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except FileNotFoundError as err:
+        raise FileError(f"{path.parent}: no such folder for the {what}; create it first") from err
+    except OSError as err:
+        raise FileError(f"{path.parent}: cannot write the {what} here: {err.strerror}") from err
+
+
 def exposure(path: Path) -> str | None:
     """Why the secret ``path`` is not private (readable or writable by group or others), or
     None when it is only its owner's (or cannot be stat-ed: reading it will say why)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dynsub_cli.errors import BadInput, DynsubError, FileError, NetworkError, PeerTimeout
-from dynsub_cli.files import SECRET_MODE
+from dynsub_cli.files import SECRET_MODE, check_writable
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
@@ -155,6 +155,8 @@ def onboard(
     report = Report(state_file=state_file)
     record = report.recording(on_step)
     device = devices.load(device_dir)
+    # Before the core commits a subscription whose K only this file will hold.
+    check_writable(state_file, "UE state file")
     with contextlib.ExitStack() as stack:
         keylog = None if tls_keylog is None else stack.enter_context(_keylog(tls_keylog))
         state = _onboard(device, core, state_file, choices, timeout, record, started, keylog)
