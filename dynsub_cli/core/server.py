@@ -106,6 +106,11 @@ class Server:
         self._tasks.add(task)
         try:
             await self._run(peer, reader, writer)
+        except asyncio.CancelledError:
+            # close() cut this connection at the end of the grace period. The task ends
+            # normally rather than cancelled: asyncio's stream callback (Python 3.11) calls
+            # task.exception() on it, which raises on a cancelled task and logs a traceback.
+            self._on_refused(peer, "the core stopped before the procedure ended")
         finally:
             self._tasks.discard(task)
             writer.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -61,8 +62,13 @@ class CrlWatch:
         self._paths = tuple(paths)
         self._log = log
         self._seen = stamps(self._paths) if seen is None else seen
+        self._lock = threading.Lock()  # sessions are made in worker threads (core.server)
 
     def current(self) -> Network:
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> Network:
         stamps_now = stamps(self._paths)
         if stamps_now == self._seen:
             return self.network
