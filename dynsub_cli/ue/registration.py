@@ -114,9 +114,14 @@ class Registration(Procedure[UeState]):
         except SynchronisationFailure as err:
             self._completed("SQN out of range: resynchronisation requested (AUTS)")
             return self._out(m.AuthenticationFailure(MmCause.SYNCH_FAILURE, auts=err.auts))
-        except MacFailure:
+        except MacFailure as err:
             self.error_response = self._pdu(m.AuthenticationFailure(MmCause.MAC_FAILURE))
-            raise
+            # The usual cause in a trial: the device onboarded again, and the core's
+            # re-onboarding policy gave its record a new K that only the newer state file holds.
+            raise MacFailure(
+                f"{err.message}; if the device has onboarded again since {state.supi}'s state "
+                "file was saved, register with the newer state file"
+            ) from err
         except Non5GAuthentication:
             self.error_response = self._pdu(
                 m.AuthenticationFailure(MmCause.NON_5G_AUTHENTICATION_UNACCEPTABLE)

@@ -407,3 +407,19 @@ def test_registering_after_the_subscription_was_deleted_says_to_onboard_again(
     assert (record.step, record.cause) == ("registration", int(Refusal.NO_SUBSCRIPTION.cause))
     assert f"no subscription for {supi}" in record.message
     world.next_good_onboards()
+
+
+def test_an_old_state_file_after_onboarding_again_points_to_the_newer_one(world: World) -> None:
+    device = next(world.good)
+    old = onboarded(world, device)
+    old_copy = old.with_name("old-state.toml")
+    old_copy.write_bytes(old.read_bytes())
+    old_copy.chmod(0o600)
+    newer = onboarded(world, device)  # same-record policy (core init's default): a new K
+
+    run = ue("register", "--state", str(old_copy), core=world.core)
+
+    assert run.exit_code == ExitCode.AUTH, run.result
+    assert "MAC failure" in run.error
+    assert "register with the newer state file" in run.error
+    ue("register", "--state", str(newer), core=world.core).assert_ready()
