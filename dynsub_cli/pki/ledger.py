@@ -200,6 +200,7 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives a process crash; only a power cut may lose the
         # last transactions, which the next run's settle step then redoes from the folders.
+        # Reservations are the exception (see reserve): they are synced before minting starts.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         with self._transaction():
@@ -230,15 +231,24 @@ class Ledger:
         self.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: take the write lock first, so read-then-write cannot race."""
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock first, so read-then-write cannot race.
+
+        ``durable``: the commit is on disk before this returns (WAL synced), power cut or not.
+        """
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")  # not allowed inside a transaction
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            if durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -270,10 +280,14 @@ class Ledger:
 
         ``first_snr=None`` starts after the highest serial ever allocated in ``tac``. An
         explicit range that overlaps an allocated serial is refused, naming the next free one.
+
+        The reservation is on disk before any certificate is signed: were it lost in a power
+        cut, the next run would allocate these IMEIs again while folders made under them
+        survive (in another --out folder nothing would even collide).
         """
         if count < 1:
             raise BadInput(f"--count {count}: mint at least one device")
-        with self._guard(), self._transaction() as db:
+        with self._guard(), self._transaction(durable=True) as db:
             highest = db.execute("SELECT MAX(snr) FROM devices WHERE tac = ?", (tac,)).fetchone()
             next_free = 0 if highest[0] is None else highest[0] + 1
             first = next_free if first_snr is None else first_snr

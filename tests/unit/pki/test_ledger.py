@@ -108,3 +108,25 @@ def test_the_ledger_is_shared_between_connections(tmp_path: Path) -> None:
         one.reserve("a", tmp_path, TAC, 5, None)
         assert [r.snr for r in two.reserve("b", tmp_path, TAC, 5, None)] == [5, 6, 7, 8, 9]
     assert os.path.getsize(path) > 0
+
+
+def test_a_reservation_is_synced_before_minting_and_commits_are_not(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    # What SQLite is told, in order: the reservation commits under synchronous=FULL (the WAL
+    # is synced, so a power cut cannot give its IMEIs out again); the per-chunk commits keep
+    # NORMAL, which a power cut may undo and the next run's settle step redoes.
+    statements: list[str] = []
+    ledger._db.set_trace_callback(statements.append)  # test-only look at the connection
+    (first,) = ledger.reserve("r", tmp_path, TAC, 1, None)
+    ledger.commit("r", [_issued(first.imei)])
+    ledger._db.set_trace_callback(None)
+
+    pragmas = [s for s in statements if s.startswith(("PRAGMA synchronous", "COMMIT"))]
+    assert pragmas == [
+        "PRAGMA synchronous=FULL",
+        "COMMIT",
+        "PRAGMA synchronous=NORMAL",
+        "COMMIT",
+    ]
+    assert ledger._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
