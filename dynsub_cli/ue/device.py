@@ -32,12 +32,13 @@ def load(folder: Path) -> Device:
         raise FileError(
             f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
         )
-    certificate = pem.read_certificate(folder / device_folder.DEVICE_CERT, "device certificate")
-    imei = profiles.imei_of(certificate)
+    cert_path = folder / device_folder.DEVICE_CERT
+    cert_pem = read_bytes(cert_path, "device certificate")
+    imei = profiles.imei_of(pem.certificates_from(cert_pem, str(cert_path))[0])
     if imei is None:
-        raise BadInput(f"{folder / device_folder.DEVICE_CERT}: not a device certificate (no IMEI)")
+        raise BadInput(f"{cert_path}: not a device certificate (no IMEI)")
     credentials = Credentials.from_pem(
-        read_bytes(folder / device_folder.DEVICE_CERT, "device certificate"),
+        cert_pem,
         read_secret(folder / device_folder.DEVICE_KEY, "device private key"),
         chain=tuple(pem.read_certificates(folder / device_folder.CHAIN, "device chain")),
     )
