@@ -336,6 +336,7 @@ def verify_command(
         "reasons": [],
         "subject": leaf.subject.rfc4514_string(),
         "fingerprint": fingerprint(leaf),
+        "revocation_checked": crl_file is not None,
     }
     try:
         if profile == "device":
@@ -353,6 +354,8 @@ def verify_command(
         render.emit_json(result)
         return
     render.line(f"{cert}: valid {profile} certificate ({label(leaf)})")
+    if crl_file is None and profile == "device":
+        render.info("revocation not checked: give the CRL with --crl (e.g. the PKI's crl.pem)")
 
 
 @pki.command("show")

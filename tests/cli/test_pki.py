@@ -128,12 +128,24 @@ def test_verify_names_the_broken_rule(pki: Pki, other_pki: Pki, tmp_path: Path, 
 def test_verify_revoked_with_crl(pki: Pki, tmp_path: Path) -> None:
     minted, _ = revoked_device(pki, tmp_path / "unused.pem")
     cert = write_pem(tmp_path / "dev.pem", minted.certificate)
-    assert run("pki", "verify", cert, "--pki", pki.root).exit_code == 0  # no CRL given
+    unchecked = run("pki", "verify", cert, "--pki", pki.root)  # no CRL given: valid, and said
+    assert unchecked.exit_code == 0
+    assert "revocation not checked: give the CRL with --crl" in unchecked.stderr
+    assert (
+        json.loads(run("pki", "verify", cert, "--pki", pki.root, "--json").stdout)[
+            "revocation_checked"
+        ]
+        is False
+    )
     crl = tmp_path / "crl.pem"
     assert run("pki", "crl", "--pki", pki.root, "--out", crl).exit_code == 0
     result = run("pki", "verify", cert, "--pki", pki.root, "--crl", crl)
     assert result.exit_code == ExitCode.CERT_REFUSED
     assert "not accepted: revoked (CRL #2 of" in result.stderr
+    verdict = json.loads(
+        run("pki", "verify", cert, "--pki", pki.root, "--crl", crl, "--json").stdout
+    )
+    assert verdict["revocation_checked"] is True
 
 
 def test_verify_lists_every_rule(pki: Pki, tmp_path: Path) -> None:
