@@ -245,6 +245,10 @@ def mint_command(
         "manifest_csv": str(result.manifest.csv),
         "manifest_json": str(result.manifest.json),
         "workers": result.workers,
+        "trust_anchors": [
+            anchor.subject.rfc4514_string()
+            for anchor in request.trust_anchors or (loaded.load_root(),)
+        ],
         "seconds": round(result.seconds, 3),
         "recovered_runs": [
             {"run": s.run, "committed": s.committed, "released": s.released}

@@ -119,8 +119,10 @@ def test_mint_writes_the_given_roots_as_the_ues_trust_anchors(
         "pki", "mint", "--pki", maker.root, "--out", out, "--trust", operator.root_cert, "--json"
     )
     assert result.exit_code == 0, result.output
-    imei = json.loads(result.stdout)["first_imei"]
+    summary = json.loads(result.stdout)
+    imei = summary["first_imei"]
     assert (out / imei / "trust.pem").read_bytes() == operator.root_cert.read_bytes()
+    assert summary["trust_anchors"] == [operator.load_root().subject.rfc4514_string()]
     # Without --trust the UE trusts the minting PKI's own root.
     result = run("pki", "mint", "--pki", maker.root, "--out", tmp_path / "plain", "--json")
     imei = json.loads(result.stdout)["first_imei"]
