@@ -247,6 +247,18 @@ class NetworkError(DynsubError):
     exit_code = ExitCode.NETWORK
 
 
+class ServiceUnavailable(NetworkError):
+    """A system the core relies on (the AAA server, the database) did not answer in time.
+
+    Temporary: the core answers the UE with a cause that says to try again later, and keeps
+    serving; ``service`` names the system ("AAA server", "store").
+    """
+
+    def __init__(self, message: str, service: str) -> None:
+        super().__init__(message)
+        self.service = service
+
+
 class PeerTimeout(DynsubError):
     """The peer was silent or stalled past the timeout."""
 

@@ -20,8 +20,9 @@ _SELECT = (
 BY_SUPI = f"{_SELECT} WHERE supi = ?"
 LIVE_BY_IMEI = f"{_SELECT} WHERE imei = ? AND state != 'replaced'"
 LIVE_BY_FINGERPRINT = f"{_SELECT} WHERE fingerprint = ? AND state != 'replaced'"
-ALL = f"{_SELECT} ORDER BY supi"
-BY_STATE = f"{_SELECT} WHERE state = ? ORDER BY supi"
+#: Keyset pages in SUPI order: (after, limit) and (state, after, limit).
+PAGE = f"{_SELECT} WHERE supi > ? ORDER BY supi LIMIT ?"
+PAGE_BY_STATE = f"{_SELECT} WHERE state = ? AND supi > ? ORDER BY supi LIMIT ?"
 LIVE_FOR_DEVICE = (
     "SELECT supi, state FROM subscriptions "
     "WHERE state != 'replaced' AND (imei = ? OR fingerprint = ?)"

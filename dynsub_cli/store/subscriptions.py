@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -58,6 +59,7 @@ EVENT_COUNTS = (
     "SELECT kind, outcome, COUNT(*) FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
 )
 ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
+_PAGE = 1000  # rows a page of iterate() reads
 _EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
 
 
@@ -308,13 +310,28 @@ class Subscriptions:
         self, state: State | None = None, *, reveal_secrets: bool = False
     ) -> builtins.list[Subscription]:
         """Every subscription (or those in ``state``), in SUPI order."""
+        return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
+
+    def iterate(
+        self, state: State | None = None, *, reveal_secrets: bool = False
+    ) -> Iterator[Subscription]:
+        """Every subscription (or those in ``state``) in SUPI order, a page at a time, so that
+        memory stays flat however large the store is and no lock is held between pages."""
         sealer = self._need_sealer() if reveal_secrets else None
-        with self._read() as conn:
-            if state is None:
-                found = conn.execute(rows.ALL)
-            else:
-                found = conn.execute(rows.BY_STATE, (state.value,))
-            return [rows.to_subscription(row, sealer) for row in found]
+        after = ""
+        while True:
+            with self._lock, self._translate():
+                if state is None:
+                    page = self._conn.execute(rows.PAGE, (after, _PAGE)).fetchall()
+                else:
+                    page = self._conn.execute(
+                        rows.PAGE_BY_STATE, (state.value, after, _PAGE)
+                    ).fetchall()
+            for row in page:
+                yield rows.to_subscription(row, sealer)
+            if len(page) < _PAGE:
+                return
+            after = page[-1]["supi"]
 
     def secrets(self, supi: str) -> Secrets:
         """K and OPc of ``supi`` in clear (for 5G AKA)."""
@@ -375,6 +392,26 @@ class Subscriptions:
                 (sqn, self._timestamp(), supi),
             )
             return sqn
+
+    def start_authentication(self, supi: str) -> Subscription:
+        """Step SQN_HE for a new vector and return the record with it and its secrets.
+
+        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). One
+        transaction, so two concurrent authentications of one SUPI get different SQNs.
+        """
+        sealer = self._need_sealer()
+        with self._write() as conn:
+            row = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
+            if row is None:
+                raise NotFound(f"{supi}: no such subscription in {self._where}")
+            sqn = int(row["sqn"]) + SQN_STEP
+            if sqn > SQN_MAX:
+                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+            conn.execute(
+                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
+                (sqn, self._timestamp(), supi),
+            )
+        return dataclasses.replace(rows.to_subscription(row, sealer), sqn=sqn)
 
     def update_sqn(self, supi: str, sqn: int) -> None:
         """Set the network's SQN, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""

@@ -1,0 +1,132 @@
+"""The ``SubscriptionStore`` seam: what the core and the ``dynsub store`` commands need of a store.
+
+The embedded default is :class:`dynsub_cli.store.subscriptions.Subscriptions` (one SQLite file);
+another backend (PostgreSQL) is one more module that satisfies this Protocol. Every method is a
+short blocking call that is safe to make from several threads at once; the core calls them from
+worker threads so that a slow store never stalls the event loop.
+
+Guarantees every backend keeps: each write is one transaction (a crash leaves no record or a
+whole one), a device ends with at most one live subscription whatever its concurrent
+connections, a SUPI is never allocated twice, K and OPc are sealed under the store key, which
+stays with the core, and the audit event of a change is written in the change's transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator
+from typing import Protocol
+
+from dynsub_cli.store.model import (
+    Device,
+    Event,
+    EventKind,
+    EventOutcome,
+    OnboardingResult,
+    Policy,
+    Secrets,
+    Service,
+    State,
+    Stats,
+    Subscription,
+    SupiRange,
+)
+
+
+class SubscriptionStore(Protocol):
+    """Records, SUPI allocation, the audit trail and sealed secrets."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SubscriptionStore: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # --- onboarding ---------------------------------------------------------------------
+
+    def create_or_update_from_onboarding(
+        self,
+        device: Device,
+        service: Service,
+        secrets: Secrets,
+        *,
+        supi_range: SupiRange,
+        policy: Policy,
+        amf: bytes = b"\x80\x00",
+        peer: str | None = None,
+    ) -> OnboardingResult:
+        """Commit a device's subscription under the re-onboarding policy, with its event.
+
+        Raises SupiRangeExhausted, DeviceAlreadyOnboarded (policy refuse)."""
+        ...
+
+    # --- registration -------------------------------------------------------------------
+
+    def start_authentication(self, supi: str) -> Subscription:
+        """Step the SUPI's SQN for a new vector and return the record with its secrets and
+        that SQN, in one transaction (TS 33.102 C.3.2). NotFound if there is no record;
+        StoreError when the SQN space is exhausted."""
+        ...
+
+    def update_sqn(self, supi: str, sqn: int) -> None:
+        """Set SQN_HE, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""
+        ...
+
+    # --- reads --------------------------------------------------------------------------
+
+    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None: ...
+
+    def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
+        """The subscription of ``supi``; NotFound if there is none."""
+        ...
+
+    def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
+        """The device's live (not replaced) subscription."""
+        ...
+
+    def find_by_fingerprint(
+        self, fingerprint: str, *, reveal_secrets: bool = False
+    ) -> Subscription | None: ...
+
+    def iterate(
+        self, state: State | None = None, *, reveal_secrets: bool = False
+    ) -> Iterator[Subscription]:
+        """Every subscription (or those in ``state``) in SUPI order, streamed."""
+        ...
+
+    def list(
+        self, state: State | None = None, *, reveal_secrets: bool = False
+    ) -> builtins.list[Subscription]: ...
+
+    def secrets(self, supi: str) -> Secrets:
+        """K and OPc of ``supi`` in clear."""
+        ...
+
+    def stats(self) -> Stats: ...
+
+    # --- changes ------------------------------------------------------------------------
+
+    def set_state(
+        self, supi: str, state: State, *, reason: str = "", peer: str | None = None
+    ) -> Subscription: ...
+
+    def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription: ...
+
+    # --- audit trail --------------------------------------------------------------------
+
+    def add_event(
+        self,
+        kind: EventKind | str,
+        *,
+        outcome: EventOutcome | str,
+        imei: str | None = None,
+        supi: str | None = None,
+        reason: str = "",
+        peer: str | None = None,
+    ) -> Event: ...
+
+    def events(
+        self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
+    ) -> builtins.list[Event]:
+        """The latest ``limit`` events, newest first."""
+        ...
