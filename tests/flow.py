@@ -9,8 +9,7 @@ from pathlib import Path
 
 from dynsub_cli import config
 from dynsub_cli.config import CoreConfig
-from dynsub_cli.core import setup
-from dynsub_cli.core import assembly
+from dynsub_cli.core import assembly, setup
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.session import CoreSession
