@@ -112,7 +112,10 @@ async def _converse(
                 wire += [("ul", p) for p in pending]
                 for p in pending:
                     await core.receive(p)
+                await core.network.audit.drain()
                 return Exchange(wire, False)
         if answer.close:
+            await core.network.audit.drain()
             return Exchange(wire, True)
+    await core.network.audit.drain()
     return Exchange(wire, False)

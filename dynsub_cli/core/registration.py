@@ -129,6 +129,7 @@ class Registration(Procedure):
         except AuthenticationError as err:
             raise Refused(Refusal.AKA_FAILED_AT_UE, err.message) from err
         conn = self.connection
+        conn.authenticated = True  # AUTS carries MAC-S under K: the UE holds K
         await conn.store(conn.network.store.update_sqn, self._supi, sqn_ms)
         await conn.event(EventKind.RESYNCHRONISATION, EventOutcome.SUCCESS, f"SQN_MS {sqn_ms}")
         conn.note("5g-aka", f"resynchronised: SQN_MS {sqn_ms}")

@@ -72,6 +72,10 @@ class CoreSession:
         self._procedure: Procedure | None = None
         self.phase = Phase.IDLE
 
+    @property
+    def network(self) -> Network:
+        return self._conn.network
+
     # --- the interface of core.server.Session ------------------------------------------
 
     async def receive(self, pdu: bytes) -> Output:
