@@ -9,16 +9,16 @@ ACCEPT the UE is registered: ready for service, until it de-registers or goes aw
 
 The transitions (docs/architecture.md shows the same table; a test keeps the two equal):
 
-==============  ==========================  ================  ====================
-phase           message                     handler           then
-==============  ==========================  ================  ====================
-AKA             AuthenticationResponse      _aka_response     SECURITY_MODE
-AKA             AuthenticationFailure       _aka_failure      AKA
-SECURITY_MODE   SecurityModeComplete        _secured          REGISTERING
-SECURITY_MODE   SecurityModeReject          _not_secured      (refused)
-REGISTERING     RegistrationComplete        _registered       REGISTERED
-REGISTERED      DeregistrationRequestUeOrig _deregistration   DONE
-==============  ==========================  ================  ====================
+=============  ==================================  ===============  =============
+phase          message                             handler          then
+=============  ==================================  ===============  =============
+AKA            AuthenticationResponse              _aka_response    SECURITY_MODE
+AKA            AuthenticationFailure               _aka_failure     AKA
+SECURITY_MODE  SecurityModeComplete                _secured         REGISTERING
+SECURITY_MODE  SecurityModeReject                  _not_secured     (refused)
+REGISTERING    RegistrationComplete                _registered      REGISTERED
+REGISTERED     DeregistrationRequestUeOriginating  _deregistration  DONE
+=============  ==================================  ===============  =============
 """
 
 from __future__ import annotations
