@@ -338,6 +338,7 @@ def verify_command(
         "valid": True,
         "profile": profile,
         "reasons": [],
+        "rules": [],
         "subject": leaf.subject.rfc4514_string(),
         "fingerprint": fingerprint(leaf),
         "revocation_checked": crl_file is not None,
@@ -349,11 +350,15 @@ def verify_command(
         else:
             verify_core([leaf, *chain], [loaded.load_root()], dns_name=loaded.core_dns_name)
     except CertificateRefused as refused:
-        result.update(valid=False, reasons=list(refused.reasons))
+        result.update(
+            valid=False,
+            reasons=list(refused.reasons),
+            rules=sorted({rule.value for rule in refused.rules}),
+        )
         result["imei"] = profiles.imei_of(leaf)
         if as_json:
             render.emit_json(result)
-        raise CertificateRefused(f"{cert} ({refused.subject})", refused.reasons) from None
+        raise CertificateRefused(f"{cert} ({refused.subject})", refused.failures) from None
     if as_json:
         render.emit_json(result)
         return

@@ -105,5 +105,5 @@ def describe(cert: x509.Certificate) -> Description:
         sha1_fingerprint=_colons(cert.fingerprint(hashes.SHA1())),  # noqa: S303 - a label
         profile=matched.name if matched else None,
         closest_profile=closest.name,
-        broken_rules=tuple(broken),
+        broken_rules=tuple(str(failure) for failure in broken),
     )
