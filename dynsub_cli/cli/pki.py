@@ -11,10 +11,17 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, describe, mint, pem, profiles, revocation
+from dynsub_cli.pki import authority, decoding, describe, mint, pem, revocation
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
-from dynsub_cli.pki.verify import DeviceIdentity, fingerprint, label, verify_core, verify_device
+from dynsub_cli.pki.verify import (
+    DeviceIdentity,
+    claimed_imei,
+    fingerprint,
+    label,
+    verify_core,
+    verify_device,
+)
 
 PKI_DIR = click.Path(file_okay=False, path_type=Path)
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -322,28 +329,31 @@ def verify_command(
     Exit 0 when valid; exit 4 otherwise, naming every broken rule.
     """
     loaded = authority.load(pki_dir)
-    certs = pem.read_certificates(cert)
-    if chain_file is not None:
-        chain = pem.read_certificates(chain_file, "chain")
-    elif len(certs) > 1:
-        chain = certs[1:]
-    elif profile == "device":
-        chain = [loaded.load_manufacturer()]
-    else:
-        chain = pem.read_certificates(loaded.core_chain, "core chain")
-    crls = [pem.read_crl(crl_file)] if crl_file is not None else []
-    leaf = certs[0]
     result: dict[str, Any] = {
         "file": str(cert),
         "valid": True,
         "profile": profile,
         "reasons": [],
         "rules": [],
-        "subject": leaf.subject.rfc4514_string(),
-        "fingerprint": fingerprint(leaf),
+        "subject": None,
+        "fingerprint": None,
         "revocation_checked": crl_file is not None,
     }
+    crls = [pem.read_crl(crl_file)] if crl_file is not None else []
     try:
+        certs = pem.read_certificates(cert)
+        if chain_file is not None:
+            chain = pem.read_certificates(chain_file, "chain")
+        elif len(certs) > 1:
+            chain = certs[1:]
+        elif profile == "device":
+            chain = [loaded.load_manufacturer()]
+        else:
+            chain = pem.read_certificates(loaded.core_chain, "core chain")
+        leaf = certs[0]
+        result.update(
+            subject=decoding.label(leaf), fingerprint=fingerprint(leaf), imei=claimed_imei(leaf)
+        )
         if profile == "device":
             identity = verify_device([leaf, *chain], [loaded.load_root()], crls=crls)
             result.update(_identity_json(identity))
@@ -355,7 +365,6 @@ def verify_command(
             reasons=list(refused.reasons),
             rules=sorted({rule.value for rule in refused.rules}),
         )
-        result["imei"] = profiles.imei_of(leaf)
         if as_json:
             render.emit_json(result)
         raise CertificateRefused(f"{cert} ({refused.subject})", refused.failures) from None
@@ -372,7 +381,7 @@ def verify_command(
 @JSON
 def show_command(cert: Path, as_json: bool) -> None:
     """Show CERT in words: subject, IMEI, policies, usages, dates, fingerprints, profile."""
-    described = describe.describe(pem.read_certificate(cert))
+    described = describe.describe(pem.read_certificate(cert), str(cert))
     if as_json:
         render.emit_json(described.as_dict())
         return

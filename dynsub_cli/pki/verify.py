@@ -33,7 +33,8 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import NameOID
 
 from dynsub_cli.errors import CertificateRefused
-from dynsub_cli.pki import profiles
+from dynsub_cli.pki import decoding, profiles
+from dynsub_cli.pki.pem import DECODE_ERRORS
 from dynsub_cli.pki.profiles import Profile
 from dynsub_cli.pki.rules import Failure, Rule
 
@@ -43,6 +44,10 @@ R_UNTRUSTED_MANUFACTURER = Rule.UNTRUSTED_MANUFACTURER.phrase
 R_UNTRUSTED_OPERATOR = Rule.UNTRUSTED_OPERATOR.phrase
 R_CHAIN = Rule.CHAIN.phrase
 R_REVOKED = Rule.REVOKED.phrase
+
+#: What a signature check or path building raises for a certificate that does not verify.
+_NOT_VERIFIABLE: tuple[type[Exception], ...] = (*DECODE_ERRORS, InvalidSignature)
+_NO_PATH: tuple[type[Exception], ...] = (verification.VerificationError, *DECODE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,18 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def label(cert: x509.Certificate) -> str:
     """A short name for messages: the IMEI for a device, else the subject CN or DN."""
+    if decoding.failures(cert):
+        return decoding.label(cert)
     imei = profiles.imei_of(cert)
     if imei is not None:
         return f"device {imei}"
     common_name = profiles.subject_value(cert.subject, NameOID.COMMON_NAME)
     return repr(common_name) if common_name else cert.subject.rfc4514_string()
+
+
+def claimed_imei(cert: x509.Certificate) -> str | None:
+    """The IMEI ``cert`` claims (:func:`profiles.imei_of`), or None, even when it is malformed."""
+    return None if decoding.failures(cert) else profiles.imei_of(cert)
 
 
 def validity_failures(cert: x509.Certificate, now: dt.datetime) -> list[Failure]:
@@ -87,7 +99,7 @@ def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
+    except _NOT_VERIFIABLE:
         return False
     return True
 
@@ -176,6 +188,15 @@ def _verify(
     leaf, intermediates = chain[0], list(chain[1:])
     if not anchors:
         raise CertificateRefused(label(leaf), [Failure(Rule.NO_ANCHORS)])
+    # Whatever a peer presented is decoded in full before a rule reads it (issue 9 item 3).
+    undecodable = decoding.failures(leaf)
+    for number, presented in enumerate(intermediates, start=1):
+        undecodable += [
+            Failure(Rule.MALFORMED, f"CA certificate {number} of the chain: {failure.detail}")
+            for failure in decoding.failures(presented)
+        ]
+    if undecodable:
+        raise CertificateRefused(label(leaf), undecodable)
     reasons = profiles.check(profile, leaf)
     reasons += validity_failures(leaf, now)
     if dns_name is not None and dns_name not in _dns_names(leaf):
@@ -197,7 +218,7 @@ def _verify(
             reasons.append(Failure(untrusted, f"{leaf.issuer.rfc4514_string()} is a root"))
         else:
             reasons += [Failure(untrusted, str(f)) for f in profiles.check(ca_profile, ca)]
-    except (verification.VerificationError, ValueError) as err:
+    except _NO_PATH as err:
         ca, problems = _issuer_problems(leaf, intermediates, anchors, ca_profile, now)
         reasons += [Failure(untrusted, problem) for problem in problems]
         if not reasons:
