@@ -31,6 +31,7 @@ from pathlib import Path
 from dynsub_cli.errors import (
     DeviceAlreadyOnboarded,
     NotFound,
+    SqnExhausted,
     StoreError,
 )
 from dynsub_cli.store import allocation, rows, schema
@@ -386,7 +387,7 @@ class Subscriptions:
                 raise NotFound(f"{supi}: no such subscription in {self._where}")
             sqn = int(row[0]) + SQN_STEP
             if sqn > SQN_MAX:
-                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
             conn.execute(
                 "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
                 (sqn, self._timestamp(), supi),
@@ -396,6 +397,8 @@ class Subscriptions:
     def start_authentication(self, supi: str) -> Subscription:
         """Step SQN_HE for a new vector and return the record with it and its secrets.
 
+        Only an active record's SQN moves: a suspended or replaced one is returned as it is.
+
         TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). One
         transaction, so two concurrent authentications of one SUPI get different SQNs.
         """
@@ -404,14 +407,17 @@ class Subscriptions:
             row = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
             if row is None:
                 raise NotFound(f"{supi}: no such subscription in {self._where}")
-            sqn = int(row["sqn"]) + SQN_STEP
+            record = rows.to_subscription(row, sealer)
+            if record.state is not State.ACTIVE:
+                return record  # no challenge follows, so SQN_HE stays where it is
+            sqn = record.sqn + SQN_STEP
             if sqn > SQN_MAX:
-                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
             conn.execute(
                 "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
                 (sqn, self._timestamp(), supi),
             )
-        return dataclasses.replace(rows.to_subscription(row, sealer), sqn=sqn)
+        return dataclasses.replace(record, sqn=sqn)
 
     def update_sqn(self, supi: str, sqn: int) -> None:
         """Set the network's SQN, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""
