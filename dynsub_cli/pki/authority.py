@@ -36,6 +36,7 @@ from dynsub_cli.pki import imei as imei_rules
 from dynsub_cli.pki import pem
 from dynsub_cli.pki.issue import Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.profiles import CORE, MANUFACTURER_CA, OPERATOR_CA, ROOT, KeyType
+from dynsub_cli.pki.signer import KeyFileSigner, Signer
 
 CONFIG_NAME = "pki.toml"
 FORMAT = 1
@@ -110,10 +111,11 @@ class Pki:
         return pem.read_certificate(self.manufacturer_cert, "manufacturer CA certificate")
 
     def manufacturer_issuer(self) -> Issuer:
-        """The manufacturer CA with its key: what signs devices and the CRL."""
-        return Issuer(
-            self.load_manufacturer(), pem.read_key(self.manufacturer_key, "manufacturer CA key")
-        )
+        """The manufacturer CA with its signer: what signs devices and the CRL."""
+        return Issuer(self.load_manufacturer(), self.manufacturer_signer())
+
+    def manufacturer_signer(self) -> Signer:
+        return KeyFileSigner.read(self.manufacturer_key, "manufacturer CA key")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     ca_until = now + dt.timedelta(days=options.ca_days)
     key_type = options.key_type
 
-    root_key = generate_key(key_type)
+    root_key = KeyFileSigner.generate(key_type)
     root = Template(ROOT, None).issue(
         Subject(ROOT_NAME, ECOSYSTEM),
         root_key.public_key(),
@@ -166,14 +168,14 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
         self_key=root_key,
     )
     root_issuer = Issuer(root, root_key)
-    maker_key = generate_key(key_type)
+    maker_key = KeyFileSigner.generate(key_type)
     maker = Template(MANUFACTURER_CA, root_issuer).issue(
         Subject(f"{options.manufacturer} CA", options.manufacturer),
         maker_key.public_key(),
         not_before=now,
         not_after=ca_until,
     )
-    operator_key = generate_key(key_type)
+    operator_key = KeyFileSigner.generate(key_type)
     operator = Template(OPERATOR_CA, root_issuer).issue(
         Subject(f"{options.operator} CA", options.operator),
         operator_key.public_key(),
@@ -190,11 +192,11 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     )
 
     path = {key: folder / name for key, name in FILES.items()}
-    write_secret(path["root_key"], pem.key_bytes(root_key))
+    write_secret(path["root_key"], pem.key_bytes(root_key.key))
     write_atomic(path["root_cert"], pem.certificate_bytes([root]))
-    write_secret(path["manufacturer_key"], pem.key_bytes(maker_key))
+    write_secret(path["manufacturer_key"], pem.key_bytes(maker_key.key))
     write_atomic(path["manufacturer_cert"], pem.certificate_bytes([maker]))
-    write_secret(path["operator_key"], pem.key_bytes(operator_key))
+    write_secret(path["operator_key"], pem.key_bytes(operator_key.key))
     write_atomic(path["operator_cert"], pem.certificate_bytes([operator]))
     write_secret(path["core_key"], pem.key_bytes(core_key))
     write_atomic(path["core_cert"], pem.certificate_bytes([core]))

@@ -56,7 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         pki,
         pki.load_root(),
         issuer.certificate,
-        issuer.key,
+        pem.read_key(pki.manufacturer_key),
         minted.certificate,
         minted.key,
         core,

@@ -24,6 +24,7 @@ from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_
 from dynsub_cli.pki.ledger import device_serial
 from dynsub_cli.pki.profiles import DEVICE, KeyType, Profile
 from dynsub_cli.pki.rules import Rule
+from dynsub_cli.pki.signer import KeyFileSigner
 
 TAC = "35000000"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -69,9 +70,7 @@ def bad_check_digit(snr: int = 1) -> str:
 
 
 def operator_issuer(pki: Pki) -> Issuer:
-    return Issuer(
-        pem.read_certificate(pki.operator_cert), pem.read_key(pki.operator_key, "operator key")
-    )
+    return Issuer(pem.read_certificate(pki.operator_cert), KeyFileSigner.read(pki.operator_key))
 
 
 # Each broken rule: how to make the certificate (given the PKI and a second, untrusted PKI),

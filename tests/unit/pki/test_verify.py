@@ -128,7 +128,7 @@ def test_a_crl_signed_by_someone_else_is_refused(pki: Pki, other_pki: Pki, tmp_p
             .revocation_date(NOW)
             .build()
         )
-        .sign(other_pki.manufacturer_issuer().key, other_pki.manufacturer_issuer().hash)
+        .sign(pem.read_key(other_pki.manufacturer_key), other_pki.manufacturer_issuer().hash)
     )
     reasons = _refusal(pki, chain_of(pki, minted), (forged,))
     assert reasons == (f"CRL signature does not verify (CRL of '{pki.manufacturer} CA')",)
