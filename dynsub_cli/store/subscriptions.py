@@ -130,14 +130,14 @@ class Subscriptions:
         return f"Subscriptions({self._where!r})"
 
     def _check_key(self) -> None:
-        assert self._sealer is not None
+        sealer = self._need_sealer()
         with self._write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
-                (self._sealer.key_check(),),
+                (sealer.key_check(),),
             )
             blob = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()[0]
-        if not self._sealer.verify_key_check(blob):
+        if not sealer.verify_key_check(blob):
             raise StoreError(
                 f"{self._where}: the store key does not open this store; check [store] key_file "
                 "in core.toml (the key that created the store is needed)"
@@ -337,7 +337,8 @@ class Subscriptions:
     def secrets(self, supi: str) -> Secrets:
         """K and OPc of ``supi`` in clear (for 5G AKA)."""
         secrets = self.get(supi, reveal_secrets=True).secrets
-        assert secrets is not None
+        if secrets is None:  # reveal_secrets=True fills them; a record without is broken
+            raise StoreError(f"{self._where}: {supi} has no K and OPc")
         return secrets
 
     # --- changes --------------------------------------------------------------------------
@@ -449,8 +450,7 @@ class Subscriptions:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (time, str(kind), imei, supi, str(outcome), reason, peer),
         )
-        assert cursor.lastrowid is not None
-        return Event(cursor.lastrowid, time, str(kind), str(outcome), imei, supi, reason, peer)
+        return Event(cursor.lastrowid or 0, time, str(kind), str(outcome), imei, supi, reason, peer)
 
     def add_event(
         self,
