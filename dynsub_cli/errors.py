@@ -123,6 +123,24 @@ class PkiError(DynsubError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class TokenError(PkiError):
+    """A PKCS#11 token or its module failed (module missing, token absent, a signing error)."""
+
+    exit_code = ExitCode.IO
+
+
+class TokenLoginFailed(TokenError):
+    """The token refused the PIN, or no PIN was given."""
+
+    exit_code = ExitCode.AUTH
+
+
+class TokenKeyMissing(TokenError):
+    """The token, or the CA key named in pki.toml, is not there."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
 class RuleFailure(Protocol):
     """One broken rule of a certificate, as :mod:`dynsub_cli.pki.rules` reports it.
 

@@ -11,7 +11,7 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, decoding, describe, mint, pem, revocation
+from dynsub_cli.pki import authority, decoding, describe, hsm, mint, pem, revocation
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
 from dynsub_cli.pki.verify import (
@@ -104,6 +104,30 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
     help="Validity of the core certificate, in days.",
 )
 @click.option("--force", is_flag=True, help="Replace the CAs of an existing PKI (ledger kept).")
+@click.option(
+    "--pkcs11-token",
+    metavar="LABEL",
+    help="Generate CA keys inside this PKCS#11 token (non-extractable) instead of key files.",
+)
+@click.option(
+    "--pkcs11-module",
+    metavar="PATH",
+    default=hsm.SOFTHSM_MODULE,
+    show_default=True,
+    help="The token's PKCS#11 library.",
+)
+@click.option(
+    "--pkcs11-pin-file",
+    type=FILE,
+    help=f"0600 file holding the token's user PIN (default: the {hsm.PIN_ENV} variable).",
+)
+@click.option(
+    "--pkcs11-keys",
+    default="manufacturer",
+    show_default=True,
+    metavar="CA[,CA]",
+    help="Which CA keys go into the token: manufacturer, root, operator.",
+)
 @JSON
 def init_command(
     folder: Path,
@@ -116,6 +140,10 @@ def init_command(
     ca_days: int,
     core_days: int,
     force: bool,
+    pkcs11_token: str | None,
+    pkcs11_module: str,
+    pkcs11_pin_file: Path | None,
+    pkcs11_keys: str,
     as_json: bool,
 ) -> None:
     """Create a PKI in FOLDER: root, manufacturer CA, operator CA, core certificate.
@@ -135,6 +163,14 @@ def init_command(
             ca_days=ca_days,
             core_days=core_days,
             force=force,
+            token=None
+            if pkcs11_token is None
+            else authority.TokenOptions(
+                token=pkcs11_token,
+                module=pkcs11_module,
+                pin_file=pkcs11_pin_file.absolute() if pkcs11_pin_file else None,
+                roles=frozenset(r.strip() for r in pkcs11_keys.split(",") if r.strip()),
+            ),
         ),
     )
     info: dict[str, Any] = {
