@@ -46,7 +46,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "--pkcs11-pin-file", token.pin_file, cwd=work,
         )  # fmt: skip
         minted = json.loads(
-            dynsub("pki", "mint", "--pki", "pki", "--out", "devices", "--count", COUNT,
+            dynsub("pki", "mint", "--pki", "pki", "--out", "devices", "--count", str(COUNT),
                    "--workers", "2", "--json", cwd=work).stdout
         )  # fmt: skip
         yield World(work, token, work / "pki", work / "devices", minted)
