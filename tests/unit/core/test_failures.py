@@ -78,9 +78,7 @@ def test_a_store_locked_past_its_timeout_is_refused_as_temporary(lab: Lab, core:
     # The store waits 0.2 s for a lock, not 30 s; another writer holds it until the core has
     # refused the UE (then the background audit event goes through).
     core.store._conn.execute("PRAGMA busy_timeout = 200")  # type: ignore[attr-defined]
-    holder = sqlite3.connect(
-        lab.config().store.path, isolation_level=None, check_same_thread=False
-    )
+    holder = sqlite3.connect(lab.config().store.path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
 
     def release() -> None:
