@@ -11,7 +11,7 @@ import click
 
 from dynsub_cli.cli import render
 from dynsub_cli.errors import DynsubError
-from dynsub_cli.ue import client
+from dynsub_cli.ue import client, trace
 from dynsub_cli.ue.client import Report, TimedStep
 from dynsub_cli.ue.onboarding import Choices
 
@@ -90,6 +90,14 @@ timeout_option = click.option(
     help="Seconds to wait for each answer of the core.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON result.")
+pcap_option = click.option(
+    "--pcap",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the session to this pcap (the exact bytes, TCP on the port used) and its "
+    "plaintext to FILE.plain.pcap: every ciphered NAS message deciphered, for Wireshark with "
+    "-o nas-5gs.null_decipher:TRUE. SENSITIVE like the TLS key log: the plaintext holds the "
+    "subscription (OPc); both files 0600.",
+)
 
 
 @ue.command("onboard")
@@ -121,6 +129,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     type=click.Path(path_type=Path, dir_okay=False),
     help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark.",
 )
+@pcap_option
 @timeout_option
 @json_option
 def onboard_command(
@@ -132,6 +141,7 @@ def onboard_command(
     billing: tuple[str, ...],
     state_file: Path | None,
     tls_keylog: Path | None,
+    pcap: Path | None,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -143,7 +153,7 @@ def onboard_command(
     """
     choices = Choices(service_type, plan, _billing(billing, account))
     target = state_file or device / STATE_FILE
-    with _showing_steps(as_json) as on_step:
+    with _showing_steps(as_json) as on_step, trace.opened(pcap) as traced:
         report = client.onboard(
             device,
             client.parse_address(core),
@@ -152,6 +162,7 @@ def onboard_command(
             timeout=timeout,
             on_step=on_step,
             tls_keylog=tls_keylog,
+            trace=traced,
         )
     if as_json:
         render.emit_json(_result(report, "ready"))
@@ -168,16 +179,19 @@ def onboard_command(
     help="The UE state file written by `dynsub ue onboard`.",
 )
 @core_option
+@pcap_option
 @timeout_option
 @json_option
-def register_command(state_file: Path, core: str, timeout: float, as_json: bool) -> None:
+def register_command(
+    state_file: Path, core: str, pcap: Path | None, timeout: float, as_json: bool
+) -> None:
     """Register with the generated subscription: SUCI concealed, 5G AKA, security mode.
 
     An SQN out of the UE's range is resynchronised (AUTS) on the way; the new SQN is saved.
     """
-    with _showing_steps(as_json) as on_step:
+    with _showing_steps(as_json) as on_step, trace.opened(pcap) as traced:
         report = client.register(
-            state_file, client.parse_address(core), timeout=timeout, on_step=on_step
+            state_file, client.parse_address(core), timeout=timeout, on_step=on_step, trace=traced
         )
     if as_json:
         render.emit_json(_result(report, "ready"))

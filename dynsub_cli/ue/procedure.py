@@ -11,6 +11,7 @@ network is ``Rejected`` with its 5GMM cause.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -81,6 +82,9 @@ class Procedure(Generic[T]):
         self._steps: list[Step] = []
         self._done = False
         self._result: T | None = None
+        #: Told (protected PDU, its plaintext) for every PDU NAS security protects or opens,
+        #: so that a trace can show what no capture can (ue.trace); nothing by default.
+        self.on_plaintext: Callable[[bytes, bytes], None] | None = None
 
     @property
     def has_result(self) -> bool:
@@ -105,7 +109,10 @@ class Procedure(Generic[T]):
 
     def _open(self, pdu: bytes) -> m.Message:
         if self._security is not None and header_type(pdu) != 0:
-            return codec.decode(self._security.unprotect(pdu))
+            plain = self._security.unprotect(pdu)
+            if self.on_plaintext is not None:
+                self.on_plaintext(pdu, plain)
+            return codec.decode(plain)
         message = codec.decode(pdu)
         if isinstance(message, m.SecurityProtected):
             # TS 24.501 5.4.2.3: SECURITY MODE COMMAND comes integrity protected under the new
@@ -130,7 +137,10 @@ class Procedure(Generic[T]):
         plain = codec.encode(message)
         if self._security is None:
             return plain
-        return self._security.protect(plain, new_context=new_context, cipher=True)
+        protected = self._security.protect(plain, new_context=new_context, cipher=True)
+        if self.on_plaintext is not None:
+            self.on_plaintext(protected, plain)
+        return protected
 
     def _out(self, *messages: m.PlainMessage, new_context: bool = False) -> Output:
         steps, self._steps = tuple(self._steps), []
