@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,7 @@ from dynsub_cli.errors import ExitCode
 from dynsub_cli.nas.enums import MmCause
 from dynsub_cli.ue import state as states
 from tests.flow import make_lab
-from tests.processes import dynsub, served_core
+from tests.processes import HANG, dynsub, served_core
 
 
 def _json(text: str) -> Any:
@@ -120,3 +124,25 @@ def test_load_needs_a_count_or_a_duration(tmp_path: Path) -> None:
     empty = dynsub("ue", "load", "--devices", tmp_path, "--core", "127.0.0.1:1", "--count",
                    "1", cwd=tmp_path, expect=ExitCode.IO)  # fmt: skip
     assert "no device folders here" in empty.stderr
+
+
+def test_ctrl_c_ends_the_run_with_a_summary_of_what_ran(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path, devices=2)
+    with served_core(lab.config_file, cwd=tmp_path) as core:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dynsub_cli", "ue", "load", "--devices",
+             str(lab.devices[0].parent), "--core", core.address, "--duration", "600",
+             "--rate", "0.05", "--json"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        # The first arrival is due at once, the next in 20 s: interrupt while it waits.
+        deadline = time.monotonic() + HANG
+        while not list(lab.devices[0].glob("ue-state.toml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=HANG)
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    summary = _json(out)
+    assert summary["interrupted"] is True
+    assert summary["arrivals"] == summary["succeeded"] == 1
+    assert "interrupted after 1 arrivals" in err
