@@ -94,9 +94,9 @@ pcap_option = click.option(
     "--pcap",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the session to this pcap (the exact bytes, TCP on the port used) and its "
-    "plaintext to FILE.plain.pcap: every ciphered NAS message deciphered, for Wireshark with "
-    "-o nas-5gs.null_decipher:TRUE. SENSITIVE like the TLS key log: the plaintext holds the "
-    "subscription (OPc); both files 0600.",
+    "plaintext beside it (x.pcap: x.plain.pcap), every ciphered NAS message deciphered, for "
+    "Wireshark with -o nas-5gs.null_decipher:TRUE and contrib/wireshark/dynsub.lua. SENSITIVE "
+    "like the TLS key log: the plaintext holds the subscription (OPc); both files 0600.",
 )
 
 
