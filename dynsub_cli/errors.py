@@ -280,6 +280,12 @@ class SqnExhausted(StoreError):
     """A subscription's 48-bit SQN has no room for another vector: it needs a new K."""
 
 
+class IssuerMismatch(StoreError):
+    """The device's live subscription was created under another issuer (manufacturer CA)."""
+
+    exit_code = ExitCode.CONFLICT
+
+
 class DeviceAlreadyOnboarded(StoreError):
     """The re-onboarding policy is "refuse" and the device already has a subscription."""
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dynsub_cli.config.reader import Section, describe, unknown_names
 from dynsub_cli.config.units import is_hex, is_imei, parse_bitrate
@@ -27,6 +27,9 @@ DEFAULT_ROUTING_INDICATOR = "0000"
 DEFAULT_AMF = bytes.fromhex("8000")  # TS 33.102 Annex H: the AMF "separation bit" set
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 256
+DEFAULT_MAX_CONNECTIONS_PER_PEER = 64
+DEFAULT_FIRST_PDU_SECONDS = 5.0
+DEFAULT_CHALLENGES_PER_MINUTE = 120
 MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (DESIGN.md 3)
 MIN_FRAME_LIMIT = 512
 IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
@@ -71,11 +74,29 @@ class PkiConfig:
     crls: tuple[Path, ...] = ()
 
 
+class Allocation(StrEnum):
+    """How MSINs are handed out (core.toml [supi] allocation)."""
+
+    #: Drawn at random from the free MSINs of the range, so that the SUPIs of a core cannot be
+    #: enumerated by probing 1, 2, 3 ... (the default).
+    RANDOM = "random"
+    #: One above the highest allocated: predictable, for lab set-ups that want it.
+    SEQUENTIAL = "sequential"
+
+
+class OnRevocation(StrEnum):
+    """What the core does with a subscription whose device certificate a CRL lists."""
+
+    SUSPEND = "suspend"  # suspend it, say why, refuse its registrations (the default)
+    IGNORE = "ignore"  # keep serving it: revocation only stops new onboardings
+
+
 @dataclass(frozen=True)
 class SupiConfig:
     msin_start: str
     msin_end: str
     routing_indicator: str = DEFAULT_ROUTING_INDICATOR
+    allocation: Allocation = Allocation.RANDOM
 
     @property
     def capacity(self) -> int:
@@ -108,6 +129,7 @@ class EnrollmentConfig:
     default_plan: str
     reonboarding: Reonboarding = Reonboarding.SAME_RECORD
     blocklist: tuple[str, ...] = ()  # IMEIs refused whatever their certificate says
+    on_revocation: OnRevocation = OnRevocation.SUSPEND
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,30 @@ class LimitsConfig:
     timeout_seconds: float = DEFAULT_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_frame: int = MAX_FRAME_LIMIT
+    #: Connections one peer host may hold at once, so that one host cannot take every slot
+    #: (None: DEFAULT_MAX_CONNECTIONS_PER_PEER, at most max_connections).
+    max_connections_per_peer: int | None = None
+    #: How long a new connection may take to send its first whole PDU
+    #: (None: DEFAULT_FIRST_PDU_SECONDS, at most timeout_seconds).
+    first_pdu_seconds: float | None = None
+    #: 5G AKA challenges one SUPI may be sent per minute (probes bump its SQN).
+    challenges_per_minute: int = DEFAULT_CHALLENGES_PER_MINUTE
+
+    @property
+    def per_peer(self) -> int:
+        chosen = self.max_connections_per_peer
+        return (
+            chosen
+            if chosen is not None
+            else min(DEFAULT_MAX_CONNECTIONS_PER_PEER, self.max_connections)
+        )
+
+    @property
+    def first_pdu(self) -> float:
+        chosen = self.first_pdu_seconds
+        return (
+            chosen if chosen is not None else min(DEFAULT_FIRST_PDU_SECONDS, self.timeout_seconds)
+        )
 
 
 @dataclass(frozen=True)
@@ -323,8 +369,20 @@ def _supi(s: Section, network: NetworkConfig) -> SupiConfig:
         lambda v: _digits(v, (1, 2, 3, 4)),
         "must be 1 to 4 digits",
     )
+    allocation = _choice(s, "allocation", Allocation, Allocation.RANDOM)
     s.finish()
-    return SupiConfig(msin_start=start, msin_end=end, routing_indicator=ri)
+    return SupiConfig(msin_start=start, msin_end=end, routing_indicator=ri, allocation=allocation)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(s: Section, key: str, kind: type[E], default: E) -> E:
+    """A key whose value is one member of ``kind``."""
+    value = s.text(key, default.value)
+    allowed = ", ".join(member.value for member in kind)
+    s.check(key, value, lambda v: v in {member.value for member in kind}, f"one of: {allowed}")
+    return kind(value)
 
 
 def _operator(s: Section) -> OperatorConfig:
@@ -366,6 +424,7 @@ def _enrollment(
     for imei in blocklist:
         if not is_imei(imei):
             raise s.error("blocklist", f'"{imei}" is not an IMEI (15 digits, Luhn check digit)')
+    on_revocation = _choice(s, "on_revocation", OnRevocation, OnRevocation.SUSPEND)
     default_type = s.text("default_service_type")
     if default_type not in service_types:
         raise s.error(
@@ -395,6 +454,7 @@ def _enrollment(
         default_plan=default_plan,
         reonboarding=Reonboarding(policy),
         blocklist=blocklist,
+        on_revocation=on_revocation,
     )
 
 
@@ -472,5 +532,30 @@ def _limits(s: Section) -> LimitsConfig:
         lambda v: MIN_FRAME_LIMIT <= v <= MAX_FRAME_LIMIT,
         f"must be {MIN_FRAME_LIMIT}-{MAX_FRAME_LIMIT} (the frame length prefix is 2 bytes)",
     )
+    per_peer = s.check(
+        "max_connections_per_peer",
+        s.integer("max_connections_per_peer", None),
+        lambda v: v is None or 0 < v <= connections,
+        f"must be 1 to max_connections ({connections})",
+    )
+    first_pdu = s.check(
+        "first_pdu_seconds",
+        s.number("first_pdu_seconds", None),
+        lambda v: v is None or 0 < v <= timeout,
+        f"must be positive and at most timeout_seconds ({timeout})",
+    )
+    challenges = s.check(
+        "challenges_per_minute",
+        s.integer("challenges_per_minute", DEFAULT_CHALLENGES_PER_MINUTE),
+        lambda v: v > 0,
+        "must be positive",
+    )
     s.finish()
-    return LimitsConfig(timeout_seconds=timeout, max_connections=connections, max_frame=max_frame)
+    return LimitsConfig(
+        timeout_seconds=timeout,
+        max_connections=connections,
+        max_frame=max_frame,
+        max_connections_per_peer=per_peer,
+        first_pdu_seconds=first_pdu,
+        challenges_per_minute=challenges,
+    )

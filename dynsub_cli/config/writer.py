@@ -60,6 +60,7 @@ replaced while the core runs is read again at the next connection.""",
     "supi": """\
 MSINs handed out to new subscriptions, inclusive, all with the same number of digits.
 A SUPI is never reused, even after its subscription is deleted.
+allocation: "random" (the default: SUPIs cannot be enumerated) or "sequential".
 routing_indicator: TS 23.003 2.2B, 1-4 digits, sent to UEs for their SUCI.""",
     "operator": """\
 op_file: the operator's OP (32 hex digits), readable by the owner only (chmod 600).
@@ -75,6 +76,8 @@ reonboarding: what a device that onboards again gets:
   "new-record" marks the old record "replaced" and allocates a new SUPI,
   "refuse" rejects it as already onboarded.
 blocklist: IMEIs that may never onboard.
+on_revocation: what happens to a subscription whose device certificate a CRL lists:
+  "suspend" (the default) suspends it at its next registration; "ignore" keeps serving it.
 The default service type and plan are what a UE gets when it asks for nothing;
 the default plan must need no billing information.""",
     "service_types": """\
@@ -87,7 +90,12 @@ must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
     "limits": """\
 timeout_seconds: a silent peer is dropped after this long.
 max_connections: concurrent UE connections; the core closes any beyond it at once.
-max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
+max_frame: largest NAS PDU accepted, in bytes (at most 65535).
+max_connections_per_peer: connections one host may hold at once (default 64, at most
+  max_connections).
+first_pdu_seconds: a new connection must send its first PDU within this long (default 5,
+  at most timeout_seconds).
+challenges_per_minute: 5G AKA challenges one SUPI may be sent per minute.""",
 }
 
 
@@ -142,6 +150,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "msin_start": config.supi.msin_start,
             "msin_end": config.supi.msin_end,
             "routing_indicator": config.supi.routing_indicator,
+            "allocation": config.supi.allocation.value,
         },
         "operator": {
             "op_file": _path(config.operator.op_file, base),
@@ -162,6 +171,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "default_service_type": config.enrollment.default_service_type,
             "default_plan": config.enrollment.default_plan,
             "blocklist": list(config.enrollment.blocklist),
+            "on_revocation": config.enrollment.on_revocation.value,
         },
         "service_types": types,
         "plans": plans,
@@ -169,8 +179,18 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "timeout_seconds": config.limits.timeout_seconds,
             "max_connections": config.limits.max_connections,
             "max_frame": config.limits.max_frame,
+            "challenges_per_minute": config.limits.challenges_per_minute,
+            # Unset, these follow max_connections and timeout_seconds (see the comment).
+            **_set(
+                max_connections_per_peer=config.limits.max_connections_per_peer,
+                first_pdu_seconds=config.limits.first_pdu_seconds,
+            ),
         },
     }
+
+
+def _set(**values: object) -> dict[str, object]:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def dumps(config: CoreConfig, base: Path) -> str:

@@ -31,6 +31,16 @@ async def admit(connection: Connection, device: DeviceIdentity) -> None:
         )
     if device.imei in net.config.enrollment.blocklist:
         raise Refused(Refusal.BLOCKLISTED, f"IMEI {device.imei} is blocklisted")
+    # A subscription is bound to the manufacturer CA that onboarded it: another maker's
+    # certificate with the same IMEI must not take it over (the store checks it again at
+    # commit, for concurrent connections).
+    existing = await connection.store(net.store.find_by_imei, device.imei)
+    if existing is not None and existing.issuer != device.issuer:
+        raise Refused(
+            Refusal.ISSUER_MISMATCH,
+            f"IMEI {device.imei} has subscription {existing.supi} under {existing.issuer}; "
+            f"this certificate is issued by {device.issuer}",
+        )
 
 
 async def check_reonboarding(connection: Connection) -> None:

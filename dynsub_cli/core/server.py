@@ -10,6 +10,7 @@ finish: a record is committed in one transaction or not at all, so nothing half-
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable
@@ -49,6 +50,11 @@ class Limits:
     #: connection all the same.
     session_seconds: float = 120.0
     shutdown_grace_seconds: float = 5.0
+    #: Connections one peer host may hold, so that one host cannot take every slot.
+    max_per_peer: int = 64
+    #: A new connection must deliver its first whole PDU within this long: a slot is not
+    #: held by a peer that connects and says nothing, or trickles its first frame.
+    first_pdu_seconds: float = 5.0
 
 
 class Server:
@@ -71,6 +77,7 @@ class Server:
         self._tap = tap
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._per_host: collections.Counter[str] = collections.Counter()
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and listen; returns the bound address (port 0 picks a free port)."""
@@ -107,11 +114,18 @@ class Server:
             raise RuntimeError("a connection outside an asyncio task")
         name = writer.get_extra_info("peername")
         peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
+        host = str(name[0]) if isinstance(name, tuple) else peer
+        refused = None
         if len(self._tasks) >= self._limits.max_connections:
-            self._on_refused(peer, f"{self._limits.max_connections} connections already open")
+            refused = f"{self._limits.max_connections} connections already open"
+        elif self._per_host[host] >= self._limits.max_per_peer:
+            refused = f"{host} already holds {self._limits.max_per_peer} connections"
+        if refused is not None:
+            self._on_refused(peer, refused)
             await self._turn_away(reader, writer)
             return
         self._tasks.add(task)
+        self._per_host[host] += 1
         stream = self._traced(writer)
         try:
             await self._run(peer, reader, writer, stream)
@@ -122,6 +136,9 @@ class Server:
             self._on_refused(peer, "the core stopped before the procedure ended")
         finally:
             self._tasks.discard(task)
+            self._per_host[host] -= 1
+            if self._per_host[host] <= 0:
+                del self._per_host[host]
             if stream is not None:
                 stream.close()
             writer.close()
@@ -154,10 +171,16 @@ class Server:
     ) -> None:
         session = self._new_session(peer)
         frames = FrameReader(max_frame=self._limits.max_frame)
-        deadline = time.monotonic() + self._limits.session_seconds
+        started = time.monotonic()
+        deadline = started + self._limits.session_seconds
+        first = started + self._limits.first_pdu_seconds
+        served = False
         while True:
             try:
-                data = await self._read(reader, deadline)
+                if served:
+                    data = await self._read(reader, deadline)
+                else:
+                    data = await self._read(reader, min(first, deadline), first=True)
                 if stream is not None:
                     stream.data(True, data)
                 pdus = frames.feed(data)
@@ -171,12 +194,19 @@ class Server:
                 await self._send(writer, out, stream)
                 return
             for pdu in pdus:
+                served = True
                 out = await session.receive(pdu)
                 if not await self._send(writer, out, stream) or out.close:
                     return
 
-    async def _read(self, reader: asyncio.StreamReader, deadline: float) -> bytes:
+    async def _read(
+        self, reader: asyncio.StreamReader, deadline: float, *, first: bool = False
+    ) -> bytes:
         left = min(self._limits.timeout_seconds, deadline - time.monotonic())
+        if left <= 0 and first:
+            raise PeerTimeout(
+                f"no whole PDU within {self._limits.first_pdu_seconds:g} s of connecting"
+            )
         if left <= 0:
             raise PeerTimeout(f"the UE did not finish within {self._limits.session_seconds:.0f} s")
         try:

@@ -116,6 +116,8 @@ async def serve(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
             max_frame=config.limits.max_frame,
+            max_per_peer=config.limits.per_peer,
+            first_pdu_seconds=config.limits.first_pdu,
         )
 
         def refused(peer: str, why: str) -> None:
