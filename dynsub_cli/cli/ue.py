@@ -119,7 +119,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.option(
     "--tls-keylog",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark.",
+    help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark. Keep it "
+    "as secret as K: with a capture of the run it yields KAUSF, the NAS keys, OPc and K.",
 )
 @timeout_option
 @json_option

@@ -8,6 +8,7 @@ to the same values.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from dynsub_cli.config.core import (
     StoreConfig,
     SuciConfig,
     SupiConfig,
+    parse,
 )
 from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import ConfigError
@@ -184,6 +186,9 @@ def dumps(config: CoreConfig, base: Path) -> str:
 def write(config: CoreConfig, path: Path, *, overwrite: bool = False) -> Path:
     """Write ``config`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
     text = dumps(config, path.absolute().parent)
+    # What is written is what `core serve` will load: refuse here, with the same message, a
+    # configuration it would refuse (core init must not leave a core that cannot serve).
+    parse(tomllib.loads(text), file=str(path), base=path.absolute().parent)
     write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
     return path
 

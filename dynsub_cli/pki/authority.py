@@ -29,9 +29,10 @@ from typing import Any
 
 import tomli_w
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, FileError
-from dynsub_cli.files import make_private_dir, write_atomic, write_secret
+from dynsub_cli.files import check_private, make_private_dir, write_atomic, write_secret
 from dynsub_cli.pki import imei as imei_rules
 from dynsub_cli.pki import pem
 from dynsub_cli.pki.issue import Issuer, Subject, Template, generate_key
@@ -111,9 +112,14 @@ class Pki:
 
     def manufacturer_issuer(self) -> Issuer:
         """The manufacturer CA with its key: what signs devices and the CRL."""
-        return Issuer(
-            self.load_manufacturer(), pem.read_key(self.manufacturer_key, "manufacturer CA key")
-        )
+        return Issuer(self.load_manufacturer(), read_ca_key(self.manufacturer_key, "manufacturer"))
+
+
+def read_ca_key(path: Path, ca: str) -> ec.EllipticCurvePrivateKey:
+    """The private key of the ``ca`` CA (root, manufacturer, operator): a secret like any other,
+    refused when another user owns it or others may read it (files.exposure)."""
+    what = f"{ca} CA key"
+    return pem.read_key(check_private(path, what), what)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ trusts to authenticate a core).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def load(folder: Path) -> Device:
             f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
         )
     cert_path = folder / device_folder.DEVICE_CERT
+    if not cert_path.exists():
+        raise FileError(_not_a_device_folder(folder))
     cert_pem = read_bytes(cert_path, "device certificate")
     imei = profiles.imei_of(pem.certificates_from(cert_pem, str(cert_path))[0])
     if imei is None:
@@ -44,3 +47,33 @@ def load(folder: Path) -> Device:
     )
     anchors = tuple(pem.read_certificates(folder / device_folder.TRUST, "trust anchors"))
     return Device(folder, imei, credentials, anchors)
+
+
+#: How many devices a "not a device folder" message lists by name.
+_LISTED = 5
+
+
+def _not_a_device_folder(folder: Path) -> str:
+    """Why ``folder`` is no device folder, and which device folders it holds, if any: the
+    output folder of a mint run given in place of one of its devices."""
+    inside: list[str] = []
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                # A minted device folder is named by its IMEI (15 digits): counting by name
+                # needs no stat per entry, so a run of 200000 devices is listed at once.
+                if entry.name.isdigit() and len(entry.name) == 15 and entry.is_dir():
+                    total += 1
+                    if len(inside) < _LISTED:
+                        inside.append(entry.name)
+    except OSError:
+        pass
+    message = f"{folder}: not a device folder (it has no {device_folder.DEVICE_CERT})"
+    if not total:
+        return message + "; mint devices with: dynsub pki mint --pki DIR --out DIR"
+    names = ", ".join(sorted(inside)) + (
+        f" and {total - len(inside)} more" if total > _LISTED else ""
+    )
+    first = folder / sorted(inside)[0]
+    return f"{message}; it holds {total} device folder(s): {names}; give one of them, e.g. {first}"
