@@ -477,10 +477,21 @@ def _service_type(s: Section) -> ServiceType:
             lambda v: 1 <= len(v.encode("utf-8")) <= MAX_DNN_OCTETS,
             f"must be 1 to {MAX_DNN_OCTETS} octets (TS 23.003 9.1)",
         ),
-        description=s.text("description", ""),
+        description=_description(s),
     )
     s.finish()
     return config
+
+
+def _description(s: Section) -> str:
+    # docs/protocol.md section 5: a field's length is 2 octets.
+    text: str = s.check(
+        "description",
+        s.text("description", ""),
+        lambda v: len(v.encode("utf-8")) <= wire.MAX_FIELD_OCTETS,
+        f"longer than {wire.MAX_FIELD_OCTETS} octets in UTF-8, the most a dialogue field holds",
+    )
+    return text
 
 
 def _plan(s: Section, service_types: Mapping[str, ServiceType]) -> Plan:
@@ -505,7 +516,7 @@ def _plan(s: Section, service_types: Mapping[str, ServiceType]) -> Plan:
         name=name,
         service_types=allowed,
         requires=requires,
-        description=s.text("description", ""),
+        description=_description(s),
     )
     s.finish()
     return config

@@ -26,6 +26,8 @@ EAP_MAX_PACKET = 1500
 #: A name inside a dialogue list (a plan's service types, the SUBSCRIPTION's names, a billing
 #: field) is length (1 octet) | UTF-8 (docs/protocol.md section 5).
 MAX_NAME_OCTETS = 0xFF
+#: A dialogue field is tag (1 octet) | length (2 octets) | value.
+MAX_FIELD_OCTETS = 0xFFFF
 
 
 def offer(config: CoreConfig) -> dialogue.Offer:
@@ -63,14 +65,18 @@ def _protected(plain: m.PlainMessage) -> int:
 def _transport(payload: dialogue.Message, *, uplink: bool) -> int:
     container = dialogue.encode(payload)
     kind = PayloadContainerType(dialogue.PAYLOAD_CONTAINER_TYPE)
-    plain: m.PlainMessage = (
-        m.UlNasTransport(kind, container) if uplink else m.DlNasTransport(kind, container)
-    )
-    return _protected(plain)
+
+    def carrying(octets: bytes) -> m.PlainMessage:
+        return m.UlNasTransport(kind, octets) if uplink else m.DlNasTransport(kind, octets)
+
+    try:
+        return _protected(carrying(container))
+    except EncodeError:  # beyond the container's 2-octet length: say by how much
+        return _protected(carrying(b"\x00")) - 1 + len(container)
 
 
 def offer_octets(config: CoreConfig) -> int:
-    """The size of the framed PDU (DL NAS TRANSPORT, protected) that carries the OFFER."""
+    """The size of the PDU (DL NAS TRANSPORT, protected) that carries the OFFER."""
     return _transport(offer(config), uplink=False)
 
 
@@ -95,7 +101,7 @@ def check(config: CoreConfig, file: str) -> None:
     """Refuse a configuration whose OFFER, or whose UEs' answers, cannot cross the wire."""
     try:
         size = offer_octets(config)
-    except (ValueError, EncodeError) as err:  # a field of its own beyond 65535 octets
+    except ValueError as err:  # a field of its own beyond 65535 octets
         raise ConfigError(
             f"{file}: [service_types] / [plans]: the subscription offer cannot be encoded "
             f"({err}); shorten the descriptions"

@@ -40,11 +40,13 @@ def load(folder: Path) -> Device:
     imei = profiles.imei_of(pem.certificates_from(cert_pem, str(cert_path))[0])
     if imei is None:
         raise BadInput(f"{cert_path}: not a device certificate (no IMEI)")
-    credentials = Credentials.from_pem(
-        cert_pem,
-        read_secret(folder / device_folder.DEVICE_KEY, "device private key"),
-        chain=tuple(pem.read_certificates(folder / device_folder.CHAIN, "device chain")),
-    )
+    key_path = folder / device_folder.DEVICE_KEY
+    key_pem = read_secret(key_path, "device private key")
+    chain = tuple(pem.read_certificates(folder / device_folder.CHAIN, "device chain"))
+    try:
+        credentials = Credentials.from_pem(cert_pem, key_pem, chain=chain)
+    except BadInput as err:  # the certificate and chain were read above: the key is at fault
+        raise BadInput(f"{key_path}: {err.message}") from err
     anchors = tuple(pem.read_certificates(folder / device_folder.TRUST, "trust anchors"))
     return Device(folder, imei, credentials, anchors)
 
