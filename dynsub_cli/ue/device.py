@@ -59,23 +59,20 @@ def _not_a_device_folder(folder: Path) -> str:
     """Why ``folder`` is no device folder, and which device folders it holds, if any: the
     output folder of a mint run given in place of one of its devices."""
     inside: list[str] = []
-    total = 0
     try:
         with os.scandir(folder) as entries:
-            for entry in entries:
-                # A minted device folder is named by its IMEI (15 digits): counting by name
-                # needs no stat per entry, so a run of 200000 devices is listed at once.
-                if entry.name.isdigit() and len(entry.name) == 15 and entry.is_dir():
-                    total += 1
-                    if len(inside) < _LISTED:
-                        inside.append(entry.name)
+            # A minted device folder is named by its IMEI (15 digits): going by the name needs
+            # no stat per entry, so the output of a run of 200000 devices is listed at once.
+            inside = sorted(
+                e.name for e in entries if e.name.isdigit() and len(e.name) == 15 and e.is_dir()
+            )
     except OSError:
         pass
+    total = len(inside)
     message = f"{folder}: not a device folder (it has no {device_folder.DEVICE_CERT})"
     if not total:
         return message + "; mint devices with: dynsub pki mint --pki DIR --out DIR"
-    names = ", ".join(sorted(inside)) + (
-        f" and {total - len(inside)} more" if total > _LISTED else ""
-    )
-    first = folder / sorted(inside)[0]
+    shown = inside[:_LISTED]
+    names = ", ".join(shown) + (f" and {total - len(shown)} more" if total > _LISTED else "")
+    first = folder / inside[0]
     return f"{message}; it holds {total} device folder(s): {names}; give one of them, e.g. {first}"
