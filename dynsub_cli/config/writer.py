@@ -68,7 +68,7 @@ op_file: the operator's OP (32 hex digits), readable by the owner only (chmod 60
 amf: the Authentication Management Field for 5G AKA (4 hex digits).""",
     "suci": """\
 Home network private keys for SUCI concealment (TS 33.501 Annex C), chmod 600.
-Profile A is X25519, Profile B is secp256r1; key ids are 0-255.""",
+Profile A is X25519, Profile B is secp256r1; key ids are 0-255, one per key.""",
     "store": """\
 The subscription store (SQLite) and the 32-byte key that seals K and OPc in it (chmod 600).""",
     "enrollment": """\
@@ -87,9 +87,10 @@ bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
 Billing plans: which service types they allow and which billing information the UE
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
     "limits": """\
-timeout_seconds: a silent peer is dropped after this long.
+timeout_seconds: a silent peer is dropped after this long (at most 3600).
 max_connections: concurrent UE connections; the core closes any beyond it at once.
-max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
+max_frame: largest NAS PDU accepted, in bytes (at most 65535; at least the largest
+message a UE sends while onboarding, 1506 with these names: checked at load).""",
 }
 
 
