@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from dynsub_cli import config
 from dynsub_cli.cli import main
 from dynsub_cli.core import setup
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.pki import authority, mint, revocation
 from dynsub_cli.ue import state

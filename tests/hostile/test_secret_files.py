@@ -88,10 +88,10 @@ def test_a_manufacturer_ca_key_follows_the_rule_when_minting(tmp_path: Path, dam
 def test_every_ca_key_is_read_with_the_rule(tmp_path: Path, ca: str) -> None:
     pki = authority.init(tmp_path / "pki", authority.InitOptions())
     path: Path = getattr(pki, f"{ca}_key")
-    authority.read_ca_key(path, ca)
+    pki.signer(ca)
     path.chmod(0o640)
     with pytest.raises(FileError, match=rf"mode 0640\); run: chmod 600 .* \({ca} CA key\)"):
-        authority.read_ca_key(path, ca)
+        pki.signer(ca)
 
 
 @pytest.mark.parametrize("damage", ["mode 0644", "another owner"])
