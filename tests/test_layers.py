@@ -25,14 +25,16 @@ ALLOWED: dict[str, set[str]] = {
     # config sizes what core.toml puts on the wire with the nas encoders (config/wire.py), so
     # that a setting no UE could be sent is refused at load time, not at every onboarding.
     "config": {"errors", "files", "nas"},
+    "pcap": {"errors", "files"},
     "store": {"errors", "files", "security"},
-    "core": {"errors", "files", "config", "pki", "nas", "security", "eap", "store"},
-    "ue": {"errors", "files", "pki", "nas", "security", "eap"},
+    "core": {"errors", "files", "pcap", "config", "pki", "nas", "security", "eap", "store"},
+    "ue": {"errors", "files", "pcap", "pki", "nas", "security", "eap"},
     "demo": {"errors", "files", "config", "pki", "nas", "security", "eap", "store", "core", "ue"},
     "cli": {
         "__init__",
         "errors",
         "files",
+        "pcap",
         "config",
         "pki",
         "nas",

@@ -28,11 +28,10 @@ from dynsub_cli.core import policy
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.onboarding import Onboarding
 from dynsub_cli.core.procedure import Connection, LogRecord, Procedure, Refused
-from dynsub_cli.core.refusals import Answer, Refusal, for_certificate, for_error
+from dynsub_cli.core.refusals import Answer, Refusal, for_error
 from dynsub_cli.core.registration import Registration
 from dynsub_cli.core.server import Output
 from dynsub_cli.errors import (
-    CertificateRefused,
     DynsubError,
     NetworkError,
     UnexpectedMessage,
@@ -199,8 +198,6 @@ class CoreSession:
 
 
 def _refused_for(err: BaseException) -> Refused:
-    if isinstance(err, CertificateRefused):
-        return Refused(for_certificate(err), err.message)
     refusal, cause = for_error(err)
     return Refused(refusal, _describe(err), cause=cause)
 

@@ -160,7 +160,8 @@ Row = tuple[str, str, str, str, str]  # imei, serial, certificate serial, finger
 
 def _mint_chunk(chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
     """The pool's task: a chunk minted by this worker process."""
-    assert _worker is not None, "worker not initialised"
+    if _worker is None:  # the pool's initializer runs first in every worker
+        raise PkiError("mint worker used before its initializer ran")
     return _mint_with(_worker, chunk)
 
 
