@@ -66,8 +66,8 @@ class World:
         return [p for p in found if not p.name.endswith(".lock")]
 
 
-# For each command that takes a file: a valid invocation, as {parameter name: value}. A value
-# may name a world path with {pki}, {device}, {core}, {state}, {cert}, {crl}, {port}, {out}.
+# For each command that takes a file: a valid invocation, as {parameter name: value}. A value may
+# name a world path: {pki}, {device}, {devices}, {core}, {state}, {cert}, {crl}, {port}, {out}.
 # Each parameter with a click.Path type is then given a damaged file in turn.
 BASES: dict[str, dict[str, Any]] = {
     "pki init": {"folder": "{out}/newpki"},
@@ -86,6 +86,7 @@ BASES: dict[str, dict[str, Any]] = {
     "core serve": {"config_file": "{core}/core.toml", "listen": "127.0.0.1:{port}"},
     "ue onboard": {"device": "{device}", "core": CLOSED, "state_file": "{out}/ue.toml"},
     "ue register": {"state_file": "{state}", "core": CLOSED},
+    "ue load": {"devices_folder": "{devices}", "core": CLOSED, "count": "1"},
     "crypto keygen": {"profile": "A", "out": "{out}/hn.key"},
     "store list": {"config_path": "{core}/core.toml"},
     "store show": {"config_path": "{core}/core.toml", "target": "imsi-001010000000001"},
@@ -114,7 +115,12 @@ UNNAMED_YET |= {("core serve", "suci-profile-b.key")}
 NOT_DAMAGED_HERE = {"subscriptions.sqlite"}
 
 # Which world folder a folder-taking parameter's files come from (to damage one of them).
-FOLDERS = {"{pki}": "pki", "{device}": "device", "{core}/core.toml": "core"}
+FOLDERS = {
+    "{pki}": "pki",
+    "{device}": "device",
+    "{devices}": "devices",
+    "{core}/core.toml": "core",
+}
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
@@ -264,6 +270,7 @@ def test_a_damaged_file_gets_a_documented_exit_and_names_the_file(
         names = {
             "pki": copied.pki,
             "device": copied.device,
+            "devices": copy / "devices",
             "core": copied.core,
             "state": copy / "ue-state.toml",
             "cert": copied.device / "device.pem",
