@@ -22,7 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "security": {"errors", "nas"},
     "pki": {"errors", "files"},
     "eap": {"errors", "pki"},
-    "config": {"errors", "files"},
+    # config sizes what core.toml puts on the wire with the nas encoders (config/wire.py), so
+    # that a setting no UE could be sent is refused at load time, not at every onboarding.
+    "config": {"errors", "files", "nas"},
     "pcap": {"errors", "files"},
     "store": {"errors", "files", "security"},
     "core": {"errors", "files", "pcap", "config", "pki", "nas", "security", "eap", "store"},

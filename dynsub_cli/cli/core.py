@@ -119,7 +119,8 @@ def init_command(
     "--config",
     "config_file",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    # A folder is let through so that the error can name the core.toml inside it.
+    type=click.Path(path_type=Path),
     help="core.toml of the core to serve.",
 )
 @click.option("--listen", metavar="HOST:PORT", help="Override [listen] of core.toml (port 0: any).")

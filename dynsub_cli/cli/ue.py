@@ -127,7 +127,8 @@ pcap_option = click.option(
 @click.option(
     "--tls-keylog",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark.",
+    help="Append the EAP-TLS secrets to this file (NSS key log, 0600) for Wireshark. Keep it "
+    "as secret as K: with a capture of the run it yields KAUSF, the NAS keys, OPc and K.",
 )
 @pcap_option
 @timeout_option

@@ -8,6 +8,7 @@ to the same values.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from dynsub_cli.config.core import (
     StoreConfig,
     SuciConfig,
     SupiConfig,
+    parse,
 )
 from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import ConfigError
@@ -67,7 +69,7 @@ op_file: the operator's OP (32 hex digits), readable by the owner only (chmod 60
 amf: the Authentication Management Field for 5G AKA (4 hex digits).""",
     "suci": """\
 Home network private keys for SUCI concealment (TS 33.501 Annex C), chmod 600.
-Profile A is X25519, Profile B is secp256r1; key ids are 0-255.""",
+Profile A is X25519, Profile B is secp256r1; key ids are 0-255, one per key.""",
     "store": """\
 The subscription store (SQLite) and the 32-byte key that seals K and OPc in it (chmod 600).""",
     "enrollment": """\
@@ -88,9 +90,10 @@ bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
 Billing plans: which service types they allow and which billing information the UE
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
     "limits": """\
-timeout_seconds: a silent peer is dropped after this long.
+timeout_seconds: a silent peer is dropped after this long (at most 3600).
 max_connections: concurrent UE connections; the core closes any beyond it at once.
-max_frame: largest NAS PDU accepted, in bytes (at most 65535).
+max_frame: largest NAS PDU accepted, in bytes (at most 65535; at least the largest
+message a UE sends while onboarding, 1506 with these names: checked at load).
 max_connections_per_peer: connections one host may hold at once (default 64, at most
   max_connections).
 first_pdu_seconds: a new connection must send its first PDU within this long (default 5,
@@ -204,6 +207,9 @@ def dumps(config: CoreConfig, base: Path) -> str:
 def write(config: CoreConfig, path: Path, *, overwrite: bool = False) -> Path:
     """Write ``config`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
     text = dumps(config, path.absolute().parent)
+    # What is written is what `core serve` will load: refuse here, with the same message, a
+    # configuration it would refuse (core init must not leave a core that cannot serve).
+    parse(tomllib.loads(text), file=str(path), base=path.absolute().parent)
     write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
     return path
 

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 
@@ -131,10 +132,13 @@ class Network:
         config.check_files()
         pki = config.pki
         try:
-            credentials = Credentials.from_pem(
-                read_bytes(pki.core_cert, "core certificate")
-                + read_bytes(pki.core_chain, "core certificate chain"),
-                read_bytes(pki.core_key, "core private key"),
+            credentials = _named(
+                pki.core_key,
+                lambda: Credentials.from_pem(
+                    read_bytes(pki.core_cert, "core certificate")
+                    + read_bytes(pki.core_chain, "core certificate chain"),
+                    read_bytes(pki.core_key, "core private key"),
+                ),
             )
             anchors = tuple(
                 c for p in pki.trust_anchors for c in pem.read_certificates(p, "trust anchor")
@@ -177,8 +181,22 @@ def _hex_secret(path: Path, what: str, length: int) -> bytes:
     return value
 
 
+T = TypeVar("T")
+
+
+def _named(path: Path, load: Callable[[], T]) -> T:
+    """``load()``, with ``path`` named in its error unless the error names it already."""
+    try:
+        return load()
+    except DynsubError as err:
+        if str(path) in err.message:
+            raise
+        raise BadInput(f"{path}: {err.message}") from err
+
+
 def _hn_key(path: Path, profile: Profile) -> HomeNetworkKey:
-    key = HomeNetworkKey.from_pem(read_bytes(path, f"SUCI Profile {profile.name} key"))
+    what = f"SUCI Profile {profile.name} key"
+    key = _named(path, lambda: HomeNetworkKey.from_pem(read_bytes(path, what)))
     if key.profile != profile:
         raise BadInput(
             f"{path}: holds a Profile {key.profile.name} key, not Profile {profile.name}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dynsub_cli.errors import BadInput, DynsubError, FileError, NetworkError, PeerTimeout
-from dynsub_cli.files import SECRET_MODE, check_writable
+from dynsub_cli.files import SECRET_MODE, check_private_fd, check_writable
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
@@ -189,6 +189,7 @@ def onboard(
     record = report.recording(on_step)
     device = devices.load(device_dir)
     # Before the core commits a subscription whose K only this file will hold.
+    states.check_replaceable(state_file)
     check_writable(state_file, "UE state file")
     with contextlib.ExitStack() as stack:
         keylog = None if tls_keylog is None else stack.enter_context(_keylog(tls_keylog))
@@ -206,6 +207,12 @@ def _keylog(path: Path) -> Iterator[Callable[[bytes], None]]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, SECRET_MODE)
     except OSError as err:
         raise FileError(f"{path}: cannot write the TLS key log: {err.strerror}") from err
+    # The key log is as secret as K: with a capture it yields KAUSF, the NAS keys, OPc and K.
+    try:
+        check_private_fd(fd, path, "TLS key log")
+    except FileError:
+        os.close(fd)
+        raise
     with os.fdopen(fd, "ab", buffering=0) as out:
 
         def write(line: bytes) -> None:
