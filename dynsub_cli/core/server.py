@@ -203,15 +203,19 @@ class Server:
         self, reader: asyncio.StreamReader, deadline: float, *, first: bool = False
     ) -> bytes:
         left = min(self._limits.timeout_seconds, deadline - time.monotonic())
-        if left <= 0 and first:
-            raise PeerTimeout(
-                f"no whole PDU within {self._limits.first_pdu_seconds:g} s of connecting"
-            )
-        if left <= 0:
-            raise PeerTimeout(f"the UE did not finish within {self._limits.session_seconds:.0f} s")
         try:
+            if left <= 0:
+                raise TimeoutError
             data = await asyncio.wait_for(reader.read(65536), left)
         except TimeoutError as err:
+            if first:
+                raise PeerTimeout(
+                    f"no whole PDU within {self._limits.first_pdu_seconds:g} s of connecting"
+                ) from err
+            if left <= 0:
+                raise PeerTimeout(
+                    f"the UE did not finish within {self._limits.session_seconds:.0f} s"
+                ) from err
             raise PeerTimeout(f"the UE was silent for {left:.1f} s") from err
         except OSError as err:
             raise NetworkError(f"connection lost: {err.strerror or err}") from err
