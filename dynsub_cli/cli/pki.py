@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, decoding, describe, hsm, mint, pem, revocation
+from dynsub_cli.pki import authority, csr, decoding, describe, hsm, mint, pem, revocation
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
 from dynsub_cli.pki.verify import (
@@ -210,6 +211,13 @@ def _not_after(value: str) -> dt.datetime:
     help="Folder that receives one folder per device (named by IMEI) and the manifests.",
 )
 @click.option("--count", type=int, default=1, show_default=True, help="Devices to mint.")
+@click.option(
+    "--csr",
+    "csr_path",
+    type=click.Path(path_type=Path),
+    help="Sign these PKCS#10 requests (a file, or a folder of *.csr/*.pem/*.der/*.req) instead "
+    "of making keys: one device per CSR, no device.key written; --count is ignored.",
+)
 @click.option("--tac", help="Type Allocation Code (8 digits); default: the PKI's.")
 @click.option(
     "--first-snr",
@@ -241,6 +249,7 @@ def mint_command(
     pki_dir: Path,
     out: Path,
     count: int,
+    csr_path: Path | None,
     tac: str | None,
     first_snr: int | None,
     workers: int | None,
@@ -264,9 +273,16 @@ def mint_command(
         password = read_bytes(p12_password_file, "PKCS#12 password file").rstrip(b"\r\n")
         if not password:
             raise BadInput(f"{p12_password_file}: the PKCS#12 password file is empty")
+    requests: list[csr.Request] = []
+    refused: list[csr.Refused] = []
+    if csr_path is not None:
+        requests, refused = csr.read(csr.files(csr_path), tac or loaded.tac)
+        count = len(requests)
     request = mint.MintRequest(
         out=out,
         count=count,
+        csrs=tuple(requests),
+        refused_csrs=tuple(refused),
         tac=tac,
         first_snr=first_snr,
         workers=workers,
@@ -276,7 +292,7 @@ def mint_command(
             anchor for path in trust_files for anchor in pem.read_certificates(path, "trust anchor")
         ),
     )
-    with render.progress("minting", count, enabled=not as_json) as advance:
+    with render.progress("minting", max(count, 1), enabled=not as_json) as advance:
         result = mint.mint(loaded, request, progress=advance)
     summary: dict[str, Any] = {
         "run": result.run,
@@ -298,8 +314,11 @@ def mint_command(
             for s in result.recovered
         ],
     }
+    if csr_path is not None:
+        summary["refused"] = [{"csr": r.source, "reason": r.reason} for r in refused]
     if as_json:
         render.emit_json(summary)
+        _refused_csrs(refused, result.devices)
         return
     for settled in result.recovered:
         render.warn(
@@ -321,6 +340,15 @@ def mint_command(
             ("manifest (JSON)", result.manifest.json),
         ],
     )
+    for item in refused:
+        render.warn(f"{item.source}: CSR refused: {item.reason}")
+    _refused_csrs(refused, result.devices)
+
+
+def _refused_csrs(refused: list[csr.Refused], signed: Sequence[object]) -> None:
+    """Exit 3 when every CSR was refused; a partly refused run exits 0 and lists them."""
+    if refused and not signed:
+        raise BadInput(f"every CSR ({len(refused)}) was refused; see the reasons above")
 
 
 def _identity_json(identity: DeviceIdentity) -> dict[str, Any]:
