@@ -16,12 +16,6 @@ or any error it did not expect, ends in :meth:`CoreSession._refuse`: the UE gets
 refusal table's, core.refusals), the core writes one log line and one audit event, and the
 session is over; the core goes on serving everyone else.
 
-==============  ==========================  ================  ====================
-phase           message                     handler           then
-==============  ==========================  ================  ====================
-IDLE            RegistrationRequest         _first            INVITED, PROCEDURE
-INVITED         RegistrationRequest         _first            PROCEDURE
-==============  ==========================  ================  ====================
 """
 
 from __future__ import annotations
@@ -71,6 +65,10 @@ class CoreSession:
         self._conn = Connection(network, peer, log=log, random=random)
         self._procedure: Procedure | None = None
         self.phase = Phase.IDLE
+
+    @property
+    def network(self) -> Network:
+        return self._conn.network
 
     # --- the interface of core.server.Session ------------------------------------------
 
