@@ -12,7 +12,17 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, csr, decoding, describe, hsm, mint, pem, revocation
+from dynsub_cli.pki import (
+    authority,
+    csr,
+    decoding,
+    defects,
+    describe,
+    hsm,
+    mint,
+    pem,
+    revocation,
+)
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
 from dynsub_cli.pki.verify import (
@@ -218,6 +228,12 @@ def _not_after(value: str) -> dt.datetime:
     help="Sign these PKCS#10 requests (a file, or a folder of *.csr/*.pem/*.der/*.req) instead "
     "of making keys: one device per CSR, no device.key written; --count is ignored.",
 )
+@click.option(
+    "--defect",
+    type=click.Choice([d.value for d in defects.Defect]),
+    help="Mint devices wrong on purpose, breaking exactly this one rule (for QA and CI); "
+    "each folder holds a DEFECT file, and the ledger keeps them apart from good devices.",
+)
 @click.option("--tac", help="Type Allocation Code (8 digits); default: the PKI's.")
 @click.option(
     "--first-snr",
@@ -250,6 +266,7 @@ def mint_command(
     out: Path,
     count: int,
     csr_path: Path | None,
+    defect: str | None,
     tac: str | None,
     first_snr: int | None,
     workers: int | None,
@@ -268,6 +285,9 @@ def mint_command(
     killed and mints on after the highest serial.
     """
     loaded = authority.load(pki_dir)
+    if defect is not None:
+        _mint_defects(loaded, defects.Defect(defect), out, count, tac, as_json)
+        return
     password = None
     if p12_password_file is not None:
         password = read_bytes(p12_password_file, "PKCS#12 password file").rstrip(b"\r\n")
@@ -343,6 +363,36 @@ def mint_command(
     for item in refused:
         render.warn(f"{item.source}: CSR refused: {item.reason}")
     _refused_csrs(refused, result.devices)
+
+
+def _mint_defects(
+    loaded: authority.Pki,
+    defect: defects.Defect,
+    out: Path,
+    count: int,
+    tac: str | None,
+    as_json: bool,
+) -> None:
+    made = defects.mint(loaded, defect, out, count=count, tac=tac)
+    summary: dict[str, Any] = {
+        "defect": defect.value,
+        "rule": defect.rule.value,
+        "count": len(made.devices),
+        "imeis": [m.imei for m in made.devices],
+        "out": str(out.absolute()),
+        "manifest_csv": str(made.manifest_csv),
+        "manifest_json": str(made.manifest_json),
+        "crl": str(made.crl) if made.crl else None,
+    }
+    if as_json:
+        render.emit_json(summary)
+        return
+    render.info(
+        f"minted {len(made.devices)} device(s) with defect {defect.value} "
+        f"(breaks rule {defect.rule.value}): {', '.join(summary['imeis'])}"
+    )
+    if made.crl is not None:
+        render.info(f"revoked them; CRL written to {made.crl}")
 
 
 def _refused_csrs(refused: list[csr.Refused], signed: Sequence[object]) -> None:

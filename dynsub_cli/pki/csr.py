@@ -90,7 +90,7 @@ def check(data: bytes, source: str, tac: str) -> Request | Refused:
     key_type = KeyType.of(key)
     if key_type not in profiles.DEVICE.key_types:
         allowed = ", ".join(sorted(k.label for k in profiles.DEVICE.key_types))
-        found = key_type.label if key_type else type(key).__name__
+        found = key_type.label if key_type else profiles.key_label(key)
         return Refused(
             source, f"key type not allowed ({found}; the device profile allows {allowed})"
         )
