@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from dynsub_cli.errors import BadInput, FileError, Interrupted, PkiError
+from dynsub_cli.errors import BadInput, DynsubError, FileError, Interrupted, PkiError
 from dynsub_cli.files import make_private_dir
 from dynsub_cli.pki import csr, device_folder, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
@@ -120,6 +120,7 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+_worker_error: DynsubError | None = None
 
 
 def _make_worker(setup: _Setup) -> _Worker:
@@ -136,10 +137,15 @@ def _make_worker(setup: _Setup) -> _Worker:
 
 def _init_worker(setup: _Setup) -> None:
     """Runs once in each pool worker: its CA, and Ctrl-C left to the parent."""
-    global _worker  # per-process state of a pool worker
+    global _worker, _worker_error  # per-process state of a pool worker
     # The parent decides what an interrupt means and stops the pool; a worker finishes its chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = _make_worker(setup)
+    try:
+        _worker = _make_worker(setup)
+    except DynsubError as err:
+        # An initializer that raises breaks the pool ("a worker died"); keep the reason (a
+        # token the worker cannot open, say) and give it back with the first chunk instead.
+        _worker_error = err
     _watch_parent()
 
 
@@ -168,7 +174,8 @@ Item = tuple[str, str, int, bytes | None]
 
 def _mint_chunk(chunk: Sequence[Item]) -> list[Row]:
     """The pool's task: a chunk minted by this worker process."""
-    assert _worker is not None, "worker not initialised"
+    if _worker is None:
+        raise _worker_error or PkiError("a minting worker was not initialised")
     return _mint_with(_worker, chunk)
 
 
