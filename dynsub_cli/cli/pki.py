@@ -415,7 +415,12 @@ def _identity_json(identity: DeviceIdentity) -> dict[str, Any]:
 @pki.command("verify")
 @click.argument("cert", type=FILE)
 @PKI_OPTION
-@click.option("--crl", "crl_file", type=FILE, help="Check revocation against this CRL (PEM/DER).")
+@click.option(
+    "--crl",
+    "crl_file",
+    type=FILE,
+    help="Check revocation against this CRL (PEM/DER); default: the PKI's crl.pem, if any.",
+)
 @click.option(
     "--chain",
     "chain_file",
@@ -438,7 +443,9 @@ def verify_command(
     profile: str,
     as_json: bool,
 ) -> None:
-    """Check CERT: profile, chain to the PKI's root, validity and (with --crl) revocation.
+    """Check CERT: profile, chain to the PKI's root, validity and revocation.
+
+    Revocation is checked against --crl, else the PKI's own crl.pem when it exists.
 
     Exit 0 when valid; exit 4 otherwise, naming every broken rule.
     """
@@ -453,7 +460,11 @@ def verify_command(
         "fingerprint": None,
         "revocation_checked": crl_file is not None,
     }
+    # Without --crl, the PKI's own CRL (issue 9.2): a device revoked here is refused here.
+    if crl_file is None and profile == "device" and loaded.crl.exists():
+        crl_file = loaded.crl
     crls = [pem.read_crl(crl_file)] if crl_file is not None else []
+    result.update(revocation_checked=crl_file is not None, crl=str(crl_file) if crl_file else None)
     try:
         certs = pem.read_certificates(cert)
         if chain_file is not None:
@@ -487,7 +498,10 @@ def verify_command(
         return
     render.line(f"{cert}: valid {profile} certificate ({label(leaf)})")
     if crl_file is None and profile == "device":
-        render.info("revocation not checked: give the CRL with --crl (e.g. the PKI's crl.pem)")
+        render.info(
+            "revocation not checked: give the CRL with --crl, or write this PKI's own "
+            f"({loaded.crl}) with 'dynsub pki crl': verify then reads it"
+        )
 
 
 @pki.command("show")
