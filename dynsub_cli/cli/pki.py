@@ -161,6 +161,12 @@ def init_command(
 
     Keys are written 0600 in a 0700 folder; FOLDER/pki.toml describes the PKI. An existing PKI
     is refused (exit 5) unless --force.
+
+    With --pkcs11-token, the CA keys named by --pkcs11-keys are generated inside the token,
+    non-extractable, and pki.toml names each by an RFC 7512 pkcs11: URI; mint, crl and core
+    init then sign through the token (PIN from --pkcs11-pin-file, 0600, else the
+    DYNSUB_PKCS11_PIN variable). Token problems exit 6 (module or token failure), 11 (wrong
+    or missing PIN) or 14 (token or key not found).
     """
     created = authority.init(
         folder,
