@@ -16,6 +16,15 @@ Rows of the table (one table per round):
 - openssl loop: one `openssl req` (new key + CSR) and one `openssl x509` (sign) per device, the
   script a factory would otherwise write.
 
+Token and CSR rows (one set, after the rounds; --no-token skips the token rows):
+
+- token raw sign: the SoftHSM2 token's own signing rate, CKM_ECDSA on a digest, one process
+  (the ceiling for anything signed through it, measured on a token made for the run);
+- dynsub pki mint through the token, 2 workers: the manufacturer key in the token, each worker
+  with its own session; ratio against the raw rate (target: at least 0.7);
+- dynsub pki mint --csr, 2 workers: CSRs made beforehand (not timed), signed and written with
+  no key generation; ratio against 2 x the floor (key generation + signing).
+
 Ratios: each rate per worker against the floor, rate(w) / w / floor (target: at least 0.6), and
 2 workers against 1 (target: near 2 on an idle two-core machine).
 
@@ -45,7 +54,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dynsub_cli.pki import authority, device_folder, mint
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dynsub_cli.pki import authority, csr, device_folder, mint
 from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.pki.issue import NO_EXPIRY, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import device_serial
@@ -159,6 +172,67 @@ def openssl_loop(pki: authority.Pki, work: Path, count: int) -> None:
         )  # fmt: skip
 
 
+def make_token(work: Path) -> str:
+    """A SoftHSM2 token in ``work`` for this run; SOFTHSM2_CONF and the PIN in the env."""
+    tokens = work / "tokens"
+    tokens.mkdir(parents=True)
+    conf = work / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    os.environ["DYNSUB_PKCS11_PIN"] = "2468"
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "2468",
+         "--so-pin", "13571357"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return "bench"
+
+
+def token_raw(pki: authority.Pki, count: int) -> None:
+    signer = pki.manufacturer_signer()
+    tbs = b"t" * 420  # about a device certificate's TBS
+    for _ in range(count):
+        signer.sign(tbs)
+
+
+def make_csrs(folder: Path, count: int, key_type: KeyType) -> list[csr.Request]:
+    folder.mkdir()
+    for number in range(count):
+        key = ec.generate_private_key(key_type.curve)
+        request = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "device")]))
+            .sign(key, hashes.SHA256())
+        )
+        (folder / f"{number}.csr").write_bytes(request.public_bytes(serialization.Encoding.PEM))
+    good, refused = csr.read(csr.files(folder), "00100100")
+    assert not refused
+    return good
+
+
+def csr_mint(pki: authority.Pki, out: Path, requests: list[csr.Request]) -> None:
+    result = mint.mint(
+        pki, mint.MintRequest(out=out, count=len(requests), workers=2, csrs=tuple(requests))
+    )
+    assert len(result.devices) == len(requests)
+
+
+def print_extra(floor: Row, csrs: Row, raw: Row | None, token: Row | None) -> None:
+    print("token and CSR rows")
+    rows = [("dynsub pki mint --csr, 2 workers", csrs)]
+    if raw is not None and token is not None:
+        rows = [("token raw sign (CKM_ECDSA), 1 process", raw),
+                ("dynsub pki mint via token, 2 workers", token), *rows]  # fmt: skip
+    for name, row in rows:
+        rate = f"{row.rate:9.0f} {1e6 / row.rate:9.1f}"
+        print(f"{name:41} {rate} {row.user_us:9.0f} {row.system_us:6.0f}")
+    if raw is not None and token is not None:
+        print(
+            f"token mint (2 workers) / token raw signing: {token.rate / raw.rate:.2f} (target 0.7)"
+        )
+    print(f"CSR mint (2 workers) / (2 x floor keygen + sign): {csrs.rate / 2 / floor.rate:.2f}")
+
+
 @dataclass(frozen=True)
 class Round:
     floor: Row
@@ -231,6 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--key-type", type=KeyType, choices=list(KeyType), default=KeyType.P256, help="the PKI's"
     )
+    parser.add_argument("--no-token", action="store_true", help="skip the SoftHSM2 rows")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-", dir=args.dir) as folder:
@@ -239,6 +314,8 @@ def main() -> None:
             f"writing in {work} ({filesystem(work)}), {args.count} devices per row, "
             f"{args.key_type.name} keys"
         )
+        # The token first: the forkserver the first mint starts keeps the environment it saw.
+        label = None if args.no_token else make_token(work / "hsm")
         pki = authority.init(work / "pki", authority.InitOptions(key_type=args.key_type))
         dynsub_mint(pki, work / "warm", 50, 2)  # start-up costs (imports, forkserver) paid once
         rounds = []
@@ -249,8 +326,22 @@ def main() -> None:
         cli = measured(
             args.openssl_count, lambda: openssl_loop(pki, work / "openssl", args.openssl_count)
         )
+        requests = make_csrs(work / "csrs", args.count, args.key_type)
+        csrs = measured(args.count, lambda: csr_mint(pki, work / "csr-out", requests))
+        raw = token = None
+        if label is not None:
+            options = authority.InitOptions(
+                key_type=args.key_type, token=authority.TokenOptions(label)
+            )
+            token_pki = authority.init(work / "token-pki", options)
+            dynsub_mint(token_pki, work / "token-warm", 50, 2)
+            raw = measured(args.count, lambda: token_raw(token_pki, args.count))
+            token = measured(
+                args.count, lambda: dynsub_mint(token_pki, work / "token-out", args.count, 2)
+            )
     for number, r in enumerate(rounds, 1):
         print_round(number, r, cli if number == len(rounds) else None)
+    print_extra(rounds[-1].floor, csrs, raw, token)
     if len(rounds) > 1:
         print(f"over {len(rounds)} rounds (min / median / max):")
         spreads = (

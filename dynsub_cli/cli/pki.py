@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,17 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, decoding, describe, hsm, mint, pem, revocation
+from dynsub_cli.pki import (
+    authority,
+    csr,
+    decoding,
+    defects,
+    describe,
+    hsm,
+    mint,
+    pem,
+    revocation,
+)
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
 from dynsub_cli.pki.verify import (
@@ -150,6 +161,12 @@ def init_command(
 
     Keys are written 0600 in a 0700 folder; FOLDER/pki.toml describes the PKI. An existing PKI
     is refused (exit 5) unless --force.
+
+    With --pkcs11-token, the CA keys named by --pkcs11-keys are generated inside the token,
+    non-extractable, and pki.toml names each by an RFC 7512 pkcs11: URI; mint, crl and core
+    init then sign through the token (PIN from --pkcs11-pin-file, 0600, else the
+    DYNSUB_PKCS11_PIN variable). Token problems exit 6 (module or token failure), 11 (wrong
+    or missing PIN) or 14 (token or key not found).
     """
     created = authority.init(
         folder,
@@ -210,6 +227,19 @@ def _not_after(value: str) -> dt.datetime:
     help="Folder that receives one folder per device (named by IMEI) and the manifests.",
 )
 @click.option("--count", type=int, default=1, show_default=True, help="Devices to mint.")
+@click.option(
+    "--csr",
+    "csr_path",
+    type=click.Path(path_type=Path),
+    help="Sign these PKCS#10 requests (a file, or a folder of *.csr/*.pem/*.der/*.req) instead "
+    "of making keys: one device per CSR, no device.key written; --count is ignored.",
+)
+@click.option(
+    "--defect",
+    type=click.Choice([d.value for d in defects.Defect]),
+    help="Mint devices wrong on purpose, breaking exactly this one rule (for QA and CI); "
+    "each folder holds a DEFECT file, and the ledger keeps them apart from good devices.",
+)
 @click.option("--tac", help="Type Allocation Code (8 digits); default: the PKI's.")
 @click.option(
     "--first-snr",
@@ -241,6 +271,8 @@ def mint_command(
     pki_dir: Path,
     out: Path,
     count: int,
+    csr_path: Path | None,
+    defect: str | None,
     tac: str | None,
     first_snr: int | None,
     workers: int | None,
@@ -259,6 +291,9 @@ def mint_command(
     killed and mints on after the highest serial.
     """
     loaded = authority.load(pki_dir)
+    if defect is not None:
+        _mint_defects(loaded, defects.Defect(defect), out, count, tac, as_json)
+        return
     password = None
     if p12_password_file is not None:
         password = read_bytes(p12_password_file, "PKCS#12 password file").rstrip(b"\r\n")
@@ -271,9 +306,16 @@ def mint_command(
                 f"{p12_password_file}: the PKCS#12 password file is not UTF-8 text (byte "
                 f"{err.start}); write the password as text"
             ) from err
+    requests: list[csr.Request] = []
+    refused: list[csr.Refused] = []
+    if csr_path is not None:
+        requests, refused = csr.read(csr.files(csr_path), tac or loaded.tac)
+        count = len(requests)
     request = mint.MintRequest(
         out=out,
         count=count,
+        csrs=tuple(requests),
+        refused_csrs=tuple(refused),
         tac=tac,
         first_snr=first_snr,
         workers=workers,
@@ -283,7 +325,7 @@ def mint_command(
             anchor for path in trust_files for anchor in pem.read_certificates(path, "trust anchor")
         ),
     )
-    with render.progress("minting", count, enabled=not as_json) as advance:
+    with render.progress("minting", max(count, 1), enabled=not as_json) as advance:
         result = mint.mint(loaded, request, progress=advance)
     summary: dict[str, Any] = {
         "run": result.run,
@@ -305,8 +347,11 @@ def mint_command(
             for s in result.recovered
         ],
     }
+    if csr_path is not None:
+        summary["refused"] = [{"csr": r.source, "reason": r.reason} for r in refused]
     if as_json:
         render.emit_json(summary)
+        _refused_csrs(refused, result.devices)
         return
     for settled in result.recovered:
         render.warn(
@@ -328,6 +373,45 @@ def mint_command(
             ("manifest (JSON)", result.manifest.json),
         ],
     )
+    for item in refused:
+        render.warn(f"{item.source}: CSR refused: {item.reason}")
+    _refused_csrs(refused, result.devices)
+
+
+def _mint_defects(
+    loaded: authority.Pki,
+    defect: defects.Defect,
+    out: Path,
+    count: int,
+    tac: str | None,
+    as_json: bool,
+) -> None:
+    made = defects.mint(loaded, defect, out, count=count, tac=tac)
+    summary: dict[str, Any] = {
+        "defect": defect.value,
+        "rule": defect.rule.value,
+        "count": len(made.devices),
+        "imeis": [m.imei for m in made.devices],
+        "out": str(out.absolute()),
+        "manifest_csv": str(made.manifest_csv),
+        "manifest_json": str(made.manifest_json),
+        "crl": str(made.crl) if made.crl else None,
+    }
+    if as_json:
+        render.emit_json(summary)
+        return
+    render.info(
+        f"minted {len(made.devices)} device(s) with defect {defect.value} "
+        f"(breaks rule {defect.rule.value}): {', '.join(summary['imeis'])}"
+    )
+    if made.crl is not None:
+        render.info(f"revoked them; CRL written to {made.crl}")
+
+
+def _refused_csrs(refused: list[csr.Refused], signed: Sequence[object]) -> None:
+    """Exit 3 when every CSR was refused; a partly refused run exits 0 and lists them."""
+    if refused and not signed:
+        raise BadInput(f"every CSR ({len(refused)}) was refused; see the reasons above")
 
 
 def _identity_json(identity: DeviceIdentity) -> dict[str, Any]:
@@ -344,7 +428,12 @@ def _identity_json(identity: DeviceIdentity) -> dict[str, Any]:
 @pki.command("verify")
 @click.argument("cert", type=FILE)
 @PKI_OPTION
-@click.option("--crl", "crl_file", type=FILE, help="Check revocation against this CRL (PEM/DER).")
+@click.option(
+    "--crl",
+    "crl_file",
+    type=FILE,
+    help="Check revocation against this CRL (PEM/DER); default: the PKI's crl.pem, if any.",
+)
 @click.option(
     "--chain",
     "chain_file",
@@ -367,7 +456,9 @@ def verify_command(
     profile: str,
     as_json: bool,
 ) -> None:
-    """Check CERT: profile, chain to the PKI's root, validity and (with --crl) revocation.
+    """Check CERT: profile, chain to the PKI's root, validity and revocation.
+
+    Revocation is checked against --crl, else the PKI's own crl.pem when it exists.
 
     Exit 0 when valid; exit 4 otherwise, naming every broken rule.
     """
@@ -382,7 +473,11 @@ def verify_command(
         "fingerprint": None,
         "revocation_checked": crl_file is not None,
     }
+    # Without --crl, the PKI's own CRL (issue 9.2): a device revoked here is refused here.
+    if crl_file is None and profile == "device" and loaded.crl.exists():
+        crl_file = loaded.crl
     crls = [pem.read_crl(crl_file)] if crl_file is not None else []
+    result.update(revocation_checked=crl_file is not None, crl=str(crl_file) if crl_file else None)
     try:
         certs = pem.read_certificates(cert)
         if chain_file is not None:
@@ -416,7 +511,10 @@ def verify_command(
         return
     render.line(f"{cert}: valid {profile} certificate ({label(leaf)})")
     if crl_file is None and profile == "device":
-        render.info("revocation not checked: give the CRL with --crl (e.g. the PKI's crl.pem)")
+        render.info(
+            "revocation not checked: give the CRL with --crl, or write this PKI's own "
+            f"({loaded.crl}) with 'dynsub pki crl': verify then reads it"
+        )
 
 
 @pki.command("show")

@@ -3,8 +3,9 @@
 ``OUT/<IMEI>/`` holds ``device.pem`` (the device certificate), ``device.key`` (its PKCS#8 key,
 0600), ``chain.pem`` (the manufacturer CA: what the UE presents besides its certificate),
 ``trust.pem`` (the root the UE trusts to authenticate a core) and, when asked for,
-``device.p12``. ``chain.pem`` and ``trust.pem`` are the same for every device of a run: hard
-links to one read-only copy in ``OUT/.shared/``.
+``device.p12``; a device minted from its CSR has no ``device.key`` (it keeps its own).
+``chain.pem`` and ``trust.pem`` are the same for every device of a run: hard links to one
+read-only copy in ``OUT/.shared/``.
 
 A folder is written as ``OUT/.<IMEI>.partial`` and renamed to ``OUT/<IMEI>`` once whole, so a
 device folder appears whole or not at all (:mod:`dynsub_cli.pki.mint` says who renames when).
@@ -58,7 +59,7 @@ def _write_new(path: str, data: bytes, mode: int) -> None:
 def write_partial(
     path: str,
     cert_pem: bytes,
-    key_pem: bytes,
+    key_pem: bytes | None,
     bundle: bytes | None,
     *,
     chain_file: str,
@@ -72,7 +73,8 @@ def write_partial(
         os.mkdir(path, 0o700)
     try:
         _write_new(f"{path}/{DEVICE_CERT}", cert_pem, 0o644)
-        _write_new(f"{path}/{DEVICE_KEY}", key_pem, 0o600)
+        if key_pem is not None:  # None: the device made its key and sent a CSR
+            _write_new(f"{path}/{DEVICE_KEY}", key_pem, 0o600)
         # Identical in every device: a hard link is one syscall and no new inode.
         os.link(chain_file, f"{path}/{CHAIN}")
         os.link(trust_file, f"{path}/{TRUST}")

@@ -136,7 +136,7 @@ def _pin(key: TokenKey) -> str:
     return pin
 
 
-def session(key: TokenKey, *, rw: bool = False) -> Any:
+def session(key: TokenKey) -> Any:
     """This process's logged-in session with the key's token (opened on first use)."""
     lib = _library()
     cache_key = (os.getpid(), key.module, key.token)

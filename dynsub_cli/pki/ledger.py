@@ -60,7 +60,22 @@ CREATE TABLE IF NOT EXISTS devices (
     UNIQUE (tac, snr)
 );
 CREATE INDEX IF NOT EXISTS devices_by_run ON devices (run, state);
+-- Devices broken on purpose (pki mint --defect): their serials are spent like any other, but
+-- they are never good devices, so they are kept apart from the table above.
+CREATE TABLE IF NOT EXISTS defects (
+    imei TEXT PRIMARY KEY,
+    tac TEXT NOT NULL,
+    snr INTEGER NOT NULL,
+    defect TEXT NOT NULL,
+    fingerprint TEXT,             -- NULL until the certificate is made
+    made TEXT NOT NULL,
+    UNIQUE (tac, snr)
+);
 """
+_HIGHEST = (
+    "SELECT MAX(snr) FROM (SELECT snr FROM devices WHERE tac = ? "
+    "UNION ALL SELECT snr FROM defects WHERE tac = ?)"
+)
 BUSY_TIMEOUT_MS = 60_000  # a concurrent run holds the write lock for one transaction at most
 
 
@@ -288,7 +303,7 @@ class Ledger:
         if count < 1:
             raise BadInput(f"--count {count}: mint at least one device")
         with self._guard(), self._transaction(durable=True) as db:
-            highest = db.execute("SELECT MAX(snr) FROM devices WHERE tac = ?", (tac,)).fetchone()
+            highest = db.execute(_HIGHEST, (tac, tac)).fetchone()
             next_free = 0 if highest[0] is None else highest[0] + 1
             first = next_free if first_snr is None else first_snr
             last = first + count - 1
@@ -299,7 +314,8 @@ class Ledger:
                     f"{left} serial(s) left from {first}; use another --tac"
                 )
             taken, lowest = db.execute(
-                "SELECT COUNT(*), MIN(snr) FROM devices WHERE tac = ? AND snr BETWEEN ? AND ?",
+                "SELECT COUNT(*), MIN(snr) FROM (SELECT tac, snr FROM devices UNION ALL "
+                "SELECT tac, snr FROM defects) WHERE tac = ? AND snr BETWEEN ? AND ?",
                 (tac, first, last),
             ).fetchone()
             if taken:
@@ -321,6 +337,32 @@ class Ledger:
                 [(r.imei, r.tac, r.snr, run) for r in reservations],
             )
         return reservations
+
+    def allocate_defects(self, tac: str, count: int, defect: str) -> list[Reservation]:
+        """Spend ``count`` serials of ``tac`` on devices broken on purpose (never good ones)."""
+        with self._guard(), self._transaction(durable=True) as db:
+            highest = db.execute(_HIGHEST, (tac, tac)).fetchone()
+            first = 0 if highest[0] is None else highest[0] + 1
+            if first + count - 1 > SNR_MAX:
+                raise BadInput(f"TAC {tac}: no {count} serial(s) left; use another --tac")
+            found = [
+                Reservation(make_imei(tac, snr), tac, snr) for snr in range(first, first + count)
+            ]
+            db.executemany(
+                "INSERT INTO defects (imei, tac, snr, defect, made) VALUES (?, ?, ?, ?, ?)",
+                [(r.imei, r.tac, r.snr, defect, _utc_now()) for r in found],
+            )
+        return found
+
+    def record_defect(self, imei: str, fingerprint: str) -> None:
+        with self._guard(), self._transaction() as db:
+            db.execute("UPDATE defects SET fingerprint = ? WHERE imei = ?", (fingerprint, imei))
+
+    def defect_of(self, imei: str) -> str | None:
+        """The defect a device was minted with, or None for a device that is not one."""
+        with self._guard():
+            row = self._db.execute("SELECT defect FROM defects WHERE imei = ?", (imei,)).fetchone()
+        return None if row is None else str(row[0])
 
     def commit(self, run: str, issued: Sequence[Issued]) -> None:
         """Record minted devices; their folders are in place before this is called."""

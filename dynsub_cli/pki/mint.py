@@ -37,11 +37,12 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from dynsub_cli.errors import BadInput, FileError, Interrupted, PkiError
+from dynsub_cli.errors import BadInput, DynsubError, FileError, Interrupted, PkiError
 from dynsub_cli.files import make_private_dir
-from dynsub_cli.pki import device_folder, manifest, pem, profiles, recovery
+from dynsub_cli.pki import csr, device_folder, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import check_tac
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
@@ -71,8 +72,12 @@ class MintRequest:
     not_after: dt.datetime = NO_EXPIRY
     p12_password: bytes | None = field(default=None, repr=False)
     # The roots the UE trusts to authenticate a core (trust.pem); empty: the PKI's own root.
-    # Another root when the operator branch has its own (DESIGN.md 2).
+    # Another root when the operator branch has its own.
     trust_anchors: tuple[x509.Certificate, ...] = ()
+    # Sign these CSRs (one device each, keys stay in the devices) instead of making keys;
+    # count is then their number. Refused CSRs are listed in the manifest.
+    csrs: tuple[csr.Request, ...] = ()
+    refused_csrs: tuple[csr.Refused, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+_worker_error: DynsubError | None = None
 
 
 def _make_worker(setup: _Setup) -> _Worker:
@@ -131,10 +137,15 @@ def _make_worker(setup: _Setup) -> _Worker:
 
 def _init_worker(setup: _Setup) -> None:
     """Runs once in each pool worker: its CA, and Ctrl-C left to the parent."""
-    global _worker  # per-process state of a pool worker
+    global _worker, _worker_error  # per-process state of a pool worker
     # The parent decides what an interrupt means and stops the pool; a worker finishes its chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = _make_worker(setup)
+    try:
+        _worker = _make_worker(setup)
+    except DynsubError as err:
+        # An initializer that raises breaks the pool ("a worker died"); keep the reason (a
+        # token the worker cannot open, say) and give it back with the first chunk instead.
+        _worker_error = err
     _watch_parent()
 
 
@@ -156,16 +167,19 @@ def _watch_parent() -> None:
 
 
 Row = tuple[str, str, str, str, str]  # imei, serial, certificate serial, fingerprint, notAfter
+#: What a worker mints: imei, tac, snr, and the device's own public key (DER) from its CSR, or
+#: None to generate the key pair here.
+Item = tuple[str, str, int, bytes | None]
 
 
-def _mint_chunk(chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
+def _mint_chunk(chunk: Sequence[Item]) -> list[Row]:
     """The pool's task: a chunk minted by this worker process."""
-    if _worker is None:  # the pool's initializer runs first in every worker
-        raise PkiError("mint worker used before its initializer ran")
+    if _worker is None:
+        raise _worker_error or PkiError("a minting worker was not initialised")
     return _mint_with(_worker, chunk)
 
 
-def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
+def _mint_with(worker: _Worker, chunk: Sequence[Item]) -> list[Row]:
     """Mint (imei, tac, snr) devices into ``.partial`` folders; the parent renames them.
 
     All keys and certificates of the chunk are made first, then all folders written: the two
@@ -174,18 +188,19 @@ def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[R
     """
     setup = worker.setup
     rows: list[Row] = []
-    files: list[tuple[bytes, bytes, bytes | None]] = []
-    for imei, tac, snr in chunk:
+    files: list[tuple[bytes, bytes | None, bytes | None]] = []
+    for imei, tac, snr, requested in chunk:
         serial = device_serial(tac, snr)
-        key = generate_key(setup.key_type)
+        key = generate_key(setup.key_type) if requested is None else None
+        public_key = key.public_key() if key is not None else _public_key(requested)
         cert = worker.template.issue(
             Subject(imei, setup.manufacturer, serial_number=serial, imei=imei),
-            key.public_key(),
+            public_key,
             not_before=setup.not_before,
             not_after=setup.not_after,
         )
         bundle = None
-        if setup.p12_password is not None:
+        if setup.p12_password is not None and key is not None:
             bundle = pkcs12.serialize_key_and_certificates(
                 imei.encode(),
                 key,
@@ -194,7 +209,7 @@ def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[R
                 serialization.BestAvailableEncryption(setup.p12_password),
             )
         cert_pem = cert.public_bytes(pem.PEM)
-        files.append((cert_pem, pem.key_bytes(key), bundle))
+        files.append((cert_pem, pem.key_bytes(key) if key is not None else None, bundle))
         certificate_serial = format(cert.serial_number, "x")
         rows.append((imei, serial, certificate_serial, _fingerprint(cert_pem), worker.not_after))
     for row, (cert_pem, key_pem, bundle) in zip(rows, files, strict=True):
@@ -207,6 +222,13 @@ def _mint_with(worker: _Worker, chunk: Sequence[tuple[str, str, int]]) -> list[R
             trust_file=setup.trust_file,
         )
     return rows
+
+
+def _public_key(der: bytes | None) -> ec.EllipticCurvePublicKey:
+    key = serialization.load_der_public_key(der or b"")
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise PkiError("a CSR's key is not ECDSA; csr.check lets only profile keys through")
+    return key
 
 
 def _fingerprint(cert_pem: bytes) -> str:
@@ -227,10 +249,13 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _chunks(reservations: Sequence[Reservation], workers: int) -> list[list[tuple[str, str, int]]]:
+def _chunks(
+    reservations: Sequence[Reservation], workers: int, requests: Sequence[bytes] = ()
+) -> list[list[Item]]:
     # Four chunks per worker at least, so that the last chunks spread over every core.
     size = max(1, min(MAX_CHUNK, -(-len(reservations) // (workers * 4))))
-    items = [(r.imei, r.tac, r.snr) for r in reservations]
+    keys = list(requests) if requests else [None] * len(reservations)
+    items = [(r.imei, r.tac, r.snr, key) for r, key in zip(reservations, keys, strict=True)]
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -322,7 +347,7 @@ class _Flusher:
 
 def _run_chunks(
     pool: ProcessPoolExecutor,
-    chunks: Sequence[Sequence[tuple[str, str, int]]],
+    chunks: Sequence[Sequence[Item]],
     on_rows: Callable[[list[Row]], None],
 ) -> None:
     pending: set[Future[list[Row]]] = {pool.submit(_mint_chunk, chunk) for chunk in chunks}
@@ -340,6 +365,12 @@ def _run_chunks(
         raise
 
 
+def _requests_by_imei(
+    reservations: Sequence[Reservation], requests: Sequence[csr.Request]
+) -> dict[str, csr.Request]:
+    return {r.imei: c for r, c in zip(reservations, requests, strict=False)}
+
+
 def mint(
     pki: Pki, request: MintRequest, *, progress: Callable[[int], None] | None = None
 ) -> MintResult:
@@ -354,7 +385,10 @@ def mint(
     workers = default_workers() if request.workers is None else request.workers
     if workers < 1:
         raise BadInput(f"--workers {workers}: needs at least one worker")
-    if request.count < 1:
+    count = len(request.csrs) if request.csrs or request.refused_csrs else request.count
+    if request.csrs and request.p12_password is not None:
+        raise BadInput("a PKCS#12 file needs the device key, which a CSR's device keeps")
+    if count < 1 and not request.refused_csrs:
         raise BadInput(f"--count {request.count}: mint at least one device")
     out = request.out.absolute()
     if not out.exists():
@@ -369,7 +403,7 @@ def mint(
         run = new_run_id()
         with RunLock(ledger.locks, run):
             # Refused (overlapping range, TAC full) before anything is recorded.
-            reservations = ledger.reserve(run, out, tac, request.count, request.first_snr)
+            reservations = ledger.reserve(run, out, tac, count, request.first_snr) if count else []
             outcome = "failed"
             flusher = _Flusher()
             try:
@@ -379,8 +413,8 @@ def mint(
                     flusher.placed(len(rows))
                     advance(len(rows))
 
-                chunks = _chunks(reservations, workers)
-                if request.count <= IN_PROCESS_UP_TO:
+                chunks = _chunks(reservations, workers, [c.public_key for c in request.csrs])
+                if count <= IN_PROCESS_UP_TO:
                     # A handful of devices: starting worker processes would cost more than
                     # minting them (a few hundred ms against a few ms).
                     workers = 1
@@ -406,10 +440,20 @@ def mint(
                 ledger.finish_run(run, outcome)
                 devices = ledger.issued(run)
                 flusher.finish()  # the folders and manifest outlive a power cut once we return
-                written = manifest.write(out, run, tac, outcome, devices)
+                written = manifest.write(
+                    out,
+                    run,
+                    tac,
+                    outcome,
+                    devices,
+                    requests=_requests_by_imei(reservations, request.csrs)
+                    if request.csrs or request.refused_csrs
+                    else None,
+                    refused=request.refused_csrs,
+                )
     if outcome == "interrupted":
         raise Interrupted(
-            f"minting interrupted: {len(devices)} of {request.count} devices were minted and "
+            f"minting interrupted: {len(devices)} of {count} devices were minted and "
             f"recorded (manifest {written.csv}); nothing half-written is left. Rerun to mint "
             "more: serials continue after the highest"
         )

@@ -255,11 +255,18 @@ def check(profile: Profile, cert: x509.Certificate) -> list[Failure]:
     return reasons
 
 
+def key_label(key: object) -> str:
+    """A key in words for messages: "ECDSA secp521r1", "RSAPublicKey"."""
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return f"ECDSA {key.curve.name}"
+    return type(key).__name__
+
+
 def _check_key(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     key_type = KeyType.of(cert.public_key())
     if key_type not in profile.key_types:
         allowed = ", ".join(sorted(k.label for k in profile.key_types))
-        found = key_type.label if key_type else type(cert.public_key()).__name__
+        found = key_type.label if key_type else key_label(cert.public_key())
         yield Failure(Rule.KEY_TYPE, f"{found}; the {profile.name} profile allows {allowed}")
     if cert.signature_algorithm_oid not in ECDSA_SIGNATURES:
         yield Failure(

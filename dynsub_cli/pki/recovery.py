@@ -9,6 +9,7 @@ that folder, any other is released and its ``.partial`` folder removed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +32,25 @@ def settle(ledger: Ledger, run: str, out: Path) -> tuple[int, int]:
     """Commit or release every reservation ``run`` left open; returns (committed, released)."""
     committed: list[Issued] = []
     released: list[str] = []
+    # One listing of the folder instead of two lookups per reservation: a run stopped by
+    # Ctrl-C early in a large batch leaves most of its reservations with nothing on disk.
+    try:
+        present = {entry.name for entry in os.scandir(out)}
+    except FileNotFoundError:
+        present = set()
     for reservation in ledger.reserved(run):
         imei = reservation.imei
-        found = device_folder.read_issued(out / imei, imei) if (out / imei).is_dir() else None
+        found = (
+            device_folder.read_issued(out / imei, imei)
+            if imei in present and (out / imei).is_dir()
+            else None
+        )
         if found is not None:
             committed.append(found)
         else:
-            shutil.rmtree(device_folder.partial(out, imei), ignore_errors=True)
+            partial = device_folder.partial(out, imei)
+            if Path(partial).name in present:
+                shutil.rmtree(partial, ignore_errors=True)
             released.append(imei)
     if committed:
         ledger.commit(run, committed)

@@ -223,3 +223,17 @@ def test_revoke_and_crl(pki: Pki, tmp_path: Path) -> None:
     assert Path(written["path"]) == pki.crl
     human = run("pki", "crl", "--pki", pki.root, "--days", "2")
     assert "CRL #2 with 1 revoked certificate(s)" in human.stderr
+
+
+def test_verify_checks_the_pkis_own_crl_without_crl(pki: Pki, tmp_path: Path) -> None:
+    # Issue 9.2: a device revoked here is refused by `pki verify` here, --crl or not.
+    minted, _ = revoked_device(pki, tmp_path / "elsewhere.pem")
+    cert = write_pem(tmp_path / "dev.pem", minted.certificate)
+    assert run("pki", "crl", "--pki", pki.root).exit_code == 0  # writes the PKI's crl.pem
+    result = run("pki", "verify", cert, "--pki", pki.root)
+    assert result.exit_code == ExitCode.CERT_REFUSED
+    assert "not accepted: revoked (CRL #" in result.stderr
+    verdict = json.loads(run("pki", "verify", cert, "--pki", pki.root, "--json").stdout)
+    assert verdict["revocation_checked"] is True
+    assert verdict["crl"] == str(pki.crl)
+    assert verdict["rules"] == ["revoked"]

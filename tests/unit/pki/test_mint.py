@@ -133,7 +133,7 @@ def test_a_dead_run_is_settled_by_the_next(pki: Pki, tmp_path: Path) -> None:
     handler = signal.getsignal(signal.SIGINT)
     try:
         mint._init_worker(mint._setup(pki, mint.MintRequest(out=out), out))
-        rows = mint._mint_chunk([(placed, pki.tac, 0), (partial, pki.tac, 1)])
+        rows = mint._mint_chunk([(placed, pki.tac, 0, None), (partial, pki.tac, 1, None)])
     finally:
         signal.signal(signal.SIGINT, handler)
     (out / f".{placed}.partial").rename(out / placed)
