@@ -351,8 +351,7 @@ def verify_command(
     except CertificateRefused as refused:
         result.update(valid=False, reasons=list(refused.reasons))
         result["imei"] = profiles.imei_of(leaf)
-        if as_json:
-            render.emit_json(result)
+        render.failure_details(**result)
         raise CertificateRefused(f"{cert} ({refused.subject})", refused.reasons) from None
     if as_json:
         render.emit_json(result)

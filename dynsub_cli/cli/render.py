@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -35,6 +36,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def error(message: str) -> None:
     """An error line on stderr: ``dynsub: error: <message>``."""
     err.print(f"[bold red]dynsub: error:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def hint(message: str) -> None:
+    """What to try next, on the line after an error: ``dynsub: hint: <message>``."""
+    err.print(f"[cyan]dynsub: hint:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def warn(message: str) -> None:
@@ -67,6 +73,38 @@ def emit_json(value: Any) -> None:
     """One JSON document on stdout."""
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+#: ctx.meta key of what a failing command adds to its JSON error object.
+_FAILURE_DETAILS = "dynsub.failure_details"
+
+
+def failure_details(**fields: Any) -> None:
+    """Fields a failing ``--json`` command puts beside ``error`` in its one JSON object (the
+    steps done so far, the result of a check), for the root's catch site to print."""
+    click.get_current_context().meta.setdefault(_FAILURE_DETAILS, {}).update(fields)
+
+
+def json_error(
+    ctx: click.Context,
+    *,
+    code: str,
+    exit_status: int,
+    message: str,
+    hint: str | None,
+    step: str | None = None,
+) -> None:
+    """The one JSON object of a failed ``--json`` command, on stdout: the command's details,
+    then ``error`` with the same fields whatever failed."""
+    document = dict(ctx.meta.get(_FAILURE_DETAILS, {}))
+    document["error"] = {
+        "code": code,
+        "exit_status": exit_status,
+        "message": message,
+        "hint": hint,
+        "step": step,
+    }
+    emit_json(document)
 
 
 def key_values(title: str, rows: Sequence[tuple[str, Any]]) -> None:

@@ -41,17 +41,10 @@ def _result(report: Report, outcome: str) -> dict[str, Any]:
     }
 
 
-def _failed(err: DynsubError, steps: list[TimedStep]) -> dict[str, Any]:
-    report = Report(steps=steps)
-    out = _result(report, "failed")
-    out.update(step=err.step, error=err.message, exit_code=int(err.exit_code))
-    return out
-
-
 @contextmanager
 def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
-    """Each step live on stderr (not with --json); on failure with --json, the JSON result
-    with the steps done so far, then the error goes on to the catch site for its exit code."""
+    """Each step live on stderr (not with --json); on failure, the steps done so far go with
+    the error to the catch site, which prints them with --json beside the error object."""
     steps: list[TimedStep] = []
 
     def on_step(step: TimedStep) -> None:
@@ -61,9 +54,8 @@ def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
 
     try:
         yield on_step
-    except DynsubError as err:
-        if as_json:
-            render.emit_json(_failed(err, steps))
+    except DynsubError:
+        render.failure_details(**_result(Report(steps=steps), "failed"))
         raise
 
 
