@@ -107,24 +107,75 @@ def json_error(
     emit_json(document)
 
 
+#: Columns whose values are identifiers: a table never breaks them across lines, and shortens
+#: the other columns first when the terminal is narrow.
+IDENTIFIERS = frozenset(
+    {"SUPI", "IMEI", "time", "created", "updated", "certificate", "fingerprint", "peer"}
+)
+# Narrowest an other column gets before the table gives way to plain rows.
+_NARROWEST = 6
+
+
 def key_values(title: str, rows: Sequence[tuple[str, Any]]) -> None:
-    """A two-column table of fields and values on stdout."""
+    """A two-column table of fields and values on stdout; when stdout is not a terminal,
+    ``# title`` then one ``field<TAB>value`` line per field."""
+    if not out.is_terminal:
+        line(f"# {title}")
+        for key, value in rows:
+            line(f"{key}\t{_plain(value)}")
+        return
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("field", style="bold")
+    table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in rows:
         table.add_row(key, _cell(value))
     out.print(table)
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table with a header row on stdout."""
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    whole: frozenset[str] = IDENTIFIERS,
+) -> None:
+    """A table with a header row on stdout.
+
+    Columns named in ``whole`` are never broken across lines. On a terminal too narrow for
+    them and the other columns at a few characters each, and whenever stdout is not a
+    terminal, the table is plain rows instead: ``# title``, the header, then one record per
+    line, the fields separated by tabs (``grep``, ``cut -f``, ``grep -v '^#'``).
+    """
+    plain = [[_plain(value) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in plain]) for i, name in enumerate(columns)]
+    kept = [name in whole for name in columns]
+    # Each column adds one border and two characters of padding; the table one border more.
+    narrowest = sum(w if k else min(w, _NARROWEST) for w, k in zip(widths, kept, strict=True))
+    if not out.is_terminal or narrowest + 3 * len(columns) + 1 > out.width:
+        line(f"# {title}")
+        for fields in [list(columns), *plain]:
+            line("\t".join(fields))
+        return
     t = Table(title=title, title_justify="left")
-    for column in columns:
-        t.add_column(column, overflow="fold")
+    for name, width, keep in zip(columns, widths, kept, strict=True):
+        if keep:
+            t.add_column(name, no_wrap=True, min_width=width)
+        else:
+            t.add_column(name, overflow="fold")
     for row in rows:
         t.add_row(*(_cell(value) for value in row))
     out.print(t)
+
+
+def _plain(value: Any) -> str:
+    """A value on one line, for plain rows."""
+    if value is None:
+        return "-"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value).replace("\t", " ").replace("\n", " ")
 
 
 def _cell(value: Any) -> str:
