@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from click.shell_completion import get_completion_class
 
 from dynsub_cli import __version__
 from dynsub_cli.cli import render
@@ -205,11 +206,29 @@ def main(ctx: click.Context, verbose: bool) -> None:
         ctx.meta[_VERBOSE] = True
 
 
+@click.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Print the shell completion script for SHELL (click's shell completion).
+
+    Load it in the current shell with eval "$(dynsub completion bash)", or save it where the
+    shell looks for completions: ~/.local/share/bash-completion/completions/dynsub (bash),
+    a folder of $fpath as _dynsub (zsh), ~/.config/fish/completions/dynsub.fish (fish).
+    """
+    script = get_completion_class(shell)
+    if script is None:  # click knows the three shells of the choice
+        raise click.UsageError(f"no completion for {shell}")
+    root = ctx.find_root().command
+    render.data(script(root, {}, "dynsub", "_DYNSUB_COMPLETE").source())
+
+
 main.add_command(pki)
 main.add_command(core)
 main.add_command(ue)
 main.add_command(crypto)
 main.add_command(store)
 main.add_command(demo)
+main.add_command(completion)
 for _group in main.commands.values():
     _equip(_group)
