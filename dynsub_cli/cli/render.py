@@ -109,9 +109,7 @@ def json_error(
 
 #: Columns whose values are identifiers: a table never breaks them across lines, and shortens
 #: the other columns first when the terminal is narrow.
-IDENTIFIERS = frozenset(
-    {"SUPI", "IMEI", "time", "created", "updated", "certificate", "fingerprint", "peer"}
-)
+IDENTIFIERS = frozenset({"SUPI", "IMEI", "certificate", "fingerprint", "peer"})
 # Narrowest an other column gets before the table gives way to plain rows.
 _NARROWEST = 6
 

@@ -16,6 +16,7 @@ import click
 from dynsub_cli.cli import main
 
 _SEPARATORS = {"&&", "||", "|", ";", "&"}
+_KEYWORDS = {"do", "then", "else", "time", "exec", "!"}
 _REDIRECTION = re.compile(r"^\d?>>?|^<")
 _SUBSTITUTION = re.compile(r"\$\((dynsub [^)]*)\)")
 
@@ -39,9 +40,15 @@ def dynsub_invocations(line: str) -> list[list[str]]:
         else:
             pieces[-1].append(token)
     for words in pieces:
+        while words and words[0] in _KEYWORDS:
+            words = words[1:]
         if words and words[0] == "dynsub":
-            # Prose marks optional parts [--like this] and elisions with "...".
-            found.append([w.strip("[]") for w in words[1:] if w.strip("[]") not in ("", "...")])
+            # Prose marks optional parts [--like this] and elisions with "...": one in place of
+            # a value stands for it, one at the end for the rest of the line.
+            args = [w.strip("[]") for w in words[1:] if w.strip("[]")]
+            if args and args[-1] == "...":
+                args.pop()
+            found.append(["X" if w == "..." else w for w in args])
     return found
 
 

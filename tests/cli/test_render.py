@@ -43,7 +43,7 @@ def test_identifiers_stay_whole_in_a_narrow_terminal(
     render.table("2 subscription(s)", COLUMNS, ROWS)
     shown = screen.getvalue()
     assert max(len(row) for row in shown.splitlines()) <= width
-    for identifier in (SUPI, IMEI, "2026-11-28T17:48:46Z", "imsi-001010000000002"):
+    for identifier in (SUPI, IMEI, "imsi-001010000000002", "001001000000015"):
         assert identifier in shown, shown
     if width < 120:  # the reason column is what gave way
         assert REASON not in shown
