@@ -191,7 +191,12 @@ def _equip(command: click.Command) -> None:
 
 
 @click.group(cls=DynsubGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="On an error, show its traceback too.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="On an error, show its traceback too. Accepted anywhere on the line.",
+)
 @click.version_option(__version__, prog_name="dynsub")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:

@@ -29,6 +29,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dynsub_cli.nas.enums import cause_title
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -273,7 +275,10 @@ def log_line(record: _Record, *, as_json: bool) -> None:
     who = " ".join(
         f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
     )
+    title = cause_title(record.cause) if record.cause is not None else None
     cause = f" cause=#{record.cause}" if record.cause is not None else ""
+    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
+        cause += f' "{title}"'
     text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
     _log(document, text.rstrip(), as_json)
 
