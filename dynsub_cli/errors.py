@@ -12,7 +12,8 @@ owns them with ``raise SomeError(...) from err``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
+from enum import Enum, IntEnum
+from typing import Protocol
 
 
 class ExitCode(IntEnum):
@@ -33,7 +34,8 @@ class ExitCode(IntEnum):
     REJECTED = 12
     TIMEOUT = 13
     NOT_FOUND = 14
-    DECLINED = 15
+    CHECK_FAILED = 15
+    DECLINED = 16
     INTERRUPTED = 130
 
 
@@ -54,6 +56,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.REJECTED: "The network refused the procedure with a 5GMM cause, named in the message.",
     ExitCode.TIMEOUT: "The peer went silent or stalled past the configured timeout.",
     ExitCode.NOT_FOUND: "A requested item does not exist (subscriber, device, ledger entry).",
+    ExitCode.CHECK_FAILED: "A pass/fail check failed (ue load --max-failure-rate, --max-p99, "
+    "--min-rate).",
     ExitCode.DECLINED: "A confirmation was declined (or stdin closed): nothing was changed.",
     ExitCode.INTERRUPTED: "Interrupted by the user (SIGINT, Ctrl-C) before the end; work "
     "already committed is kept.",
@@ -115,6 +119,12 @@ class ConfigError(DynsubError):
     exit_code = ExitCode.CONFIG
 
 
+class CheckFailed(DynsubError):
+    """A run completed, but a pass/fail limit the user set (for CI) was not met."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
 class Declined(DynsubError):
     """The user answered no to a confirmation (or stdin ended): nothing was changed."""
 
@@ -136,14 +146,52 @@ class PkiError(DynsubError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class TokenError(PkiError):
+    """A PKCS#11 token or its module failed (module missing, token absent, a signing error)."""
+
+    exit_code = ExitCode.IO
+
+
+class TokenLoginFailed(TokenError):
+    """The token refused the PIN, or no PIN was given."""
+
+    exit_code = ExitCode.AUTH
+
+
+class TokenKeyMissing(TokenError):
+    """The token, or the CA key named in pki.toml, is not there."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class RuleFailure(Protocol):
+    """One broken rule of a certificate, as :mod:`dynsub_cli.pki.rules` reports it.
+
+    Structural, so that this module stays the leaf: ``dynsub_cli.pki.rules.Failure`` is the
+    implementation, ``rule`` a ``dynsub_cli.pki.rules.Rule``; ``str()`` is the reason in words.
+    """
+
+    @property
+    def rule(self) -> Enum: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
 class CertificateRefused(DynsubError):
-    """A certificate was checked and refused; ``reasons`` names every broken rule in words."""
+    """A certificate was checked and refused, naming every broken rule.
+
+    ``failures`` are the broken rules; ``rules`` is what code decides on (never the text);
+    ``reasons`` the same failures in words, for people.
+    """
 
     exit_code = ExitCode.CERT_REFUSED
 
-    def __init__(self, subject: str, reasons: Sequence[str]) -> None:
+    def __init__(self, subject: str, failures: Sequence[RuleFailure]) -> None:
         self.subject = subject
-        self.reasons = tuple(reasons)
+        self.failures: tuple[RuleFailure, ...] = tuple(failures)
+        self.rules: frozenset[Enum] = frozenset(f.rule for f in self.failures)
+        self.reasons: tuple[str, ...] = tuple(str(f) for f in self.failures)
         super().__init__(f"{subject}: not accepted: " + "; ".join(self.reasons))
 
 
@@ -240,6 +288,10 @@ class StoreError(DynsubError):
 
 class SupiRangeExhausted(StoreError):
     """Every MSIN of the configured range is allocated; the core answers with a 5GMM cause."""
+
+
+class SqnExhausted(StoreError):
+    """A subscription's 48-bit SQN has no room for another vector: it needs a new K."""
 
 
 class DeviceAlreadyOnboarded(StoreError):

@@ -1,9 +1,9 @@
 """The TCP shell around core sessions: framing, timeouts, connection limits, clean shutdown.
 
-One asyncio task per connection feeds whole frames to a sans-I/O session and writes back what
-it answers. The session's work (TLS, key derivation, SQLite transactions) runs in a worker
-thread so that one slow step never stalls the other connections; calls into one session stay
-sequential. On stop the listener closes first, then running sessions get a grace period to
+One asyncio task per connection feeds whole frames to a session and writes back what it
+answers; calls into one session stay sequential. Sessions run on the event loop and hand their
+blocking calls (the store) to worker threads, so that one slow store call never stalls the
+other connections. On stop the listener closes first, then running sessions get a grace period to
 finish: a record is committed in one transaction or not at all, so nothing half-done is lost.
 """
 
@@ -19,6 +19,10 @@ from typing import Protocol
 
 from dynsub_cli.errors import DynsubError, NetworkError, PeerTimeout
 from dynsub_cli.nas.framing import FrameReader, frame
+from dynsub_cli.pcap import Address, TcpStream
+
+#: Opens the trace of one connection (client, server); dynsub_cli.pcap.PcapWriter.connection.
+Tap = Callable[[Address, Address], TcpStream]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +34,10 @@ class Output:
 
 
 class Session(Protocol):
-    def receive(self, pdu: bytes) -> Output:
+    async def receive(self, pdu: bytes) -> Output:
         """Handle one PDU from the UE."""
 
-    def fail(self, problem: DynsubError) -> Output:
+    async def fail(self, problem: DynsubError) -> Output:
         """The transport failed (timeout, bad frame, connection lost): log, audit, answer."""
 
 
@@ -56,13 +60,16 @@ class Server:
         limits: Limits,
         on_refused: Callable[[str, str], None] = lambda peer, why: None,
         busy: bytes | None = None,
+        tap: Tap | None = None,
     ) -> None:
         """``busy`` is the PDU a connection beyond ``limits.max_connections`` receives before
-        the core closes it (REGISTRATION REJECT #22, from the service)."""
+        the core closes it (REGISTRATION REJECT #22, from the service). ``tap`` traces the
+        bytes of each served connection as read and written (`core serve --pcap`)."""
         self._new_session = new_session
         self._limits = limits
         self._on_refused = on_refused
         self._busy = busy
+        self._tap = tap
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -104,7 +111,8 @@ class Server:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:  # asyncio runs every stream callback in a task
+            raise RuntimeError("a connection outside an asyncio task")
         name = writer.get_extra_info("peername")
         peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
         if len(self._tasks) >= self._limits.max_connections:
@@ -112,8 +120,9 @@ class Server:
             await self._turn_away(reader, writer)
             return
         self._tasks.add(task)
+        stream = self._traced(writer)
         try:
-            await self._run(peer, reader, writer)
+            await self._run(peer, reader, writer, stream)
         except asyncio.CancelledError:
             # close() cut this connection at the end of the grace period. The task ends
             # normally rather than cancelled: asyncio's stream callback (Python 3.11) calls
@@ -121,6 +130,8 @@ class Server:
             self._on_refused(peer, "the core stopped before the procedure ended")
         finally:
             self._tasks.discard(task)
+            if stream is not None:
+                stream.close()
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -136,27 +147,40 @@ class Server:
             await asyncio.wait_for(reader.read(65536), 1.0)
         writer.close()
 
+    def _traced(self, writer: asyncio.StreamWriter) -> TcpStream | None:
+        client, server = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+        if self._tap is None or not isinstance(client, tuple) or not isinstance(server, tuple):
+            return None
+        return self._tap((str(client[0]), int(client[1])), (str(server[0]), int(server[1])))
+
     async def _run(
-        self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        peer: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        stream: TcpStream | None = None,
     ) -> None:
-        session = await asyncio.to_thread(self._new_session, peer)
+        session = self._new_session(peer)
         frames = FrameReader(max_frame=self._limits.max_frame)
         deadline = time.monotonic() + self._limits.session_seconds
         while True:
             try:
-                pdus = frames.feed(await self._read(reader, deadline))
+                data = await self._read(reader, deadline)
+                if stream is not None:
+                    stream.data(True, data)
+                pdus = frames.feed(data)
             except DynsubError as err:
                 # A timeout, a closed connection or a bad frame ends the connection; the
                 # session records why and may answer (e.g. a 5GMM STATUS) before it closes.
                 if isinstance(err, PeerTimeout) and frames.pending:
                     # A stalled peer, not a silent one: say so in the log.
                     err = PeerTimeout(f"{err.message}, {frames.buffered} octets into a frame")
-                out = await asyncio.to_thread(session.fail, err)
-                await self._send(writer, out)
+                out = await session.fail(err)
+                await self._send(writer, out, stream)
                 return
             for pdu in pdus:
-                out = await asyncio.to_thread(session.receive, pdu)
-                if not await self._send(writer, out) or out.close:
+                out = await session.receive(pdu)
+                if not await self._send(writer, out, stream) or out.close:
                     return
 
     async def _read(self, reader: asyncio.StreamReader, deadline: float) -> bytes:
@@ -174,12 +198,17 @@ class Server:
         return data
 
     @staticmethod
-    async def _send(writer: asyncio.StreamWriter, out: Output) -> bool:
+    async def _send(
+        writer: asyncio.StreamWriter, out: Output, stream: TcpStream | None = None
+    ) -> bool:
         if not out.pdus:
             return True
+        data = b"".join(frame(pdu) for pdu in out.pdus)
         try:
-            writer.write(b"".join(frame(pdu) for pdu in out.pdus))
+            writer.write(data)
             await writer.drain()
         except OSError:
             return False
+        if stream is not None:
+            stream.data(False, data)
         return True

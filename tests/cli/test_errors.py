@@ -65,6 +65,7 @@ FAILURES: dict[tuple[str, ...], Callable[[Path], list[str | Path]]] = {
     ("core", "init"): lambda d: [d / "core", "--pki", _empty(d)],
     ("ue", "onboard"): lambda d: ["--device", _empty(d), "--core", "127.0.0.1:9"],
     ("ue", "register"): lambda d: ["--state", d / "none.toml", "--core", "127.0.0.1:9"],
+    ("ue", "load"): lambda d: ["--devices", _empty(d), "--core", "127.0.0.1:9", "--count", "1"],
     ("crypto", "milenage"): lambda d: [*MILENAGE, "--amf", "8000"],
     ("crypto", "suci", "conceal"): lambda d: ["--scheme", "null", "--supi", "imsi-12x"],
     ("crypto", "suci", "deconceal"): lambda d: ["--suci", "suci-garbage"],
