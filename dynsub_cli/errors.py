@@ -35,12 +35,13 @@ class ExitCode(IntEnum):
     TIMEOUT = 13
     NOT_FOUND = 14
     CHECK_FAILED = 15
+    DECLINED = 16
     INTERRUPTED = 130
 
 
 #: What each exit status means, in words: rendered into man/dynsub.1 and README.
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
-    ExitCode.OK: "Success.",
+    ExitCode.OK: "Success; also `core serve` stopped by SIGINT or SIGTERM (its normal end).",
     ExitCode.INTERNAL: "An internal error (a bug): rerun with -v and report the traceback.",
     ExitCode.USAGE: "The command line itself is wrong: unknown option, missing argument.",
     ExitCode.BAD_INPUT: "An input file or value is malformed (bad hex, unreadable PEM, bad IMEI).",
@@ -57,7 +58,9 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NOT_FOUND: "A requested item does not exist (subscriber, device, ledger entry).",
     ExitCode.CHECK_FAILED: "A pass/fail check failed (ue load --max-failure-rate, --max-p99, "
     "--min-rate).",
-    ExitCode.INTERRUPTED: "Interrupted by the user (SIGINT); work already committed is kept.",
+    ExitCode.DECLINED: "A confirmation was declined (or stdin closed): nothing was changed.",
+    ExitCode.INTERRUPTED: "Interrupted by the user (SIGINT, Ctrl-C) before the end; work "
+    "already committed is kept.",
 }
 
 
@@ -68,10 +71,15 @@ class DynsubError(Exception):
     #: The procedure step that failed (e.g. "EAP-TLS"), set by the procedure that raised it;
     #: the command line shows it before the message.
     step: str | None = None
+    #: What to try next, apart from the message (sigstore's diagnostics): lower layers name
+    #: parameters, the command line may add one of its own.
+    hint: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if hint is not None:
+            self.hint = hint
 
     def describe(self) -> str:
         """The message a user reads: the failed step (if known), then what went wrong."""
@@ -115,6 +123,12 @@ class CheckFailed(DynsubError):
     """A run completed, but a pass/fail limit the user set (for CI) was not met."""
 
     exit_code = ExitCode.CHECK_FAILED
+
+
+class Declined(DynsubError):
+    """The user answered no to a confirmation (or stdin ended): nothing was changed."""
+
+    exit_code = ExitCode.DECLINED
 
 
 class Interrupted(DynsubError):

@@ -138,6 +138,32 @@ class CaptureNotPermitted(Exception):
     """dumpcap may not open the loopback interface (not root, no capture capability)."""
 
 
+def check_capture_permitted() -> None:
+    """Raise CaptureNotPermitted at once when this user may not capture on lo.
+
+    ``dumpcap -L -i lo`` opens the interface to list its link types and returns within a
+    fraction of a second, so the answer comes before any core or tshark is started (a tshark
+    that fails late would otherwise look like a capture that saw nothing).
+    """
+    dumpcap = shutil.which("dumpcap")
+    assert dumpcap, (
+        "dumpcap is not on PATH: install wireshark-common (scripts/install-test-deps does)"
+    )
+    result = subprocess.run(
+        [dumpcap, "-L", "-i", "lo"], capture_output=True, text=True, timeout=HANG, check=False
+    )
+    if result.returncode == 0:
+        return
+    text = result.stderr.strip()
+    if "permission" in text.lower() or "not permitted" in text.lower():
+        raise CaptureNotPermitted(
+            f"{text.splitlines()[0] if text else 'permission denied'} (root may capture; so "
+            "may a member of the wireshark group once dpkg-reconfigure wireshark-common allows "
+            "non-superusers, or a dumpcap with setcap cap_net_raw,cap_net_admin=ep)"
+        )
+    raise AssertionError(f"dumpcap cannot open lo: {text}")
+
+
 @dataclass
 class LiveCapture:
     """What tshark captured so far: the file, its log, and which TCP connections have closed."""
@@ -175,6 +201,7 @@ def live_capture(path: Path, port: int) -> Iterator[LiveCapture]:
     the block's end stops it with SIGINT. While it writes the file, tshark also prints one
     line per packet (stream, FIN, RST, source port) that :meth:`LiveCapture.wait_closed` uses.
     """
+    check_capture_permitted()
     process = subprocess.Popen(
         [tshark(), "-i", "lo", "-f", f"tcp port {port}", "-w", str(path), "-P", "-l",
          "-T", "fields", "-e", "tcp.stream", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset",

@@ -237,8 +237,10 @@ def _not_after(value: str) -> dt.datetime:
 @click.option(
     "--defect",
     type=click.Choice([d.value for d in defects.Defect]),
+    metavar="NAME",
     help="Mint devices wrong on purpose, breaking exactly this one rule (for QA and CI); "
-    "each folder holds a DEFECT file, and the ledger keeps them apart from good devices.",
+    "each folder holds a DEFECT file, and the ledger keeps them apart from good devices. "
+    f"NAME: {', '.join(d.value for d in defects.Defect)}.",
 )
 @click.option("--tac", help="Type Allocation Code (8 digits); default: the PKI's.")
 @click.option(
@@ -503,8 +505,7 @@ def verify_command(
             reasons=list(refused.reasons),
             rules=sorted({rule.value for rule in refused.rules}),
         )
-        if as_json:
-            render.emit_json(result)
+        render.failure_details(**result)
         raise CertificateRefused(f"{cert} ({refused.subject})", refused.failures) from None
     if as_json:
         render.emit_json(result)

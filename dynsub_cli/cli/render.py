@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -28,6 +29,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dynsub_cli.nas.enums import cause_title
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -35,6 +38,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def error(message: str) -> None:
     """An error line on stderr: ``dynsub: error: <message>``."""
     err.print(f"[bold red]dynsub: error:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def hint(message: str) -> None:
+    """What to try next, on the line after an error: ``dynsub: hint: <message>``."""
+    err.print(f"[cyan]dynsub: hint:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def warn(message: str) -> None:
@@ -69,24 +77,105 @@ def emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+#: ctx.meta key of what a failing command adds to its JSON error object.
+_FAILURE_DETAILS = "dynsub.failure_details"
+
+
+def failure_details(**fields: Any) -> None:
+    """Fields a failing ``--json`` command puts beside ``error`` in its one JSON object (the
+    steps done so far, the result of a check), for the root's catch site to print."""
+    click.get_current_context().meta.setdefault(_FAILURE_DETAILS, {}).update(fields)
+
+
+def json_error(
+    ctx: click.Context,
+    *,
+    code: str,
+    exit_status: int,
+    message: str,
+    hint: str | None,
+    step: str | None = None,
+) -> None:
+    """The one JSON object of a failed ``--json`` command, on stdout: the command's details,
+    then ``error`` with the same fields whatever failed."""
+    document = dict(ctx.meta.get(_FAILURE_DETAILS, {}))
+    document["error"] = {
+        "code": code,
+        "exit_status": exit_status,
+        "message": message,
+        "hint": hint,
+        "step": step,
+    }
+    emit_json(document)
+
+
+#: Columns whose values are identifiers: a table never breaks them across lines, and shortens
+#: the other columns first when the terminal is narrow.
+IDENTIFIERS = frozenset({"SUPI", "IMEI", "certificate", "fingerprint", "peer"})
+# Narrowest an other column gets before the table gives way to plain rows.
+_NARROWEST = 6
+
+
 def key_values(title: str, rows: Sequence[tuple[str, Any]]) -> None:
-    """A two-column table of fields and values on stdout."""
+    """A two-column table of fields and values on stdout; when stdout is not a terminal,
+    ``# title`` then one ``field<TAB>value`` line per field."""
+    if not out.is_terminal:
+        line(f"# {title}")
+        for key, value in rows:
+            line(f"{key}\t{_plain(value)}")
+        return
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("field", style="bold")
+    table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in rows:
         table.add_row(key, _cell(value))
     out.print(table)
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table with a header row on stdout."""
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    whole: frozenset[str] = IDENTIFIERS,
+) -> None:
+    """A table with a header row on stdout.
+
+    Columns named in ``whole`` are never broken across lines. On a terminal too narrow for
+    them and the other columns at a few characters each, and whenever stdout is not a
+    terminal, the table is plain rows instead: ``# title``, the header, then one record per
+    line, the fields separated by tabs (``grep``, ``cut -f``, ``grep -v '^#'``).
+    """
+    plain = [[_plain(value) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in plain]) for i, name in enumerate(columns)]
+    kept = [name in whole for name in columns]
+    # Each column adds one border and two characters of padding; the table one border more.
+    narrowest = sum(w if k else min(w, _NARROWEST) for w, k in zip(widths, kept, strict=True))
+    if not out.is_terminal or narrowest + 3 * len(columns) + 1 > out.width:
+        line(f"# {title}")
+        for fields in [list(columns), *plain]:
+            line("\t".join(fields))
+        return
     t = Table(title=title, title_justify="left")
-    for column in columns:
-        t.add_column(column, overflow="fold")
+    for name, width, keep in zip(columns, widths, kept, strict=True):
+        if keep:
+            t.add_column(name, no_wrap=True, min_width=width)
+        else:
+            t.add_column(name, overflow="fold")
     for row in rows:
         t.add_row(*(_cell(value) for value in row))
     out.print(t)
+
+
+def _plain(value: Any) -> str:
+    """A value on one line, for plain rows."""
+    if value is None:
+        return "-"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value).replace("\t", " ").replace("\n", " ")
 
 
 def _cell(value: Any) -> str:
@@ -186,7 +275,10 @@ def log_line(record: _Record, *, as_json: bool) -> None:
     who = " ".join(
         f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
     )
+    title = cause_title(record.cause) if record.cause is not None else None
     cause = f" cause=#{record.cause}" if record.cause is not None else ""
+    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
+        cause += f' "{title}"'
     text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
     _log(document, text.rstrip(), as_json)
 

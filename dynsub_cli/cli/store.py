@@ -14,7 +14,7 @@ import click
 from dynsub_cli import config
 from dynsub_cli.cli import render
 from dynsub_cli.config.units import format_bitrate
-from dynsub_cli.errors import BadInput, Interrupted, NotFound
+from dynsub_cli.errors import BadInput, Declined, NotFound
 from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, write_atomic
 from dynsub_cli.store import State, Subscription, Subscriptions, load_key
 from dynsub_cli.store.export import Format, record, write
@@ -156,6 +156,11 @@ def export(
     config_path: Path, fmt: str, out: Path | None, state: str | None, reveal_secrets: bool
 ) -> None:
     """Export the subscriptions, e.g. to move them to a production core."""
+    if Format(fmt) is Format.OPEN5GS and not reveal_secrets:
+        raise click.UsageError(
+            "--format open5gs needs --reveal-secrets (Open5GS cannot authenticate a "
+            "subscriber without K and OPc); keep the file private"
+        )
     text = io.StringIO()
     with _opened(config_path) as subs:
         found = subs.list(State(state) if state else None, reveal_secrets=reveal_secrets)
@@ -269,7 +274,9 @@ def delete(config_path: Path, supi: str, yes: bool, reason: str, as_json: bool) 
             try:
                 click.confirm(f"delete {supi}? K and OPc are lost", abort=True, err=True)
             except click.Abort as err:
-                raise Interrupted(f"{supi}: not deleted; nothing was changed") from err
+                raise Declined(
+                    f"{supi}: not deleted; nothing was changed", hint="--yes deletes without asking"
+                ) from err
         removed = subs.delete(supi, reason=reason)
     if as_json:
         render.emit_json(record(removed, certificate=False))

@@ -41,17 +41,10 @@ def _result(report: Report, outcome: str) -> dict[str, Any]:
     }
 
 
-def _failed(err: DynsubError, steps: list[TimedStep]) -> dict[str, Any]:
-    report = Report(steps=steps)
-    out = _result(report, "failed")
-    out.update(step=err.step, error=err.message, exit_code=int(err.exit_code))
-    return out
-
-
 @contextmanager
 def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
-    """Each step live on stderr (not with --json); on failure with --json, the JSON result
-    with the steps done so far, then the error goes on to the catch site for its exit code."""
+    """Each step live on stderr (not with --json); on failure, the steps done so far go with
+    the error to the catch site, which prints them with --json beside the error object."""
     steps: list[TimedStep] = []
 
     def on_step(step: TimedStep) -> None:
@@ -61,9 +54,8 @@ def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
 
     try:
         yield on_step
-    except DynsubError as err:
-        if as_json:
-            render.emit_json(_failed(err, steps))
+    except DynsubError:
+        render.failure_details(**_result(Report(steps=steps), "failed"))
         raise
 
 
@@ -318,7 +310,10 @@ def load_command(
         summary = load.run(run_plan, on_attempt=on_attempt, trace=traced)
     checks = load.checks(summary, limits)
     doc = render_load.document(summary, checks)
-    if as_json:
+    failed = [c.name for c in checks if not c.passed]
+    if as_json and (summary.interrupted or failed):
+        render.failure_details(**doc)  # the catch site prints it, with the error beside it
+    elif as_json:
         render.emit_json(doc)
     else:
         render_load.tables(doc)
@@ -326,7 +321,6 @@ def load_command(
         raise Interrupted(
             f"interrupted after {summary.arrivals} arrivals; the summary counts what ran"
         )
-    failed = [c.name for c in checks if not c.passed]
     if failed:
         raise CheckFailed(
             f"check failed: {', '.join(failed)} ({summary.failed} of {summary.arrivals} "

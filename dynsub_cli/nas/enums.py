@@ -7,7 +7,10 @@ given on the class. How a value that is not listed is treated on receipt is deci
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
+from types import MappingProxyType
+from typing import Final
 
 
 class ExtendedProtocolDiscriminator(IntEnum):
@@ -117,6 +120,81 @@ class MmCause(IntEnum):
     CONDITIONAL_IE_ERROR = 100
     MESSAGE_NOT_COMPATIBLE_WITH_STATE = 101
     PROTOCOL_ERROR_UNSPECIFIED = 111
+
+
+#: TS 24.501 table 9.11.3.2.1: each 5GMM cause as the specification titles it, for every
+#: place a cause is shown to people (the enum's names are identifiers, not titles).
+MM_CAUSE_TITLES: Final[Mapping[MmCause, str]] = MappingProxyType(
+    {
+        MmCause.ILLEGAL_UE: "Illegal UE",
+        MmCause.PEI_NOT_ACCEPTED: "PEI not accepted",
+        MmCause.ILLEGAL_ME: "Illegal ME",
+        MmCause.SERVICES_5GS_NOT_ALLOWED: "5GS services not allowed",
+        MmCause.UE_IDENTITY_CANNOT_BE_DERIVED: "UE identity cannot be derived by the network",
+        MmCause.IMPLICITLY_DEREGISTERED: "Implicitly de-registered",
+        MmCause.PLMN_NOT_ALLOWED: "PLMN not allowed",
+        MmCause.TRACKING_AREA_NOT_ALLOWED: "Tracking area not allowed",
+        MmCause.ROAMING_NOT_ALLOWED_IN_TRACKING_AREA: "Roaming not allowed in this tracking area",
+        MmCause.NO_SUITABLE_CELLS_IN_TRACKING_AREA: "No suitable cells in tracking area",
+        MmCause.MAC_FAILURE: "MAC failure",
+        MmCause.SYNCH_FAILURE: "Synch failure",
+        MmCause.CONGESTION: "Congestion",
+        MmCause.UE_SECURITY_CAPABILITIES_MISMATCH: "UE security capabilities mismatch",
+        MmCause.SECURITY_MODE_REJECTED_UNSPECIFIED: "Security mode rejected, unspecified",
+        MmCause.NON_5G_AUTHENTICATION_UNACCEPTABLE: "Non-5G authentication unacceptable",
+        MmCause.N1_MODE_NOT_ALLOWED: "N1 mode not allowed",
+        MmCause.RESTRICTED_SERVICE_AREA: "Restricted service area",
+        MmCause.REDIRECTION_TO_EPC_REQUIRED: "Redirection to EPC required",
+        MmCause.IAB_NODE_OPERATION_NOT_AUTHORIZED: "IAB-node operation not authorized",
+        MmCause.LADN_NOT_AVAILABLE: "LADN not available",
+        MmCause.NO_NETWORK_SLICES_AVAILABLE: "No network slices available",
+        MmCause.MAXIMUM_NUMBER_OF_PDU_SESSIONS_REACHED: "Maximum number of PDU sessions reached",
+        MmCause.INSUFFICIENT_RESOURCES_FOR_SLICE_AND_DNN: (
+            "Insufficient resources for specific slice and DNN"
+        ),
+        MmCause.INSUFFICIENT_RESOURCES_FOR_SLICE: "Insufficient resources for specific slice",
+        MmCause.NGKSI_ALREADY_IN_USE: "ngKSI already in use",
+        MmCause.NON_3GPP_ACCESS_TO_5GCN_NOT_ALLOWED: "Non-3GPP access to 5GCN not allowed",
+        MmCause.SERVING_NETWORK_NOT_AUTHORIZED: "Serving network not authorized",
+        MmCause.TEMPORARILY_NOT_AUTHORIZED_FOR_SNPN: "Temporarily not authorized for this SNPN",
+        MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN: "Permanently not authorized for this SNPN",
+        MmCause.NOT_AUTHORIZED_FOR_CAG: (
+            "Not authorized for this CAG or authorized for CAG cells only"
+        ),
+        MmCause.WIRELINE_ACCESS_AREA_NOT_ALLOWED: "Wireline access area not allowed",
+        MmCause.PLMN_NOT_ALLOWED_AT_UE_LOCATION: (
+            "PLMN not allowed to operate at the present UE location"
+        ),
+        MmCause.UAS_SERVICES_NOT_ALLOWED: "UAS services not allowed",
+        MmCause.DISASTER_ROAMING_NOT_ALLOWED: (
+            "Disaster roaming for the determined PLMN with disaster condition not allowed"
+        ),
+        MmCause.PAYLOAD_NOT_FORWARDED: "Payload was not forwarded",
+        MmCause.DNN_NOT_SUPPORTED_IN_SLICE: "DNN not supported or not subscribed in the slice",
+        MmCause.INSUFFICIENT_USER_PLANE_RESOURCES: (
+            "Insufficient user-plane resources for the PDU session"
+        ),
+        MmCause.ONBOARDING_SERVICES_TERMINATED: "Onboarding services terminated",
+        MmCause.SEMANTICALLY_INCORRECT_MESSAGE: "Semantically incorrect message",
+        MmCause.INVALID_MANDATORY_INFORMATION: "Invalid mandatory information",
+        MmCause.MESSAGE_TYPE_NON_EXISTENT: "Message type non-existent or not implemented",
+        MmCause.MESSAGE_TYPE_NOT_COMPATIBLE_WITH_STATE: (
+            "Message type not compatible with the protocol state"
+        ),
+        MmCause.IE_NON_EXISTENT: "Information element non-existent or not implemented",
+        MmCause.CONDITIONAL_IE_ERROR: "Conditional IE error",
+        MmCause.MESSAGE_NOT_COMPATIBLE_WITH_STATE: "Message not compatible with the protocol state",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED: "Protocol error, unspecified",
+    }
+)
+
+
+def cause_title(value: int) -> str | None:
+    """The TS 24.501 title of a 5GMM cause value, or None for a value the table lacks."""
+    try:
+        return MM_CAUSE_TITLES[MmCause(value)]
+    except ValueError:
+        return None
 
 
 class RegistrationTypeValue(IntEnum):

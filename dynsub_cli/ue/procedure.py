@@ -27,6 +27,7 @@ from dynsub_cli.nas.enums import (
     CipheringAlgorithm,
     IntegrityAlgorithm,
     MmCause,
+    cause_title,
 )
 from dynsub_cli.nas.ies import (
     NasSecurityAlgorithms,
@@ -55,11 +56,9 @@ class Output:
 
 
 def cause_text(cause: int) -> str:
-    try:
-        name = MmCause(cause).name
-    except ValueError:
-        return f"5GMM cause #{cause}"
-    return f"5GMM cause #{cause} ({name.lower().replace('_', ' ')})"
+    """A 5GMM cause as TS 24.501 table 9.11.3.2.1 titles it: #7 (5GS services not allowed)."""
+    title = cause_title(cause)
+    return f"5GMM cause #{cause} ({title})" if title else f"5GMM cause #{cause}"
 
 
 T = TypeVar("T")

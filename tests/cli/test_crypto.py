@@ -87,7 +87,9 @@ def test_milenage_bad_hex_names_the_option(option: str, value: str, message: str
     result = run("milenage", *[x for pair in args.items() for x in pair], "--json")
     assert result.exit_code == ExitCode.BAD_INPUT
     assert f"dynsub: error: {message}" in result.stderr
-    assert result.stdout == ""
+    error = json.loads(result.stdout)["error"]
+    assert (error["code"], error["exit_status"]) == ("BAD_INPUT", ExitCode.BAD_INPUT)
+    assert message in error["message"]
 
 
 def test_milenage_needs_exactly_one_of_op_and_opc() -> None:

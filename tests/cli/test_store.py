@@ -133,9 +133,8 @@ def test_export_formats(core: Path) -> None:
 
 def test_export_open5gs_requires_reveal_secrets(core: Path) -> None:
     result = run("export", "--config", str(core), "--format", "open5gs")
-    assert result.exit_code == ExitCode.STORE
-    assert "the open5gs format needs K and OPc" in result.stderr
-    assert "add --reveal-secrets" in result.stderr
+    assert result.exit_code == ExitCode.USAGE
+    assert "--format open5gs needs --reveal-secrets" in result.stderr
     assert result.stdout == ""
 
 
@@ -223,7 +222,7 @@ def test_suspend_and_resume(core: Path) -> None:
 
 def test_delete_asks_first(core: Path) -> None:
     declined = run("delete", SUPI2, "--config", str(core), input="n\n")
-    assert declined.exit_code == ExitCode.INTERRUPTED
+    assert declined.exit_code == ExitCode.DECLINED
     assert f"{SUPI2}: not deleted; nothing was changed" in declined.stderr
     assert run("show", SUPI2, "--config", str(core)).exit_code == 0
     accepted = run("delete", SUPI2, "--config", str(core), input="y\n")

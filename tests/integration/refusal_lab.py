@@ -88,12 +88,12 @@ class UeRun:
 
     @property
     def step(self) -> str | None:
-        value = self.result.get("step")
+        value = self.result.get("error", {}).get("step")
         return str(value) if value is not None else None
 
     @property
     def error(self) -> str:
-        return str(self.result.get("error", ""))
+        return str(self.result.get("error", {}).get("message", ""))
 
     def assert_ready(self) -> None:
         assert self.exit_code == ExitCode.OK, (self.exit_code, self.result, self.stderr)

@@ -98,7 +98,7 @@ def test_refused_devices_show_their_cause_and_fail_the_check(tmp_path: Path) -> 
     assert summary["succeeded"] == summary["failed"] == 4
     assert summary["outcomes"] == {"ok": 4, "rejected": 4}
     assert summary["causes"] == [
-        {"cause": int(MmCause.PEI_NOT_ACCEPTED), "name": "pei not accepted", "count": 4}
+        {"cause": int(MmCause.PEI_NOT_ACCEPTED), "name": "PEI not accepted", "count": 4}
     ]
     assert summary["checks"] == [
         {"check": "max-failure-rate", "limit": 0.1, "value": 0.5, "passed": False}

@@ -23,6 +23,7 @@ from dynsub_cli import config
 from dynsub_cli.config import CoreConfig
 from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.errors import ExitCode
+from dynsub_cli.nas.enums import cause_title
 from dynsub_cli.pki import authority, device_folder, pem, profiles, verify
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.profiles import DEVICE
@@ -340,12 +341,19 @@ def test_refusal(world: World, name: str) -> None:
     # The UE: exit status, the failed step, and a message that says why.
     assert run.exit_code == case.exit_code, run.result
     assert run.result["outcome"] == "failed"
-    assert run.result["exit_code"] == case.exit_code
+    assert run.result["error"]["exit_status"] == case.exit_code
+    assert run.result["error"]["code"] == case.exit_code.name
     assert run.step == case.step, run.result
     assert case.says in run.error, run.error
     assert f"dynsub: error: {case.step} failed: " in run.stderr
     if case.exit_code is ExitCode.REJECTED:
         assert f"#{int(case.refusal.cause)}" in run.error  # the 5GMM cause, named
+        title = cause_title(case.refusal.cause)  # as TS 24.501 titles it
+        assert title is not None
+        assert title in run.error
+    if case.refusal is Refusal.SUSPENDED:
+        assert "dynsub store resume" in run.result["error"]["hint"]
+        assert "dynsub: hint: " in run.stderr
     # The core: its log line names the refusal's step, its 5GMM cause and the reason ...
     record = refusal_record(world.core, imei=imei)
     assert (record.step, record.cause) == (case.refusal.step, int(case.refusal.cause))
