@@ -22,7 +22,6 @@ from dynsub_cli.pki import pem, verify
 from dynsub_cli.security import keys
 from dynsub_cli.security.ecies import HomeNetworkKey, Profile
 from dynsub_cli.store import Policy, Subscriptions, SupiRange
-from dynsub_cli.store.sealing import load_key
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +133,11 @@ class Network:
 
 def open_store(config: CoreConfig) -> Subscriptions:
     """The store of a core, with its key (K and OPc are sealed under it)."""
-    return Subscriptions.open(config.store.path, load_key(config.store.key_file))
+    # [store] path is a SQLite file, [store] url a PostgreSQL database shared by several cores.
+    # The annotation stays until Network takes any SubscriptionStore (the Protocol).
+    from dynsub_cli.store import backends
+
+    return backends.open_store(config.store)  # type: ignore[return-value]
 
 
 def _hex_secret(path: Path, what: str, length: int) -> bytes:

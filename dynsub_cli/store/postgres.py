@@ -287,7 +287,9 @@ class PostgresSubscriptions:
             raise ValueError("AMF is 2 bytes")
         for attempt in range(TRIES):
             try:
-                return self._onboard(device, service, secrets, sealer, supi_range, policy, amf, peer)
+                return self._onboard(
+                    device, service, secrets, sealer, supi_range, policy, amf, peer
+                )
             except StoreError as err:
                 if attempt == TRIES - 1 or not isinstance(err.__cause__, _RETRY):
                     raise
@@ -647,8 +649,8 @@ class PostgresSubscriptions:
         sealer = self._need_sealer()
         with self._write() as conn:
             conn.execute("LOCK TABLE supi_allocations, subscriptions, events IN EXCLUSIVE MODE")
-            for table in ("supi_allocations", "subscriptions", "events"):
-                if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
+            for table, query in rows.ANY_ROW.items():
+                if conn.execute(query).fetchone() is not None:
                     raise AlreadyExists(
                         f"{self._where}: the store is not empty ({table}); copy into a new store"
                     )

@@ -13,7 +13,6 @@ from dynsub_cli.store.model import Device, Secrets, Service, State, Subscription
 from dynsub_cli.store.sealing import Sealer
 
 
-
 class Row(Protocol):
     """A result row addressed by column name: sqlite3.Row, or a psycopg dict row."""
 
@@ -180,6 +179,12 @@ RESTORE = (
     "ambr_ul, ambr_dl, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: A store is copied only into an empty one.
+ANY_ROW = {
+    "supi_allocations": "SELECT 1 FROM supi_allocations LIMIT 1",
+    "subscriptions": "SELECT 1 FROM subscriptions LIMIT 1",
+    "events": "SELECT 1 FROM events LIMIT 1",
+}
 LINK_REPLACED = "UPDATE subscriptions SET replaced_by = ? WHERE supi = ?"
 RESTORE_ALLOCATION = (
     "INSERT INTO supi_allocations (supi, plmn, msin, allocated_at) VALUES (?, ?, ?, ?)"
