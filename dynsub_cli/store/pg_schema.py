@@ -107,9 +107,17 @@ _VERSION_TABLE = "CREATE TABLE dynsub_schema (version INTEGER NOT NULL)"
 
 
 def version(conn: psycopg.Connection[Any]) -> int | None:
-    """The schema version, or None in a database dynsub has never written to."""
+    """The schema version, or None in a database dynsub has never written to.
+
+    pg_tables is read as a table (under the statement's snapshot), not through to_regclass:
+    a name looked up before another core created the table stays cached as missing.
+    """
     cur = conn.cursor(row_factory=tuple_row)
-    if cur.execute("SELECT to_regclass('dynsub_schema')").fetchone() == (None,):
+    found = cur.execute(
+        "SELECT 1 FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'dynsub_schema'"
+    ).fetchone()
+    if found is None:
         return None
     row = cur.execute("SELECT version FROM dynsub_schema").fetchone()
     return None if row is None else int(row[0])

@@ -78,10 +78,16 @@ POOL_SIZE = 8
 #: it is refused as temporary; a UE's timers are longer (TS 24.501 T3510 is 15 s).
 WAIT_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 5
+#: How long the pool keeps retrying one reconnection (backing off 1 s, 2 s, ...) before it
+#: starts afresh on the next request: short, so a database back from a restart is found
+#: within about this time instead of after a long backoff.
+RECONNECT_SECONDS = 2.0
 #: Tries of a transaction that lost a race another core's transaction won.
 TRIES = 5
 _PAGE = 1000
 _EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
+#: Connection refusals that are not temporary: a wrong password, role or database name.
+_REFUSED = ("authentication failed", "does not exist", "no password supplied", "not permitted")
 _RETRY = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
@@ -153,6 +159,7 @@ class PostgresSubscriptions:
         now: Clock = _utc_now,
         create: bool = True,
         pool_size: int = POOL_SIZE,
+        wait_seconds: float = WAIT_SECONDS,
     ) -> PostgresSubscriptions:
         """Connect to the store at ``url`` (and with ``create``, create or upgrade its schema).
 
@@ -176,30 +183,50 @@ class PostgresSubscriptions:
                 max_size=max(1, pool_size),
                 open=False,
                 check=psycopg_pool.ConnectionPool.check_connection,
-                timeout=WAIT_SECONDS,
+                timeout=wait_seconds,
+                reconnect_timeout=RECONNECT_SECONDS,
                 name="dynsub-store",
             )
         except psycopg.ProgrammingError as err:
             raise StoreError(f"{where}: not a PostgreSQL URL: {err}") from err
         store = cls(pool, where, Sealer(key) if key is not None else None, now)
         try:
-            with store._translate():
-                pool.open(wait=True, timeout=WAIT_SECONDS + CONNECT_TIMEOUT_SECONDS)
-                with pool.connection() as conn:
-                    found = pg_schema.version(conn)
-                    if found is None and not create:
-                        raise StoreError(
-                            f"{where}: no subscription store in this database yet; a core "
-                            "creates it when it first serves (check [store] url in core.toml)"
-                        )
-                    if found != pg_schema.LATEST:
-                        pg_schema.migrate(conn, where)
+            store._prepare(url, kwargs, create)
+            pool.open(wait=False)
             if key is not None:
                 store._check_key()
         except BaseException:
             pool.close()
             raise
         return store
+
+    def _prepare(self, url: str, kwargs: dict[str, Any], create: bool) -> None:
+        """Connect once outside the pool, so that a refusal says why (a pool only retries),
+        and create or upgrade the schema."""
+        try:
+            conn = psycopg.connect(url, **kwargs)
+        except psycopg.ProgrammingError as err:
+            raise StoreError(f"{self._where}: not a PostgreSQL URL: {_first_line(err)}") from err
+        except psycopg.OperationalError as err:
+            text = _first_line(err)
+            if any(words in text for words in _REFUSED):
+                raise StoreError(
+                    f"{self._where}: the database refused the store: {_server_says(text)} "
+                    "(check [store] url and password_file in core.toml)"
+                ) from err
+            raise ServiceUnavailable(
+                f"{self._where}: cannot reach the database: {_server_says(text)}", "store"
+            ) from err
+        with self._translate(), conn:
+            found = pg_schema.version(conn)
+            conn.rollback()
+            if found is None and not create:
+                raise StoreError(
+                    f"{self._where}: no subscription store in this database yet; a core "
+                    "creates it when it first serves (check [store] url in core.toml)"
+                )
+            if found != pg_schema.LATEST:
+                pg_schema.migrate(conn, self._where)
 
     def close(self) -> None:
         self._pool.close()
@@ -694,6 +721,11 @@ def _to_event(row: dict[str, Any]) -> Event:
         row["reason"],
         row["peer"],
     )
+
+
+def _server_says(text: str) -> str:
+    # libpq: 'connection failed: connection to server at "h", port p failed: FATAL:  why'
+    return text.rsplit("failed: ", 1)[-1].replace("FATAL:  ", "").strip()
 
 
 def _first_line(err: BaseException) -> str:
