@@ -95,8 +95,11 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[Cluster]:
-    """initdb, start, yield, stop, remove the folder."""
+def cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """initdb, start, yield, stop, remove the folder.
+
+    ``durable``: fsync every commit, as a production server does (benchmarks); tests skip it.
+    """
     folder = Path(tempfile.mkdtemp(prefix="dynsub-pg-"))
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
@@ -125,9 +128,10 @@ def cluster() -> Iterator[Cluster]:
             f"port = {port}\n"
             f"unix_socket_directories = '{run_dir}'\n"
             "max_connections = 200\n"
-            # A throwaway cluster: losing it in a power cut is fine, and tests run faster.
-            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
         )
+        if not durable:
+            # A throwaway cluster: losing it in a power cut is fine, and tests run faster.
+            settings += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
         subprocess.run(
             _as_owner(["sh", "-c", f"cat >> {found.data / 'postgresql.conf'}"]),
             input=settings.encode(), check=True, timeout=START_TIMEOUT,
