@@ -302,12 +302,22 @@ _LOCATION_HELP = (
 def copy_(source: str, target: str, key_file: Path | None, as_json: bool) -> None:
     """Copy every subscription, SUPI allocation and audit event from SRC into DST.
 
-    DST must be empty (a new file, or a database without a store). Records are sealed again
-    under DST's key; then both stores are compared: the counts, every record, and every K
-    and OPc, which must unseal in DST. Stop the cores using SRC first, so nothing changes
-    while it is copied. Example, SQLite to PostgreSQL:
+    SRC and DST are each a core.toml (the store its [store] names, with its key and password
+    file), a postgresql:// URL, or a SQLite store file. A URL or file side is sealed with
+    --key-file, or else with the key of the other side's core.toml; a URL's password comes
+    from libpq (PGPASSWORD, ~/.pgpass, PGPASSFILE). DST must be empty: a new SQLite file, or
+    a database without a store (it is created). K and OPc are opened with SRC's key and
+    sealed again under DST's; event ids and SUPI allocations are kept, so no SUPI is handed
+    out twice. Then both stores are compared: the counts, every record, allocation and event,
+    and every K and OPc, which must unseal in DST; a difference is an error (exit 8).
+    Stop the cores using SRC first, so that nothing changes while it is copied.
 
-    dynsub store copy --from core/core.toml --to postgresql://dynsub@db:5432/dynsub
+    \b
+    Examples:
+      dynsub store copy --from core/core.toml --to core/core-pg.toml
+      dynsub store copy --from core/core.toml --to postgresql://dynsub@db:5432/dynsub
+      dynsub store copy --from postgresql://dynsub@db/dynsub --to back.sqlite \\
+          --key-file core/secrets/store.key
     """
     report = copying.copy(*_sides(source, target, key_file))
     if as_json:
