@@ -2,8 +2,8 @@
 
 A damaged store must not be used: a store file emptied (zero bytes) would be taken as a new
 store and restart SUPI numbering, handing out SUPIs that UEs still hold; a store with damaged
-pages would allocate SUPIs beside records it cannot read. So an existing file must start with
-the SQLite header, pass ``PRAGMA quick_check`` (https://sqlite.org/pragma.html#pragma_quick_check:
+pages would allocate SUPIs beside records it cannot read. So an existing file must not be empty,
+must be a SQLite database, pass ``PRAGMA quick_check`` (https://sqlite.org/pragma.html#pragma_quick_check:
 every page and index, without checking that index contents match their tables) and hold the
 dynsub tables; each refusal says how to recover.
 """
@@ -15,7 +15,6 @@ from pathlib import Path
 
 from dynsub_cli.errors import StoreError
 
-_HEADER = b"SQLite format 3\x00"  # https://sqlite.org/fileformat.html 1.3.1
 _TABLES = {"meta", "supi_allocations", "subscriptions", "events"}
 _SHOWN = 3  # quick_check messages quoted in the error
 
@@ -28,25 +27,32 @@ RECOVER = (
 
 
 def check_file(path: Path) -> None:
-    """Refuse an empty file, or one that is not a SQLite database, before SQLite opens it."""
+    """Refuse an empty store file before SQLite opens it (and takes it as a new database).
+
+    Only stat(2): opening and closing the file here would drop every POSIX lock that SQLite
+    connections of this process hold on it (fcntl locks belong to the process, and any
+    close() releases them), which lets another connection delete a WAL still in use.
+    """
     try:
-        with open(path, "rb") as f:
-            header = f.read(len(_HEADER))
+        size = path.stat().st_size
     except OSError as err:
         raise StoreError(f"{path}: cannot read the subscription store: {err.strerror}") from err
-    if not header:
+    if size == 0:
         raise StoreError(
             f"{path}: the store file is empty (0 bytes), so its subscriptions are lost; it is "
             "not used as a new store, since SUPIs would be handed out again that UEs still "
             f"hold. To recover: {RECOVER}. Only if no UE was ever onboarded: delete the file "
             "and the core creates a new store"
         )
-    if header != _HEADER:
-        raise StoreError(
-            f"{path}: not a subscription store (not a SQLite database: a file of another "
-            "program, or its first page is damaged); check [store] path in core.toml. If it "
-            f"was the store: {RECOVER}"
-        )
+
+
+def not_sqlite(where: str) -> StoreError:
+    """SQLite said "file is not a database": its header is not SQLite's."""
+    return StoreError(
+        f"{where}: not a subscription store (not a SQLite database: a file of another "
+        "program, or its first page is damaged); check [store] path in core.toml. If it "
+        f"was the store: {RECOVER}"
+    )
 
 
 def check_database(conn: sqlite3.Connection, where: str) -> None:

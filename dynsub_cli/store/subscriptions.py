@@ -116,7 +116,14 @@ class Subscriptions:
                 )
             _create_new(path)
         health.check_file(path)
-        conn = schema.connect(path)
+        try:
+            conn = schema.connect(path)
+        except StoreError as err:
+            if isinstance(err.__cause__, sqlite3.DatabaseError) and "not a database" in str(
+                err.__cause__
+            ):
+                raise health.not_sqlite(where) from err
+            raise
         try:
             health.check_database(conn, where)
             schema.migrate(conn, where)
