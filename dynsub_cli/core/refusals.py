@@ -13,15 +13,31 @@ from __future__ import annotations
 
 from enum import Enum
 
-from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.errors import (
+    AuthenticationError,
+    CertificateRefused,
+    DecodeError,
+    FrameTooLarge,
+    IntegrityError,
+    NasDecodeError,
+    NotFound,
+    PeerTimeout,
+    ReplayError,
+    ServiceUnavailable,
+    SqnExhausted,
+    StoreError,
+    UnexpectedMessage,
+)
 from dynsub_cli.nas.enums import MmCause
-from dynsub_cli.pki import oids, profiles, verify
+from dynsub_cli.pki.rules import Rule
 
 
 class Answer(Enum):
     """How the refusal reaches the UE."""
 
     REGISTRATION_REJECT = "REGISTRATION REJECT"
+    #: REGISTRATION REJECT while the UE is not registered, DEREGISTRATION REQUEST once it is.
+    ABORT = "REGISTRATION REJECT or DEREGISTRATION REQUEST"
     AUTHENTICATION_REJECT = "AUTHENTICATION REJECT"
     DEREGISTRATION = "DEREGISTRATION REQUEST"
     STATUS = "5GMM STATUS"
@@ -161,6 +177,12 @@ class Refusal(Enum):
         "the UE's key confirmation does not match the key the core derived",
     )
     # 5G AKA.
+    SQN_EXHAUSTED = (
+        "5G AKA",
+        MmCause.SERVICES_5GS_NOT_ALLOWED,
+        Answer.REGISTRATION_REJECT,
+        "the subscription's SQN space is used up: the device must onboard again for a new K",
+    )
     WRONG_RES_STAR = (
         "5G AKA",
         MmCause.MAC_FAILURE,
@@ -204,6 +226,25 @@ class Refusal(Enum):
         Answer.STATUS,
         "a message the procedure does not expect now (TS 24.501 7.4)",
     )
+    # The core's own troubles: the UE may try again later (#22), or nothing fits (#111).
+    STORE_UNAVAILABLE = (
+        "store",
+        MmCause.CONGESTION,
+        Answer.ABORT,
+        "the subscription store failed or did not answer in time (temporary)",
+    )
+    AAA_UNAVAILABLE = (
+        "certificate",
+        MmCause.CONGESTION,
+        Answer.REGISTRATION_REJECT,
+        "the AAA server (Default Credentials Server) did not answer (temporary)",
+    )
+    INTERNAL_ERROR = (
+        "internal",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+        Answer.ABORT,
+        "the core failed to serve the procedure (its log has the details)",
+    )
     OVERSIZE_FRAME = (
         "transport",
         MmCause.PROTOCOL_ERROR_UNSPECIFIED,
@@ -224,21 +265,53 @@ class Refusal(Enum):
     )
 
 
-#: The phrases of dynsub_cli.pki that decide which certificate refusal applies, most telling
-#: first: a revoked and expired certificate is reported as revoked.
-_CERTIFICATE_RULES: tuple[tuple[str, Refusal], ...] = (
-    (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
-    (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
-    (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
-    (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
-    (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
-    (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
+#: The rules of dynsub_cli.pki that decide which certificate refusal applies, most telling
+#: first: a revoked and expired certificate is reported as revoked. Keyed on rules, never on
+#: the words, which may name anything (a CA called "Unrevoked Devices Ltd").
+_CERTIFICATE_RULES: tuple[tuple[Rule, Refusal], ...] = (
+    (Rule.REVOKED, Refusal.CERTIFICATE_REVOKED),
+    (Rule.UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
+    (Rule.CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
+    (Rule.POLICY_MISSING, Refusal.DEVICE_POLICY_MISSING),
+    (Rule.EXPIRED, Refusal.CERTIFICATE_EXPIRED),
+    (Rule.NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
 )
 
 
 def for_certificate(err: CertificateRefused) -> Refusal:
     """Which refusal a device certificate's broken rules amount to."""
-    for phrase, refusal in _CERTIFICATE_RULES:
-        if any(phrase in reason for reason in err.reasons):
+    for rule, refusal in _CERTIFICATE_RULES:
+        if rule in err.rules:
             return refusal
     return Refusal.CERTIFICATE_INVALID
+
+
+def for_error(err: BaseException) -> tuple[Refusal, MmCause | None]:
+    """The refusal an error amounts to when no procedure step named a better one, and the
+    5GMM cause when the error itself calls for one (the codec's TS 24.501 clause 7 cause)."""
+    if isinstance(err, NasDecodeError):
+        return Refusal.MALFORMED, MmCause(err.cause)
+    if isinstance(err, CertificateRefused):
+        return for_certificate(err), None
+    if isinstance(err, ServiceUnavailable):
+        store = err.service == "store"
+        return (Refusal.STORE_UNAVAILABLE if store else Refusal.AAA_UNAVAILABLE), None
+    for kind, refusal in _ERRORS:
+        if isinstance(err, kind):
+            return refusal, None
+    return Refusal.INTERNAL_ERROR, None
+
+
+#: Most specific first: the first class an error is an instance of decides.
+_ERRORS: tuple[tuple[type[BaseException], Refusal], ...] = (
+    (FrameTooLarge, Refusal.OVERSIZE_FRAME),
+    (DecodeError, Refusal.MALFORMED),
+    (UnexpectedMessage, Refusal.UNEXPECTED_MESSAGE),
+    (IntegrityError, Refusal.NAS_MAC_FAILURE),
+    (ReplayError, Refusal.NAS_REPLAY),
+    (PeerTimeout, Refusal.TIMEOUT),
+    (AuthenticationError, Refusal.EAP_TLS_FAILED),
+    (SqnExhausted, Refusal.SQN_EXHAUSTED),
+    (NotFound, Refusal.NO_SUBSCRIPTION),  # the record went away mid-procedure
+    (StoreError, Refusal.STORE_UNAVAILABLE),
+)

@@ -1,6 +1,6 @@
 """The one place that picks a store backend: SQLite for a path, PostgreSQL for a URL.
 
-The core (``core.network.open_store``) and the ``dynsub store`` commands open their store here,
+The core (``core.assembly.open_store``) and the ``dynsub store`` commands open their store here,
 from core.toml's [store] (anything with its four fields: ``config.StoreConfig``). The
 PostgreSQL backend is imported only when a URL asks for it, so the embedded SQLite store needs
 no database driver (``pip install 'dynsub[postgresql]'`` adds it).

@@ -30,7 +30,7 @@ import pytest
 
 from dynsub_cli import config
 from dynsub_cli.config import CoreConfig, ListenConfig, Reonboarding, StoreConfig
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import DynsubError, Rejected
 from dynsub_cli.files import read_bytes
 from dynsub_cli.nas.enums import MmCause
