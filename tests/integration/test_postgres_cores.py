@@ -244,7 +244,7 @@ def test_kill_9_of_one_core_during_onboardings(
 def test_postgresql_restarting_during_onboardings(lab: Lab, tmp_path: Path) -> None:
     """The database stops for a moment while UEs onboard: those it catches are refused (a
     temporary failure), try again, and succeed; the cores keep running throughout."""
-    count = 90
+    count = 60
     states = [tmp_path / f"ue-{i}.toml" for i in range(count)]
     with postgres.cluster() as own:
         files = shared_configs(lab, own)

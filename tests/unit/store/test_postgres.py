@@ -33,7 +33,8 @@ def test_a_new_database_gets_the_latest_schema(pg_cluster: Cluster, database: st
         tables = {
             row[0]
             for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
             )
         }
     assert tables == {"dynsub_schema", "meta", "supi_allocations", "subscriptions", "events"}
@@ -200,7 +201,7 @@ def test_a_connection_cut_in_a_transaction_leaves_nothing(
                     waiting = admin.execute(
                         "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND datname = %s",
-                        (database,),
+                        (postgres.DATABASE,),
                     ).fetchall()
                     if waiting:
                         break
