@@ -18,6 +18,10 @@ from typing import Protocol
 
 from dynsub_cli.errors import DynsubError, NetworkError, PeerTimeout
 from dynsub_cli.nas.framing import FrameReader, frame
+from dynsub_cli.pcap import Address, TcpStream
+
+#: Opens the trace of one connection (client, server); dynsub_cli.pcap.PcapWriter.connection.
+Tap = Callable[[Address, Address], TcpStream]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +59,16 @@ class Server:
         limits: Limits,
         on_refused: Callable[[str, str], None] = lambda peer, why: None,
         busy: bytes | None = None,
+        tap: Tap | None = None,
     ) -> None:
         """``busy`` is the PDU a connection beyond ``limits.max_connections`` receives before
-        the core closes it (REGISTRATION REJECT #22, from the service)."""
+        the core closes it (REGISTRATION REJECT #22, from the service). ``tap`` traces the
+        bytes of each served connection as read and written (`core serve --pcap`)."""
         self._new_session = new_session
         self._limits = limits
         self._on_refused = on_refused
         self._busy = busy
+        self._tap = tap
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -105,8 +112,9 @@ class Server:
             await self._turn_away(reader, writer)
             return
         self._tasks.add(task)
+        stream = self._traced(writer)
         try:
-            await self._run(peer, reader, writer)
+            await self._run(peer, reader, writer, stream)
         except asyncio.CancelledError:
             # close() cut this connection at the end of the grace period. The task ends
             # normally rather than cancelled: asyncio's stream callback (Python 3.11) calls
@@ -114,6 +122,8 @@ class Server:
             self._on_refused(peer, "the core stopped before the procedure ended")
         finally:
             self._tasks.discard(task)
+            if stream is not None:
+                stream.close()
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -129,15 +139,28 @@ class Server:
             await asyncio.wait_for(reader.read(65536), 1.0)
         writer.close()
 
+    def _traced(self, writer: asyncio.StreamWriter) -> TcpStream | None:
+        client, server = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+        if self._tap is None or not isinstance(client, tuple) or not isinstance(server, tuple):
+            return None
+        return self._tap((str(client[0]), int(client[1])), (str(server[0]), int(server[1])))
+
     async def _run(
-        self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        peer: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        stream: TcpStream | None = None,
     ) -> None:
         session = self._new_session(peer)
         frames = FrameReader(max_frame=self._limits.max_frame)
         deadline = time.monotonic() + self._limits.session_seconds
         while True:
             try:
-                pdus = frames.feed(await self._read(reader, deadline))
+                data = await self._read(reader, deadline)
+                if stream is not None:
+                    stream.data(True, data)
+                pdus = frames.feed(data)
             except DynsubError as err:
                 # A timeout, a closed connection or a bad frame ends the connection; the
                 # session records why and may answer (e.g. a 5GMM STATUS) before it closes.
@@ -145,11 +168,11 @@ class Server:
                     # A stalled peer, not a silent one: say so in the log.
                     err = PeerTimeout(f"{err.message}, {frames.buffered} octets into a frame")
                 out = await session.fail(err)
-                await self._send(writer, out)
+                await self._send(writer, out, stream)
                 return
             for pdu in pdus:
                 out = await session.receive(pdu)
-                if not await self._send(writer, out) or out.close:
+                if not await self._send(writer, out, stream) or out.close:
                     return
 
     async def _read(self, reader: asyncio.StreamReader, deadline: float) -> bytes:
@@ -167,12 +190,17 @@ class Server:
         return data
 
     @staticmethod
-    async def _send(writer: asyncio.StreamWriter, out: Output) -> bool:
+    async def _send(
+        writer: asyncio.StreamWriter, out: Output, stream: TcpStream | None = None
+    ) -> bool:
         if not out.pdus:
             return True
+        data = b"".join(frame(pdu) for pdu in out.pdus)
         try:
-            writer.write(b"".join(frame(pdu) for pdu in out.pdus))
+            writer.write(data)
             await writer.drain()
         except OSError:
             return False
+        if stream is not None:
+            stream.data(False, data)
         return True
