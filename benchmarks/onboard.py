@@ -1,6 +1,7 @@
 """Onboardings per second on one core process, against a bare mutual TLS 1.3 handshake loop.
 
     python -m benchmarks.onboard [--n1 30] [--n20 120] [--max-seconds 60]
+    python -m benchmarks.onboard --stores [--n20 120]   # SQLite vs PostgreSQL, see stores()
 
 The core is the real `dynsub core serve`, started as a subprocess: it is what users run (CLI,
 config, store with fsync-ed commits, one log line per step on stderr, asyncio with one sans-I/O
@@ -244,12 +245,110 @@ def _print(cells: list[Cell]) -> None:
         )
 
 
+# --- the store backends: SQLite with one core, PostgreSQL with one and two ---------------------
+
+
+def _pg_configs(lab_config: Path, url: str, password_file: Path, count: int) -> list[Path]:
+    """``count`` copies of the lab's core.toml on the PostgreSQL store at ``url``."""
+    import dataclasses
+
+    from dynsub_cli import config
+    from dynsub_cli.config import StoreConfig
+
+    base = load(lab_config)
+    store = StoreConfig(base.store.path, base.store.key_file, url, password_file)
+    shared = dataclasses.replace(base, store=store)
+    return [
+        config.write(shared, lab_config.with_name(f"core-pg-{n}.toml"), overwrite=True)
+        for n in range(count)
+    ]
+
+
+def stores(n: int, concurrency: int, max_seconds: float) -> None:
+    """Onboardings/s (the onboarding procedure, each a new record) with ``concurrency`` UEs:
+    SQLite with one core (the baseline), PostgreSQL with one and with two core processes
+    sharing one database, UEs spread round-robin over the cores. PostgreSQL runs in a
+    throwaway local cluster with fsync on, as SQLite's commits are (synchronous=FULL)."""
+    from tests import postgres
+
+    with (
+        tempfile.TemporaryDirectory(prefix="dynsub-bench-") as tmp,
+        postgres.cluster(durable=True) as cluster,
+    ):
+        work = Path(tmp)
+        warmup = 3
+        setups = [("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)]
+        needed = (n + warmup * 2) * len(setups)
+        print(f"minting {needed} devices; PostgreSQL on port {cluster.port} ...", file=sys.stderr)
+        lab = make_lab(work, devices=needed)
+        fresh: Iterator[Path] = iter(lab.devices)
+        take = threading.Lock()
+        password_file = lab.core / "secrets" / "pg-password"
+        password_file.write_text(postgres.PASSWORD + "\n")
+        password_file.chmod(0o600)
+        cells: list[tuple[str, int, Cell]] = []
+        for backend, count in setups:
+            if backend == "SQLite":
+                files = [lab.config_file]
+            else:
+                url = cluster.url(cluster.new_database())
+                files = _pg_configs(lab.config_file, url, password_file, count)
+            started = [start_core(f, work / f"core-{backend}-{count}-{i}.log") for i, f in
+                       enumerate(files)]  # fmt: skip
+            ports = itertools.cycle([port for _, port in started])
+            try:
+
+                def job(ports: Iterator[int] = ports) -> None:
+                    with take:
+                        device, port = next(fresh), next(ports)
+                    onboarding_only(device, port)
+
+                for _ in range(warmup * count):
+                    job()
+                cell = measure(
+                    "onboarding",
+                    job,
+                    n=n,
+                    concurrency=concurrency,
+                    server_pid=started[0][0].pid,
+                    max_seconds=max_seconds,
+                )
+                cells.append((backend, count, cell))
+            finally:
+                for process, _ in started:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=30)
+    base = cells[0][2].rate
+    print(f"onboarding procedure, {concurrency} concurrent UEs (threads of this process), ")
+    print(f"{os.cpu_count()} CPUs shared by the cores, the database and the UEs\n")
+    header = (
+        f"{'store':<11} {'cores':>5} {'n':>4} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'x SQLite':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for backend, count, cell in cells:
+        print(
+            f"{backend:<11} {count:>5} {len(cell.latencies):>4} {cell.rate:>8.1f} "
+            f"{cell.quantile(50) * 1e3:>8.1f} {cell.quantile(99) * 1e3:>8.1f} "
+            f"{cell.rate / base:>9.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n1", type=int, default=30, help="operations per cell with 1 UE")
     parser.add_argument("--n20", type=int, default=120, help="operations per cell with 20 UEs")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap per cell")
+    parser.add_argument(
+        "--stores",
+        action="store_true",
+        help="compare the store backends instead: SQLite (1 core), PostgreSQL (1 and 2 cores)",
+    )
     args = parser.parse_args()
+    if args.stores:
+        stores(args.n20, 20, args.max_seconds)
+        return
     plan = [(1, args.n1), (20, args.n20)]
     warmup = 3
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-") as tmp:

@@ -16,8 +16,11 @@ from dynsub_cli.cli import render
 from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import BadInput, Declined, NotFound
 from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, write_atomic
-from dynsub_cli.store import State, Subscription, Subscriptions, load_key
+from dynsub_cli.store import State, Subscription, copying
+from dynsub_cli.store.backend import SubscriptionStore
+from dynsub_cli.store.backends import is_url, open_store, read_password
 from dynsub_cli.store.export import Format, record, write
+from dynsub_cli.store.sealing import load_key
 
 _config_option = click.option(
     "--config",
@@ -36,10 +39,12 @@ _STATES = click.Choice([s.value for s in State])
 
 
 @contextlib.contextmanager
-def _opened(config_path: Path) -> Iterator[Subscriptions]:
+def _opened(config_path: Path) -> Iterator[SubscriptionStore]:
     cfg = config.load(config_path)
-    key = load_key(cfg.store.key_file)
-    with Subscriptions.open(cfg.store.path, key, create=False) as store:
+    if cfg.store.url is None and not cfg.store.path.exists():
+        # A core that has not served yet: its store is empty, not missing (nothing is created).
+        render.info(f"{cfg.store.path}: no store yet (the core creates it when it first serves)")
+    with open_store(cfg.store, create=False, missing_ok=True) as store:
         yield store
 
 
@@ -47,9 +52,10 @@ def _opened(config_path: Path) -> Iterator[Subscriptions]:
 def store() -> None:
     """Inspect and manage the subscription store of a core.
 
-    Every command reads the store named by --config DIR/core.toml. K and OPc are sealed in
-    the store and are shown only with --reveal-secrets. Every change is recorded in the
-    audit trail (dynsub store events).
+    Every command reads the store named by --config DIR/core.toml ([store] path, a SQLite
+    file, or [store] url, a PostgreSQL database). K and OPc are sealed in the store and are
+    shown only with --reveal-secrets. Every change is recorded in the audit trail (dynsub
+    store events). dynsub store copy moves a store to another backend.
     """
 
 
@@ -74,7 +80,7 @@ def list_(config_path: Path, state: str | None, as_json: bool) -> None:
     )
 
 
-def _lookup(subs: Subscriptions, target: str, reveal: bool) -> Subscription:
+def _lookup(subs: SubscriptionStore, target: str, reveal: bool) -> Subscription:
     if target.startswith("imsi-"):
         return subs.get(target, reveal_secrets=reveal)
     if len(target) == 15 and target.isdigit():
@@ -282,3 +288,81 @@ def delete(config_path: Path, supi: str, yes: bool, reason: str, as_json: bool) 
         render.emit_json(record(removed, certificate=False))
     else:
         render.info(f"{removed.supi}: deleted")
+
+
+_LOCATION_HELP = (
+    "a core.toml (its [store] and key), a postgresql:// URL or a SQLite store file "
+    "(password from libpq's PGPASSWORD/PGPASSFILE)"
+)
+
+
+@store.command("copy")
+@click.option(
+    "--from", "source", required=True, metavar="SRC", help=f"Copy from: {_LOCATION_HELP}."
+)
+@click.option("--to", "target", required=True, metavar="DST", help=f"Copy into: {_LOCATION_HELP}.")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The store key of a URL or file side (default: the key of the core.toml side).",
+)
+@_json_option
+def copy_(source: str, target: str, key_file: Path | None, as_json: bool) -> None:
+    """Copy every subscription, SUPI allocation and audit event from SRC into DST.
+
+    SRC and DST are each a core.toml (the store its [store] names, with its key and password
+    file), a postgresql:// URL, or a SQLite store file. A URL or file side is sealed with
+    --key-file, or else with the key of the other side's core.toml; a URL's password comes
+    from libpq (PGPASSWORD, ~/.pgpass, PGPASSFILE). DST must be empty: a new SQLite file, or
+    a database without a store (it is created). K and OPc are opened with SRC's key and
+    sealed again under DST's; event ids and SUPI allocations are kept, so no SUPI is handed
+    out twice. Then both stores are compared: the counts, every record, allocation and event,
+    and every K and OPc, which must unseal in DST; a difference is an error (exit 8).
+    Stop the cores using SRC first, so that nothing changes while it is copied.
+
+    \b
+    Examples:
+      dynsub store copy --from core/core.toml --to core/core-pg.toml
+      dynsub store copy --from core/core.toml --to postgresql://dynsub@db:5432/dynsub
+      dynsub store copy --from postgresql://dynsub@db/dynsub --to back.sqlite \\
+          --key-file core/secrets/store.key
+    """
+    report = copying.copy(*_sides(source, target, key_file))
+    if as_json:
+        render.emit_json(dataclasses.asdict(report))
+        return
+    render.info(
+        f"copied {report.subscriptions} subscription(s), {report.allocations} SUPI "
+        f"allocation(s), {report.events} event(s) to {report.target}; every K and OPc unsealed"
+    )
+
+
+def _sides(source: str, target: str, key_file: Path | None) -> tuple[copying.Side, copying.Side]:
+    """Each side is a core.toml (its store, key and password) or a bare URL or file, which
+    takes --key-file or else the key of the other side's core.toml."""
+    cores = {text: config.load(Path(text)) for text in (source, target) if _is_core(text)}
+    fallback = load_key(key_file) if key_file is not None else None
+    if fallback is None and cores:
+        fallback = load_key(next(iter(cores.values())).store.key_file)
+
+    def side(text: str) -> copying.Side:
+        cfg = cores.get(text)
+        if cfg is not None:
+            password = cfg.store.password_file
+            return copying.Side(
+                cfg.store.location,
+                load_key(cfg.store.key_file),
+                read_password(password) if password is not None else None,
+            )
+        if fallback is None:
+            raise click.UsageError(
+                f"{text}: a store URL or file needs its key: add --key-file, or give the other "
+                "side as a core.toml"
+            )
+        return copying.Side(text, fallback)
+
+    return side(source), side(target)
+
+
+def _is_core(text: str) -> bool:
+    return not is_url(text) and text.endswith(".toml")

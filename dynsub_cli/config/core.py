@@ -8,6 +8,7 @@ that only need the store (``dynsub store ...``) work on a machine without the PK
 from __future__ import annotations
 
 import math
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -125,10 +126,24 @@ class SuciConfig:
     profile_b_key_id: int
 
 
+#: URL schemes of a PostgreSQL store (libpq connection URIs).
+STORE_URL_SCHEMES = ("postgresql", "postgres")
+
+
 @dataclass(frozen=True)
 class StoreConfig:
-    path: Path
+    """[store]: ``path`` (a SQLite file, the default) or ``url`` (PostgreSQL, shared by
+    several cores), and the key that seals K and OPc, which stays with the core."""
+
+    path: Path  # the SQLite file; unused when url is set
     key_file: Path
+    url: str | None = None  # postgresql://user@host:port/database, no password in it
+    password_file: Path | None = None  # the database password (0600); else libpq's PGPASSWORD...
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages: the file, or the URL (it holds no password)."""
+        return self.url if self.url is not None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -215,6 +230,7 @@ class CoreConfig:
             self.suci.profile_a_key_file,
             self.suci.profile_b_key_file,
             self.store.key_file,
+            *((self.store.password_file,) if self.store.password_file is not None else ()),
         )
 
     def check_files(self) -> None:
@@ -442,9 +458,38 @@ def _suci(s: Section) -> SuciConfig:
 
 
 def _store(s: Section) -> StoreConfig:
-    config = StoreConfig(path=s.path("path"), key_file=s.path("key_file"))
+    url = s.text("url", None)
+    path = s.path("path", None)
+    key_file = s.path("key_file")
+    password_file = s.path("password_file", None)
+    if url is None:
+        if path is None:
+            raise ConfigError(
+                f"{s.where}: missing key 'path' (the SQLite store file) or 'url' (PostgreSQL)"
+            )
+        if password_file is not None:
+            raise s.error("password_file", "is for a PostgreSQL store: set url, or remove it")
+        s.finish()
+        return StoreConfig(path=path, key_file=key_file)
+    if path is not None:
+        raise s.error("path", "give path (a SQLite file) or url (PostgreSQL), not both")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in STORE_URL_SCHEMES:
+        raise s.error("url", f'must be a postgresql:// URL, got "{url}"')
+    # core.toml is not a secret file (0644): a password in it would be readable by anyone.
+    if parts.password is not None or "password" in urllib.parse.parse_qs(parts.query):
+        raise s.error(
+            "url",
+            "holds a password; put it in a file readable by the core only (chmod 600) named "
+            "by password_file, or in libpq's PGPASSFILE",
+        )
     s.finish()
-    return config
+    return StoreConfig(
+        path=s.base / "subscriptions.sqlite",
+        key_file=key_file,
+        url=url,
+        password_file=password_file,
+    )
 
 
 def _enrollment(

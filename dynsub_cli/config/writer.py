@@ -71,7 +71,10 @@ amf: the Authentication Management Field for 5G AKA (4 hex digits).""",
 Home network private keys for SUCI concealment (TS 33.501 Annex C), chmod 600.
 Profile A is X25519, Profile B is secp256r1; key ids are 0-255, one per key.""",
     "store": """\
-The subscription store (SQLite) and the 32-byte key that seals K and OPc in it (chmod 600).""",
+The subscription store and the 32-byte key that seals K and OPc in it (chmod 600).
+path: a SQLite file (one core). Or, for several cores sharing one PostgreSQL database,
+url = "postgresql://USER@HOST:PORT/DATABASE" with the password in password_file (chmod 600)
+or in libpq's PGPASSFILE/PGPASSWORD. The store key stays with the cores, never in the database.""",
     "enrollment": """\
 reonboarding: what a device that onboards again gets:
   "same-record" keeps its SUPI and replaces K/OPc (the SQN restarts at 0),
@@ -111,6 +114,15 @@ def _path(path: Path, base: Path) -> str:
         return str(path.relative_to(base))
     except ValueError:
         return str(path)
+
+
+def _store(store: StoreConfig, base: Path) -> dict[str, str]:
+    if store.url is None:
+        return {"path": _path(store.path, base), "key_file": _path(store.key_file, base)}
+    table = {"url": store.url, "key_file": _path(store.key_file, base)}
+    if store.password_file is not None:
+        table["password_file"] = _path(store.password_file, base)
+    return table
 
 
 def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
@@ -165,10 +177,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "profile_b_key_file": _path(config.suci.profile_b_key_file, base),
             "profile_b_key_id": config.suci.profile_b_key_id,
         },
-        "store": {
-            "path": _path(config.store.path, base),
-            "key_file": _path(config.store.key_file, base),
-        },
+        "store": _store(config.store, base),
         "enrollment": {
             "reonboarding": config.enrollment.reonboarding.value,
             "default_service_type": config.enrollment.default_service_type,

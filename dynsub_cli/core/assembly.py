@@ -15,14 +15,14 @@ from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import EapServers, Network
 from dynsub_cli.eap.builtin import BuiltinServer
 from dynsub_cli.eap.server import EapServer
-from dynsub_cli.store import Subscriptions
+from dynsub_cli.store import backends
 from dynsub_cli.store.backend import SubscriptionStore
-from dynsub_cli.store.sealing import load_key
 
 
 def open_store(config: CoreConfig) -> SubscriptionStore:
     """The store of a core, with its key (K and OPc are sealed under it)."""
-    return Subscriptions.open(config.store.path, load_key(config.store.key_file))
+    # [store] path is a SQLite file, [store] url a PostgreSQL database shared by several cores.
+    return backends.open_store(config.store)
 
 
 def _builtin(network: Network, identity: str, peer: str) -> EapServer:

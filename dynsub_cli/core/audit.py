@@ -11,8 +11,10 @@ rides in the next event written for that host, so one connection cannot flood th
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dynsub_cli.store.backend import SubscriptionStore
@@ -37,6 +39,7 @@ class AuditTrail:
     clock: Callable[[], float] = time.monotonic
     _budgets: dict[str, _Budget] = field(default_factory=dict)
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
+    _executor: ThreadPoolExecutor | None = None
 
     async def write(
         self, kind: str, outcome: str, *, imei: str | None, supi: str | None, reason: str, peer: str
@@ -74,6 +77,9 @@ class AuditTrail:
         """Wait for the background writes (the core calls this before it stops)."""
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _budget(self, host: str) -> _Budget:
         now = self.clock()
@@ -89,7 +95,19 @@ class AuditTrail:
     async def _background(
         self, kind: str, outcome: str, *, imei: str | None, supi: str | None, reason: str, peer: str
     ) -> None:
+        # One thread of its own: a backlog of these never holds up the sessions' store calls.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="dynsub-audit")
+        call = functools.partial(
+            self.store.add_event,
+            kind,
+            outcome=outcome,
+            imei=imei,
+            supi=supi,
+            reason=reason,
+            peer=peer,
+        )
         try:
-            await self.write(kind, outcome, imei=imei, supi=supi, reason=reason, peer=peer)
+            await asyncio.get_running_loop().run_in_executor(self._executor, call)
         except Exception as err:
             self.on_failure(f"audit event not written ({kind} from {peer}): {err}")

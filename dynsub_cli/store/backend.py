@@ -14,10 +14,11 @@ stays with the core, and the audit event of a change is written in the change's 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from dynsub_cli.store.model import (
+    Allocation,
     Device,
     Event,
     EventKind,
@@ -130,4 +131,25 @@ class SubscriptionStore(Protocol):
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
         """The latest ``limit`` events, newest first."""
+        ...
+
+    # --- copying between backends (dynsub store copy) -----------------------------------
+
+    def allocations(self) -> Iterator[Allocation]:
+        """Every SUPI ever allocated (deleted subscriptions' included), in SUPI order."""
+        ...
+
+    def all_events(self) -> Iterator[Event]:
+        """The whole audit trail, oldest first, streamed."""
+        ...
+
+    def restore(
+        self,
+        allocations: Iterable[Allocation],
+        subscriptions: Iterable[Subscription],
+        events: Iterable[Event],
+    ) -> None:
+        """Fill this empty store with another's contents in one transaction: records read
+        with their secrets are sealed again under this store's key; event ids are kept.
+        AlreadyExists if the store holds anything."""
         ...

@@ -180,6 +180,16 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """One SUPI ever handed out (kept after its subscription is deleted, so never reused)."""
+
+    supi: str
+    plmn: str
+    msin: int
+    allocated_at: str  # ISO-8601 UTC
+
+
+@dataclass(frozen=True)
 class Stats:
     total: int
     by_state: Mapping[str, int]

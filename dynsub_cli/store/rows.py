@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any, Protocol
 
 from dynsub_cli.store.model import Device, Secrets, Service, State, Subscription
 from dynsub_cli.store.sealing import Sealer
+
+
+class Row(Protocol):
+    """A result row addressed by column name: sqlite3.Row, or a psycopg dict row."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
 
 _SELECT = (
     "SELECT supi, imei, fingerprint, issuer, certificate, state, service_type, plan, account, "
@@ -28,13 +36,13 @@ LIVE_FOR_DEVICE = (
     "WHERE state != 'replaced' AND (imei = ? OR fingerprint = ?)"
 )
 
-_INSERT = (
+INSERT = (
     "INSERT INTO subscriptions (supi, imei, fingerprint, issuer, certificate, state, "
     "service_type, plan, account, billing, k_sealed, opc_sealed, amf, sqn, sst, sd, dnn, "
     "ambr_ul, ambr_dl, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
 )
-_UPDATE_SAME = (
+UPDATE_SAME = (
     "UPDATE subscriptions SET imei = ?, fingerprint = ?, issuer = ?, certificate = ?, "
     "service_type = ?, plan = ?, account = ?, billing = ?, k_sealed = ?, opc_sealed = ?, "
     "amf = ?, sqn = 0, sst = ?, sd = ?, dnn = ?, ambr_ul = ?, ambr_dl = ?, updated_at = ? "
@@ -51,7 +59,7 @@ COUNT_BY = {
 }
 
 
-def _record_values(
+def record_values(
     supi: str, device: Device, service: Service, secrets: Secrets, sealer: Sealer, amf: bytes
 ) -> tuple[object, ...]:
     return (
@@ -74,6 +82,35 @@ def _record_values(
     )
 
 
+def insert_params(
+    supi: str,
+    device: Device,
+    service: Service,
+    secrets: Secrets,
+    sealer: Sealer,
+    amf: bytes,
+    state: State,
+    now: str,
+) -> tuple[object, ...]:
+    """The parameters of :data:`INSERT` for a new record."""
+    values = record_values(supi, device, service, secrets, sealer, amf)
+    # Column order of INSERT: supi, the device (4), state, then the rest of record_values.
+    return (supi, *values[:4], state.value, *values[4:], now, now)
+
+
+def update_params(
+    supi: str,
+    device: Device,
+    service: Service,
+    secrets: Secrets,
+    sealer: Sealer,
+    amf: bytes,
+    now: str,
+) -> tuple[object, ...]:
+    """The parameters of :data:`UPDATE_SAME` (policy same-record)."""
+    return (*record_values(supi, device, service, secrets, sealer, amf), now, supi)
+
+
 def insert(
     conn: sqlite3.Connection,
     supi: str,
@@ -85,9 +122,7 @@ def insert(
     state: State,
     now: str,
 ) -> None:
-    values = _record_values(supi, device, service, secrets, sealer, amf)
-    # Column order of _INSERT: supi, the device (4), state, then the rest of _record_values.
-    conn.execute(_INSERT, (supi, *values[:4], state.value, *values[4:], now, now))
+    conn.execute(INSERT, insert_params(supi, device, service, secrets, sealer, amf, state, now))
 
 
 def update_same_record(
@@ -100,11 +135,10 @@ def update_same_record(
     amf: bytes,
     now: str,
 ) -> None:
-    values = _record_values(supi, device, service, secrets, sealer, amf)
-    conn.execute(_UPDATE_SAME, (*values, now, supi))
+    conn.execute(UPDATE_SAME, update_params(supi, device, service, secrets, sealer, amf, now))
 
 
-def to_subscription(row: sqlite3.Row, sealer: Sealer | None) -> Subscription:
+def to_subscription(row: Row, sealer: Sealer | None) -> Subscription:
     """The row as a value; K and OPc are opened only when a ``sealer`` is given."""
     secrets = None
     if sealer is not None:
@@ -134,4 +168,57 @@ def to_subscription(row: sqlite3.Row, sealer: Sealer | None) -> Subscription:
         updated=row["updated_at"],
         replaced_by=row["replaced_by"],
         secrets=secrets,
+    )
+
+
+#: A whole record as another store holds it (``dynsub store copy``); replaced_by is set after
+#: every record is in, since it names another record.
+RESTORE = (
+    "INSERT INTO subscriptions (supi, imei, fingerprint, issuer, certificate, state, "
+    "service_type, plan, account, billing, k_sealed, opc_sealed, amf, sqn, sst, sd, dnn, "
+    "ambr_ul, ambr_dl, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: A store is copied only into an empty one.
+ANY_ROW = {
+    "supi_allocations": "SELECT 1 FROM supi_allocations LIMIT 1",
+    "subscriptions": "SELECT 1 FROM subscriptions LIMIT 1",
+    "events": "SELECT 1 FROM events LIMIT 1",
+}
+LINK_REPLACED = "UPDATE subscriptions SET replaced_by = ? WHERE supi = ?"
+RESTORE_ALLOCATION = (
+    "INSERT INTO supi_allocations (supi, plmn, msin, allocated_at) VALUES (?, ?, ?, ?)"
+)
+RESTORE_EVENT = (
+    "INSERT INTO events (id, time, kind, imei, supi, outcome, reason, peer) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def restore_params(sub: Subscription, sealer: Sealer) -> tuple[object, ...]:
+    """The parameters of :data:`RESTORE`: ``sub`` read with its secrets, sealed again here."""
+    if sub.secrets is None:
+        raise ValueError(f"{sub.supi}: a record is copied with its secrets")
+    return (
+        sub.supi,
+        sub.imei,
+        sub.fingerprint,
+        sub.issuer,
+        sub.certificate,
+        sub.state.value,
+        sub.service_type,
+        sub.plan,
+        sub.account,
+        json.dumps(dict(sub.billing), sort_keys=True),
+        sealer.seal(sub.supi, "k", sub.secrets.k),
+        sealer.seal(sub.supi, "opc", sub.secrets.opc),
+        sub.amf,
+        sub.sqn,
+        sub.sst,
+        sub.sd,
+        sub.dnn,
+        sub.ambr_ul,
+        sub.ambr_dl,
+        sub.created,
+        sub.updated,
     )

@@ -24,21 +24,23 @@ import dataclasses
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dynsub_cli.errors import (
+    AlreadyExists,
     DeviceAlreadyOnboarded,
     IssuerMismatch,
     NotFound,
     SqnExhausted,
     StoreError,
 )
-from dynsub_cli.store import allocation, rows, schema
+from dynsub_cli.store import allocation, health, rows, schema
 from dynsub_cli.store.model import (
     SQN_MAX,
     SQN_STEP,
+    Allocation,
     Device,
     Event,
     EventKind,
@@ -92,22 +94,40 @@ class Subscriptions:
         *,
         now: Clock = _utc_now,
         create: bool = True,
+        missing_ok: bool = False,
     ) -> Subscriptions:
         """Open (and with ``create``, create or upgrade) the store at ``path``.
 
         ``key`` is the 32-byte store key (``sealing.load_key``); without it the store opens
         read-mostly: nothing that needs K or OPc works. A wrong key is refused here.
+        ``missing_ok`` (with ``create=False``): a store not created yet opens as an empty
+        store in memory, for the read commands on a core that has not served yet.
+
+        An existing file must be a whole dynsub store: an empty file, a file of another
+        program and a damaged database (``PRAGMA quick_check``) are refused, since using them
+        would restart SUPI numbering or hand out SUPIs UEs still hold (issue: damaged store).
         """
         where = str(path)
         if not path.exists():
             if not create:
+                if missing_ok:
+                    return cls._empty(where, key, now)
                 raise StoreError(
                     f"{path}: no subscription store here; the core creates it when it first "
                     "serves (check [store] path in core.toml)"
                 )
-            _create_private(path)
-        conn = schema.connect(path)
+            _create_new(path)
+        health.check_file(path)
         try:
+            conn = schema.connect(path)
+        except StoreError as err:
+            if isinstance(err.__cause__, sqlite3.DatabaseError) and "not a database" in str(
+                err.__cause__
+            ):
+                raise health.not_sqlite(where) from err
+            raise
+        try:
+            health.check_database(conn, where)
             schema.migrate(conn, where)
             store = cls(conn, where, Sealer(key) if key is not None else None, now)
             if key is not None:
@@ -116,6 +136,12 @@ class Subscriptions:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _empty(cls, where: str, key: bytes | None, now: Clock) -> Subscriptions:
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        schema.migrate(conn, where)
+        return cls(conn, where, Sealer(key) if key is not None else None, now)
 
     def close(self) -> None:
         with self._lock:
@@ -511,14 +537,101 @@ class Subscriptions:
                 allocated_supis=conn.execute(ALLOCATED).fetchone()[0],
             )
 
+    # --- copying (dynsub store copy) --------------------------------------------------------
 
-def _create_private(path: Path) -> None:
-    """Create an empty store file readable by its owner only (SQLite copies the mode to the
-    -wal and -shm files)."""
+    def allocations(self) -> Iterator[Allocation]:
+        """Every SUPI ever allocated, in SUPI order, streamed."""
+        after = ""
+        while True:
+            with self._lock, self._translate():
+                page = self._conn.execute(
+                    "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
+                    "WHERE supi > ? ORDER BY supi LIMIT ?",
+                    (after, _PAGE),
+                ).fetchall()
+            for row in page:
+                yield Allocation(row[0], row[1], int(row[2]), row[3])
+            if len(page) < _PAGE:
+                return
+            after = page[-1][0]
+
+    def all_events(self) -> Iterator[Event]:
+        """The whole audit trail, oldest first, streamed."""
+        after = 0
+        while True:
+            with self._lock, self._translate():
+                page = self._conn.execute(
+                    f"{_EVENTS} WHERE id > ? ORDER BY id LIMIT ?", (after, _PAGE)
+                ).fetchall()
+            for row in page:
+                yield Event(*row)
+            if len(page) < _PAGE:
+                return
+            after = int(page[-1][0])
+
+    def restore(
+        self,
+        allocations: Iterable[Allocation],
+        subscriptions: Iterable[Subscription],
+        events: Iterable[Event],
+    ) -> None:
+        """Fill an empty store with another store's contents, in one transaction.
+
+        The subscriptions must have been read with their secrets; they are sealed again under
+        this store's key. Raises AlreadyExists if this store holds anything.
+        """
+        sealer = self._need_sealer()
+        with self._write() as conn:
+            for table, query in rows.ANY_ROW.items():
+                if conn.execute(query).fetchone() is not None:
+                    raise AlreadyExists(
+                        f"{self._where}: the store is not empty ({table}); copy into a new store"
+                    )
+            conn.executemany(
+                rows.RESTORE_ALLOCATION,
+                ((a.supi, a.plmn, a.msin, a.allocated_at) for a in allocations),
+            )
+            links: builtins.list[tuple[str, str]] = []
+
+            def params(subs: Iterable[Subscription]) -> Iterator[tuple[object, ...]]:
+                for sub in subs:
+                    if sub.replaced_by is not None:
+                        links.append((sub.replaced_by, sub.supi))
+                    yield rows.restore_params(sub, sealer)
+
+            conn.executemany(rows.RESTORE, params(subscriptions))
+            conn.executemany(rows.LINK_REPLACED, links)
+            conn.executemany(
+                rows.RESTORE_EVENT,
+                (
+                    (e.id, e.time, e.kind, e.imei, e.supi, e.outcome, e.reason, e.peer)
+                    for e in events
+                ),
+            )
+
+
+def _create_new(path: Path) -> None:
+    """Create a new store at ``path``: built aside and linked into place whole.
+
+    An empty file at ``path`` is refused later as damaged, so a new store never appears there
+    half made: it is created in a private temporary file (0600; SQLite copies the mode to the
+    -wal and -shm files), given its schema, and linked to ``path`` only if nothing is there
+    yet. Two cores that start at once on a new store both end up opening the same one.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        conn = schema.connect(temporary)
+        try:
+            schema.migrate(conn, str(path))
+        finally:
+            conn.close()  # checkpoints the WAL into the file and removes it
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
     except OSError as err:
         raise StoreError(f"{path}: cannot create the subscription store: {err.strerror}") from err
-    os.close(fd)
+    finally:
+        for leftover in (temporary, *(Path(f"{temporary}{s}") for s in ("-wal", "-shm"))):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

@@ -249,13 +249,19 @@ def test_a_bad_config_is_a_config_error(tmp_path: Path) -> None:
     assert missing.exit_code == ExitCode.CONFIG
 
 
-def test_a_missing_store_is_a_store_error(core: Path) -> None:
+def test_a_core_that_has_not_served_yet_has_an_empty_store(core: Path) -> None:
+    """Issue 10: list and stats of a new core show an empty store (exit 0), create nothing."""
     (core.parent / "subscriptions.sqlite").unlink()
     for leftover in core.parent.glob("subscriptions.sqlite-*"):
         leftover.unlink()
-    result = run("list", "--config", str(core))
-    assert result.exit_code == ExitCode.STORE
-    assert "no subscription store here" in result.stderr
+    listed = run("list", "--config", str(core), "--json")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == []
+    assert "no store yet" in listed.stderr
+    stats = run("stats", "--config", str(core), "--json")
+    assert stats.exit_code == 0
+    assert json.loads(stats.stdout)["total"] == 0
+    assert run("show", "--config", str(core), SUPI1).exit_code == ExitCode.NOT_FOUND
     assert not (core.parent / "subscriptions.sqlite").exists()
 
 

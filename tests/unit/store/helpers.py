@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets as random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dynsub_cli.store import Device, Policy, Secrets, Service, Subscriptions, SupiRange
+from dynsub_cli.store.backends import is_url
+from dynsub_cli.store.postgres import PostgresSubscriptions
+
+#: Either backend; both have what the tests call (next_sqn is not in the Protocol).
+AnyStore = Subscriptions | PostgresSubscriptions
 
 KEY = bytes(range(32))
 RANGE = SupiRange(plmn="00101", msin_start="0000000001", msin_end="0000000999")
@@ -69,7 +75,7 @@ class Clock:
 
 
 def onboard(
-    store: Subscriptions,
+    store: AnyStore,
     serial: int,
     *,
     policy: Policy = Policy.SAME_RECORD,
@@ -88,3 +94,13 @@ def onboard(
 
 def open_store(path: Path, clock: Clock | None = None) -> Subscriptions:
     return Subscriptions.open(path, KEY, now=clock or Clock())
+
+
+def open_location(
+    location: str, clock: Callable[[], datetime] | None = None, *, key: bytes | None = KEY
+) -> AnyStore:
+    """The store at a SQLite path or a PostgreSQL URL (with its password, for tests)."""
+    now = clock or Clock()
+    if is_url(location):
+        return PostgresSubscriptions.open(location, key, now=now)
+    return Subscriptions.open(Path(location), key, now=now)

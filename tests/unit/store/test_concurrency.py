@@ -1,4 +1,8 @@
-"""Many writers at once: threads of one process (the core) and two processes."""
+"""Many writers at once: threads of one process (the core) and two processes, on both backends.
+
+For PostgreSQL, "two processes" stands for two cores on two hosts: nothing is shared between
+them but the database.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.errors import DeviceAlreadyOnboarded
-from dynsub_cli.store import Policy, State, Subscriptions
-from tests.unit.store.helpers import device, onboard, open_store
+from dynsub_cli.store import Policy, State
+from tests.unit.store.helpers import AnyStore, device, onboard, open_location
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,9 +40,9 @@ def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]
     return errors
 
 
-def test_threads_sharing_one_store_get_distinct_supis(tmp_path: Path) -> None:
+def test_threads_sharing_one_store_get_distinct_supis(location: str) -> None:
     supis: list[str] = []
-    with open_store(tmp_path / "s.sqlite") as store:
+    with open_location(location) as store:
 
         def work(index: int) -> None:
             for n in range(20):
@@ -50,13 +54,13 @@ def test_threads_sharing_one_store_get_distinct_supis(tmp_path: Path) -> None:
         assert store.stats().total == 160
 
 
-def test_threads_with_their_own_connections_get_distinct_supis(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    open_store(path).close()
+def test_threads_with_their_own_connections_get_distinct_supis(location: str) -> None:
+    path = location
+    open_location(path).close()
     supis: list[str] = []
 
     def work(index: int) -> None:
-        with open_store(path) as store:
+        with open_location(path) as store:
             supis.extend(onboard(store, index * 100 + n) for n in range(15))
 
     assert _run_threads(6, work) == []
@@ -65,17 +69,17 @@ def test_threads_with_their_own_connections_get_distinct_supis(tmp_path: Path) -
 
 @pytest.mark.parametrize("policy", list(Policy))
 def test_one_device_on_many_connections_ends_with_one_live_record(
-    tmp_path: Path, policy: Policy
+    location: str, policy: Policy
 ) -> None:
-    path = tmp_path / "s.sqlite"
-    open_store(path).close()
+    path = location
+    open_location(path).close()
 
     def work(index: int) -> None:
-        with open_store(path) as store:
+        with open_location(path) as store:
             onboard(store, 7, policy=policy)
 
     errors = _run_threads(10, work)
-    with open_store(path) as store:
+    with open_location(path) as store:
         live = [s for s in store.list() if s.state is not State.REPLACED]
         assert len(live) == 1
         assert store.find_by_imei(device(7).imei) == live[0]
@@ -97,11 +101,11 @@ _WORKER = """
 import sys
 from pathlib import Path
 from dynsub_cli.store import Policy
-from tests.unit.store.helpers import onboard, open_store
+from tests.unit.store.helpers import onboard, open_location
 
-path, first, count, policy = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+path, first, count, policy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 go = Path(sys.argv[5])
-with open_store(path) as store:
+with open_location(path) as store:
     while not go.exists():  # start together, to collide as much as possible
         pass
     for serial in range(first, first + count):
@@ -109,8 +113,8 @@ with open_store(path) as store:
 """
 
 
-def _processes(path: Path, jobs: list[tuple[int, int]], policy: Policy) -> list[str]:
-    go = path.parent / "go"
+def _processes(path: str, jobs: list[tuple[int, int]], policy: Policy, folder: Path) -> list[str]:
+    go = folder / "go"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(path), str(first), str(count), policy, str(go)],
@@ -129,47 +133,47 @@ def _processes(path: Path, jobs: list[tuple[int, int]], policy: Policy) -> list[
     return outputs
 
 
-def test_two_processes_allocate_distinct_supis(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    open_store(path).close()
-    supis = _processes(path, [(0, 60), (1000, 60)], Policy.SAME_RECORD)
+def test_two_processes_allocate_distinct_supis(location: str, tmp_path: Path) -> None:
+    path = location
+    open_location(path).close()
+    supis = _processes(path, [(0, 60), (1000, 60)], Policy.SAME_RECORD, tmp_path)
     assert len(supis) == 120
     assert len(set(supis)) == 120
-    with open_store(path) as store:
+    with open_location(path) as store:
         assert store.stats().total == 120
         assert store.stats().allocated_supis == 120
 
 
-def test_two_processes_onboarding_the_same_devices(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    open_store(path).close()
-    supis = _processes(path, [(0, 40), (0, 40)], Policy.SAME_RECORD)
+def test_two_processes_onboarding_the_same_devices(location: str, tmp_path: Path) -> None:
+    path = location
+    open_location(path).close()
+    supis = _processes(path, [(0, 40), (0, 40)], Policy.SAME_RECORD, tmp_path)
     assert len(supis) == 80
     assert len(set(supis)) == 40  # both processes got the same SUPI for each device
-    with open_store(path) as store:
+    with open_location(path) as store:
         assert store.stats().total == 40
 
 
-def test_a_shared_store_is_safe_from_asyncio_worker_threads(tmp_path: Path) -> None:
+def test_a_shared_store_is_safe_from_asyncio_worker_threads(location: str) -> None:
     import asyncio
 
-    async def main(store: Subscriptions) -> list[str]:
+    async def main(store: AnyStore) -> list[str]:
         calls = [asyncio.to_thread(onboard, store, n) for n in range(50)]
         return list(await asyncio.gather(*calls))
 
-    with open_store(tmp_path / "s.sqlite") as store:
+    with open_location(location) as store:
         supis = asyncio.run(main(store))
     assert len(set(supis)) == 50
 
 
-def test_concurrent_authentications_get_distinct_sqns(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    with open_store(path) as store:
+def test_concurrent_authentications_get_distinct_sqns(location: str) -> None:
+    path = location
+    with open_location(path) as store:
         supi = onboard(store, 1)
     sqns: list[int] = []
 
     def work(index: int) -> None:
-        with open_store(path) as store:
+        with open_location(path) as store:
             sqns.extend(store.next_sqn(supi) for _ in range(10))
 
     assert _run_threads(5, work) == []

@@ -1,9 +1,12 @@
-"""The repository: records, secrets at rest, policies, allocation, SQN, events, stats."""
+"""The repository: records, secrets at rest, policies, allocation, SQN, events, stats.
+
+Tests taking ``store`` or ``location`` run against both backends (conftest.py); the others
+look at SQLite's file itself.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -24,29 +27,23 @@ from dynsub_cli.store import (
     Policy,
     Secrets,
     State,
-    Subscriptions,
     SupiRange,
 )
 from dynsub_cli.store import rows as rows_module
 from tests.unit.store.helpers import (
-    KEY,
     RANGE,
+    AnyStore,
     Clock,
     device,
     fresh_secrets,
     onboard,
+    open_location,
     open_store,
     service,
 )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Subscriptions]:
-    with open_store(tmp_path / "s.sqlite") as opened:
-        yield opened
-
-
-def test_a_new_device_gets_a_whole_record(store: Subscriptions) -> None:
+def test_a_new_device_gets_a_whole_record(store: AnyStore) -> None:
     secrets = fresh_secrets()
     svc = service(sd="0a0b0c", account="acme-1", billing={"account": "acme-1"})
     result = store.create_or_update_from_onboarding(
@@ -80,7 +77,7 @@ def test_a_new_device_gets_a_whole_record(store: Subscriptions) -> None:
     )
 
 
-def test_lookups(store: Subscriptions) -> None:
+def test_lookups(store: AnyStore) -> None:
     supi = onboard(store, 1)
     assert store.find_by_imei(device(1).imei) == store.get(supi)
     assert store.find_by_fingerprint(device(1).fingerprint.upper()) == store.get(supi)
@@ -91,7 +88,7 @@ def test_lookups(store: Subscriptions) -> None:
     assert info.value.exit_code == ExitCode.NOT_FOUND
 
 
-def test_secrets_are_in_no_repr(store: Subscriptions) -> None:
+def test_secrets_are_in_no_repr(store: AnyStore) -> None:
     secrets = fresh_secrets()
     store.create_or_update_from_onboarding(
         device(1), service(), secrets, supi_range=RANGE, policy=Policy.SAME_RECORD
@@ -145,19 +142,17 @@ def test_tampering_with_a_sealed_column_is_detected(tmp_path: Path) -> None:
         assert store.secrets(b).k  # the other row is untouched
 
 
-def test_a_wrong_store_key_is_refused_at_open(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    with open_store(path) as store:
+def test_a_wrong_store_key_is_refused_at_open(location: str) -> None:
+    with open_location(location) as store:
         onboard(store, 1)
     with pytest.raises(StoreError, match="the store key does not open this store"):
-        Subscriptions.open(path, bytes(32))
+        open_location(location, key=bytes(32))
 
 
-def test_without_the_key_records_read_but_secrets_do_not(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    with open_store(path) as store:
+def test_without_the_key_records_read_but_secrets_do_not(location: str) -> None:
+    with open_location(location) as store:
         supi = onboard(store, 1)
-    with Subscriptions.open(path, None) as store:
+    with open_location(location, key=None) as store:
         assert [s.supi for s in store.list()] == [supi]
         with pytest.raises(StoreError, match="opened without the store key"):
             store.get(supi, reveal_secrets=True)
@@ -165,7 +160,7 @@ def test_without_the_key_records_read_but_secrets_do_not(tmp_path: Path) -> None
             onboard(store, 2)
 
 
-def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: Subscriptions) -> None:
+def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: AnyStore) -> None:
     supi = onboard(store, 1)
     store.next_sqn(supi)
     store.set_state(supi, State.SUSPENDED)
@@ -191,7 +186,7 @@ def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: Subscript
     assert store.stats().allocated_supis == 1
 
 
-def test_new_record_policy_retires_the_old_record(store: Subscriptions) -> None:
+def test_new_record_policy_retires_the_old_record(store: AnyStore) -> None:
     old = onboard(store, 1)
     result = store.create_or_update_from_onboarding(
         device(1), service(), fresh_secrets(), supi_range=RANGE, policy=Policy.NEW_RECORD
@@ -209,7 +204,7 @@ def test_new_record_policy_retires_the_old_record(store: Subscriptions) -> None:
         store.set_state(old, State.ACTIVE)
 
 
-def test_refuse_policy_raises_and_records_the_refusal(store: Subscriptions) -> None:
+def test_refuse_policy_raises_and_records_the_refusal(store: AnyStore) -> None:
     supi = onboard(store, 1)
     before = store.get(supi, reveal_secrets=True)
     with pytest.raises(DeviceAlreadyOnboarded) as info:
@@ -225,19 +220,19 @@ def test_refuse_policy_raises_and_records_the_refusal(store: Subscriptions) -> N
     assert store.stats().allocated_supis == 1
 
 
-def test_a_device_new_to_the_store_is_created_whatever_the_policy(store: Subscriptions) -> None:
+def test_a_device_new_to_the_store_is_created_whatever_the_policy(store: AnyStore) -> None:
     for serial, policy in enumerate(Policy, start=1):
         assert onboard(store, serial, policy=policy) == f"imsi-00101000000000{serial}"
 
 
-def test_supis_are_allocated_in_order_and_never_reused(store: Subscriptions) -> None:
+def test_supis_are_allocated_in_order_and_never_reused(store: AnyStore) -> None:
     first = [onboard(store, n) for n in range(1, 4)]
     assert first == [f"imsi-00101000000000{n}" for n in range(1, 4)]
     store.delete(first[2])
     assert onboard(store, 4) == "imsi-001010000000004"
 
 
-def test_an_exhausted_range_is_a_distinct_error(store: Subscriptions) -> None:
+def test_an_exhausted_range_is_a_distinct_error(store: AnyStore) -> None:
     tiny = SupiRange(plmn="00101", msin_start="0000000001", msin_end="0000000002")
     onboard(store, 1, supi_range=tiny)
     onboard(store, 2, supi_range=tiny)
@@ -248,7 +243,7 @@ def test_an_exhausted_range_is_a_distinct_error(store: Subscriptions) -> None:
     assert len(store.events()) == 2  # the failed attempt left nothing behind
 
 
-def test_allocation_fills_holes_when_the_range_moves(store: Subscriptions) -> None:
+def test_allocation_fills_holes_when_the_range_moves(store: AnyStore) -> None:
     upper = SupiRange(plmn="00101", msin_start="0000000005", msin_end="0000000006")
     onboard(store, 1, supi_range=upper)
     onboard(store, 2, supi_range=upper)
@@ -261,13 +256,11 @@ def test_allocation_fills_holes_when_the_range_moves(store: Subscriptions) -> No
     assert onboard(store, 6, supi_range=middle) == "imsi-001010000000008"
 
 
-def test_a_failed_write_leaves_nothing(
-    store: Subscriptions, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_write_leaves_nothing(store: AnyStore, monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("power cut between the allocation and the insert")
 
-    monkeypatch.setattr(rows_module, "insert", crash)
+    monkeypatch.setattr(rows_module, "insert_params", crash)
     with pytest.raises(RuntimeError):
         onboard(store, 1)
     monkeypatch.undo()
@@ -276,7 +269,7 @@ def test_a_failed_write_leaves_nothing(
     assert onboard(store, 1) == "imsi-001010000000001"  # the SUPI was not consumed
 
 
-def test_suspend_resume_and_delete(store: Subscriptions) -> None:
+def test_suspend_resume_and_delete(store: AnyStore) -> None:
     supi = onboard(store, 1)
     assert store.set_state(supi, State.SUSPENDED, reason="unpaid").state is State.SUSPENDED
     assert store.set_state(supi, State.ACTIVE).state is State.ACTIVE
@@ -298,14 +291,14 @@ def test_suspend_resume_and_delete(store: Subscriptions) -> None:
         store.set_state(supi, State.REPLACED)
 
 
-def test_deleting_a_replacement_unlinks_the_old_record(store: Subscriptions) -> None:
+def test_deleting_a_replacement_unlinks_the_old_record(store: AnyStore) -> None:
     old = onboard(store, 1)
     new = onboard(store, 1, policy=Policy.NEW_RECORD)
     store.delete(new)
     assert store.get(old).replaced_by is None
 
 
-def test_sqn_steps_by_the_ind_size_and_resync_sets_it(store: Subscriptions) -> None:
+def test_sqn_steps_by_the_ind_size_and_resync_sets_it(store: AnyStore) -> None:
     supi = onboard(store, 1)
     assert [store.next_sqn(supi) for _ in range(3)] == [32, 64, 96]
     store.update_sqn(supi, 0x123456789A)
@@ -322,7 +315,7 @@ def test_sqn_steps_by_the_ind_size_and_resync_sets_it(store: Subscriptions) -> N
         store.update_sqn("imsi-001010000000999", 1)
 
 
-def test_events_filter_and_limit(store: Subscriptions) -> None:
+def test_events_filter_and_limit(store: AnyStore) -> None:
     for n in range(5):
         store.add_event(
             EventKind.ONBOARDING_ATTEMPT,
@@ -340,7 +333,7 @@ def test_events_filter_and_limit(store: Subscriptions) -> None:
     assert times == sorted(times, reverse=True)
 
 
-def test_stats(store: Subscriptions) -> None:
+def test_stats(store: AnyStore) -> None:
     onboard(store, 1)
     onboard(store, 2)
     store.create_or_update_from_onboarding(
@@ -365,17 +358,17 @@ def test_stats(store: Subscriptions) -> None:
     }
 
 
-def test_the_clock_must_be_timezone_aware(tmp_path: Path) -> None:
+def test_the_clock_must_be_timezone_aware(location: str) -> None:
     with (
-        Subscriptions.open(tmp_path / "s.sqlite", KEY, now=datetime.now) as store,
+        open_location(location, datetime.now) as store,
         pytest.raises(ValueError, match="timezone-aware"),
     ):
         onboard(store, 1)
 
 
-def test_times_come_from_the_clock_given(tmp_path: Path) -> None:
+def test_times_come_from_the_clock_given(location: str) -> None:
     clock = Clock()
-    with open_store(tmp_path / "s.sqlite", clock) as store:
+    with open_location(location, clock) as store:
         supi = onboard(store, 1)
         clock.now = clock.now.replace(year=2030)
         updated = store.set_state(supi, State.SUSPENDED)

@@ -1,0 +1,79 @@
+"""Is the file at [store] path a whole dynsub store? Checked every time a SQLite store opens.
+
+A damaged store must not be used: a store file emptied (zero bytes) would be taken as a new
+store and restart SUPI numbering, handing out SUPIs that UEs still hold; a store with damaged
+pages would allocate SUPIs beside records it cannot read. So an existing file must not be empty,
+must be a SQLite database, pass ``PRAGMA quick_check`` (https://sqlite.org/pragma.html#pragma_quick_check:
+every page and index, without checking that index contents match their tables) and hold the
+dynsub tables; each refusal says how to recover.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from dynsub_cli.errors import StoreError
+
+_TABLES = {"meta", "supi_allocations", "subscriptions", "events"}
+_SHOWN = 3  # quick_check messages quoted in the error
+
+RECOVER = (
+    "stop every core using it, keep a copy of the file, and restore the store from a backup; "
+    "without a backup, sqlite3 can salvage what is readable: "
+    "sqlite3 BROKEN .recover | sqlite3 NEW, then check NEW with dynsub store stats "
+    "before pointing [store] path at it"
+)
+
+
+def check_file(path: Path) -> None:
+    """Refuse an empty store file before SQLite opens it (and takes it as a new database).
+
+    Only stat(2): opening and closing the file here would drop every POSIX lock that SQLite
+    connections of this process hold on it (fcntl locks belong to the process, and any
+    close() releases them), which lets another connection delete a WAL still in use.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise StoreError(f"{path}: cannot read the subscription store: {err.strerror}") from err
+    if size == 0:
+        raise StoreError(
+            f"{path}: the store file is empty (0 bytes), so its subscriptions are lost; it is "
+            "not used as a new store, since SUPIs would be handed out again that UEs still "
+            f"hold. To recover: {RECOVER}. Only if no UE was ever onboarded: delete the file "
+            "and the core creates a new store"
+        )
+
+
+def not_sqlite(where: str) -> StoreError:
+    """SQLite said "file is not a database": its header is not SQLite's."""
+    return StoreError(
+        f"{where}: not a subscription store (not a SQLite database: a file of another "
+        "program, or its first page is damaged); check [store] path in core.toml. If it "
+        f"was the store: {RECOVER}"
+    )
+
+
+def check_database(conn: sqlite3.Connection, where: str) -> None:
+    """Refuse a damaged database, and one of another program (tables but no dynsub schema)."""
+    try:
+        problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as err:
+        problems = [str(err)]
+    if problems != ["ok"]:
+        shown = "; ".join(problems[:_SHOWN])
+        more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
+        raise StoreError(f"{where}: the store is damaged (quick_check: {shown}{more}). {RECOVER}")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"{where}: the store is damaged ({err}). {RECOVER}") from err
+    foreign = (version == 0 and tables) or (version > 0 and not tables >= _TABLES)
+    if foreign:
+        listed = ", ".join(sorted(t for t in tables if not t.startswith("sqlite_"))) or "none"
+        raise StoreError(
+            f"{where}: a SQLite database that is not a dynsub store (tables: {listed}); "
+            "check [store] path in core.toml: it names the store file the core created"
+        )
