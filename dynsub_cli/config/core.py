@@ -10,12 +10,12 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from dynsub_cli.config.reader import Section, describe, unknown_names
 from dynsub_cli.config.units import is_hex, is_imei, parse_bitrate
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ConfigError
 from dynsub_cli.files import exposure
 
@@ -33,14 +33,6 @@ IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
 
 #: Billing information a plan may require the UE to supply during onboarding.
 BILLING_FIELDS: tuple[str, ...] = ("account", "contact", "purchase_order")
-
-
-class Reonboarding(StrEnum):
-    """What a device that onboards again gets (the store applies it atomically)."""
-
-    SAME_RECORD = "same-record"  # keep the SUPI; new K/OPc, SQN restarts
-    NEW_RECORD = "new-record"  # the old record is marked "replaced"; a new SUPI is allocated
-    REFUSE = "refuse"  # the device is told it is already onboarded
 
 
 @dataclass(frozen=True)

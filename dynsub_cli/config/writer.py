@@ -25,13 +25,13 @@ from dynsub_cli.config.core import (
     OperatorConfig,
     PkiConfig,
     Plan,
-    Reonboarding,
     ServiceType,
     StoreConfig,
     SuciConfig,
     SupiConfig,
 )
 from dynsub_cli.config.units import format_bitrate
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ConfigError
 from dynsub_cli.files import write_atomic
 

@@ -20,6 +20,7 @@ from dynsub_cli.errors import (
     SupiRangeExhausted,
 )
 from dynsub_cli.nas import dialogue as d
+from dynsub_cli.nas.ies import SNssai
 from dynsub_cli.pki.verify import DeviceIdentity
 from dynsub_cli.security import subscription as key
 from dynsub_cli.security.milenage import compute_opc
@@ -50,8 +51,8 @@ class Provisioned:
     message: d.Subscription
 
 
-def _snssai(sst: int, sd: str | None) -> d.Snssai:
-    return d.Snssai(sst, bytes.fromhex(sd) if sd else None)
+def _snssai(sst: int, sd: str | None) -> SNssai:
+    return SNssai(sst, int(sd, 16) if sd else None)
 
 
 def offer(net: Network) -> d.Offer:
@@ -101,8 +102,9 @@ def accept(net: Network, choice: d.Choice) -> Service:
         raise NotAccepted(
             Refusal.MISSING_BILLING_INFORMATION,
             d.DialogueCause.MISSING_BILLING_INFORMATION,
-            f"plan {plan.name!r} needs billing information: {', '.join(missing)} "
-            f"(give it with --account or --billing FIELD=VALUE)",
+            # The UE reads this: it names the billing fields, never a flag of our command line
+            # (the UE may be any implementation); dynsub's UE command adds its flags.
+            f"plan {plan.name!r} needs billing information: {', '.join(missing)}",
         )
     return Service(
         service_type=service_type.name,
@@ -185,9 +187,7 @@ def _subscription(
         mcc=net.mcc,
         mnc=net.mnc,
         routing_indicator=net.config.supi.routing_indicator,
-        home_network_keys=tuple(
-            d.HomeNetworkKey(scheme, key_id, public) for scheme, key_id, public in net.public_keys()
-        ),
+        home_network_keys=net.public_keys(),
         allowed_nssai=(_snssai(record.sst, record.sd),),
         ambr_uplink_bps=record.ambr_ul,
         ambr_downlink_bps=record.ambr_dl,

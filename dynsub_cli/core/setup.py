@@ -23,8 +23,9 @@ from dynsub_cli import config
 from dynsub_cli.config import ListenConfig
 from dynsub_cli.errors import AlreadyExists, BadInput
 from dynsub_cli.files import make_private_dir, write_secret
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.pki import authority, pem, profiles, revocation, verify
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
+from dynsub_cli.security.ecies import HomeNetworkKey
 from dynsub_cli.store.sealing import generate_key_file
 
 
@@ -92,8 +93,12 @@ def init(
     # and a UE's state file the home network keys it conceals its SUPI with.
     fresh: dict[Path, Callable[[], bytes]] = {
         loaded.operator.op_file: lambda: (secrets.token_bytes(16).hex() + "\n").encode(),
-        loaded.suci.profile_a_key_file: lambda: HomeNetworkKey.generate(Profile.A).to_pem(),
-        loaded.suci.profile_b_key_file: lambda: HomeNetworkKey.generate(Profile.B).to_pem(),
+        loaded.suci.profile_a_key_file: lambda: HomeNetworkKey.generate(
+            ProtectionScheme.PROFILE_A
+        ).to_pem(),
+        loaded.suci.profile_b_key_file: lambda: HomeNetworkKey.generate(
+            ProtectionScheme.PROFILE_B
+        ).to_pem(),
     }
     for path, make in fresh.items():
         if not path.exists():

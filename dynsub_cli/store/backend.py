@@ -17,13 +17,13 @@ import builtins
 from collections.abc import Iterator
 from typing import Protocol
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.store.model import (
     Device,
     Event,
     EventKind,
     EventOutcome,
     OnboardingResult,
-    Policy,
     Secrets,
     Service,
     State,
@@ -51,7 +51,7 @@ class SubscriptionStore(Protocol):
         secrets: Secrets,
         *,
         supi_range: SupiRange,
-        policy: Policy,
+        policy: Reonboarding,
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:

@@ -46,7 +46,7 @@ from dynsub_cli.pki import verify
 from dynsub_cli.security import keys, subscription, suci
 from dynsub_cli.ue.device import Device
 from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure, cause_text
-from dynsub_cli.ue.state import HomeNetworkKey, UeState
+from dynsub_cli.ue.state import UeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +259,10 @@ class Onboarding(Procedure[UeState]):
             opc=sub.opc,
             amf=sub.amf,
             sqn_ms=0,
-            home_network_keys=tuple(
-                HomeNetworkKey(k.scheme, k.key_id, k.public_key) for k in sub.home_network_keys
+            home_network_keys=sub.home_network_keys,
+            allowed_nssai=tuple(
+                (s.sst, None if s.sd is None else f"{s.sd:06x}") for s in sub.allowed_nssai
             ),
-            allowed_nssai=tuple((s.sst, s.sd.hex() if s.sd else None) for s in sub.allowed_nssai),
             ambr_uplink_bps=sub.ambr_uplink_bps,
             ambr_downlink_bps=sub.ambr_downlink_bps,
             service_type=sub.service_type,

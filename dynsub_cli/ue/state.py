@@ -16,15 +16,9 @@ import tomli_w
 
 from dynsub_cli.errors import BadInput
 from dynsub_cli.files import read_secret, write_secret
+from dynsub_cli.nas.dialogue import HomeNetworkPublicKey
 
 FORMAT = 1
-
-
-@dataclass(frozen=True, slots=True)
-class HomeNetworkKey:
-    scheme: int  # 1 = Profile A (X25519), 2 = Profile B (P-256)
-    key_id: int
-    public_key: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +33,7 @@ class UeState:
     amf: bytes
     #: TS 33.102 C.1: the highest SQN the USIM has accepted (0: none yet).
     sqn_ms: int
-    home_network_keys: tuple[HomeNetworkKey, ...]
+    home_network_keys: tuple[HomeNetworkPublicKey, ...]
     allowed_nssai: tuple[tuple[int, str | None], ...]  # (sst, sd hex or None)
     ambr_uplink_bps: int
     ambr_downlink_bps: int
@@ -50,7 +44,7 @@ class UeState:
     def msin(self) -> str:
         return self.supi.removeprefix("imsi-")[len(self.mcc) + len(self.mnc) :]
 
-    def preferred_key(self) -> HomeNetworkKey | None:
+    def preferred_key(self) -> HomeNetworkPublicKey | None:
         """Profile B where the network offers it (its curve is the one of our PKI), else A."""
         return max(self.home_network_keys, key=lambda key: key.scheme, default=None)
 
@@ -107,7 +101,9 @@ def load(path: Path) -> UeState:
             amf=bytes.fromhex(usim["amf"]),
             sqn_ms=int(usim["sqn_ms"]),
             home_network_keys=tuple(
-                HomeNetworkKey(int(k["scheme"]), int(k["key_id"]), bytes.fromhex(k["public_key"]))
+                HomeNetworkPublicKey(
+                    int(k["scheme"]), int(k["key_id"]), bytes.fromhex(k["public_key"])
+                )
                 for k in doc.get("home_network_keys", [])
             ),
             allowed_nssai=tuple((int(s["sst"]), s.get("sd")) for s in sub["allowed_nssai"]),

@@ -7,7 +7,8 @@ import secrets as random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dynsub_cli.store import Device, Policy, Secrets, Service, Subscriptions, SupiRange
+from dynsub_cli.enrollment import Reonboarding
+from dynsub_cli.store import Device, Secrets, Service, Subscriptions, SupiRange
 
 KEY = bytes(range(32))
 RANGE = SupiRange(plmn="00101", msin_start="0000000001", msin_end="0000000999")
@@ -72,7 +73,7 @@ def onboard(
     store: Subscriptions,
     serial: int,
     *,
-    policy: Policy = Policy.SAME_RECORD,
+    policy: Reonboarding = Reonboarding.SAME_RECORD,
     supi_range: SupiRange = RANGE,
     cert: bytes | None = None,
 ) -> str:

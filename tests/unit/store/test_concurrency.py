@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded
-from dynsub_cli.store import Policy, State, Subscriptions
+from dynsub_cli.store import State, Subscriptions
 from tests.unit.store.helpers import device, onboard, open_store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,9 +64,9 @@ def test_threads_with_their_own_connections_get_distinct_supis(tmp_path: Path) -
     assert len(set(supis)) == 90
 
 
-@pytest.mark.parametrize("policy", list(Policy))
+@pytest.mark.parametrize("policy", list(Reonboarding))
 def test_one_device_on_many_connections_ends_with_one_live_record(
-    tmp_path: Path, policy: Policy
+    tmp_path: Path, policy: Reonboarding
 ) -> None:
     path = tmp_path / "s.sqlite"
     open_store(path).close()
@@ -80,15 +81,15 @@ def test_one_device_on_many_connections_ends_with_one_live_record(
         assert len(live) == 1
         assert store.find_by_imei(device(7).imei) == live[0]
         everything = store.list()
-    if policy is Policy.REFUSE:
+    if policy is Reonboarding.REFUSE:
         assert len(errors) == 9
         assert all(isinstance(e, DeviceAlreadyOnboarded) for e in errors)
         assert len(everything) == 1
     else:
         assert errors == []
-    if policy is Policy.SAME_RECORD:
+    if policy is Reonboarding.SAME_RECORD:
         assert len(everything) == 1
-    if policy is Policy.NEW_RECORD:
+    if policy is Reonboarding.NEW_RECORD:
         assert len(everything) == 10
         assert sum(s.state is State.REPLACED for s in everything) == 9
 
@@ -96,7 +97,7 @@ def test_one_device_on_many_connections_ends_with_one_live_record(
 _WORKER = """
 import sys
 from pathlib import Path
-from dynsub_cli.store import Policy
+from dynsub_cli.enrollment import Reonboarding
 from tests.unit.store.helpers import onboard, open_store
 
 path, first, count, policy = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -105,11 +106,11 @@ with open_store(path) as store:
     while not go.exists():  # start together, to collide as much as possible
         pass
     for serial in range(first, first + count):
-        print(onboard(store, serial, policy=Policy(policy)), flush=True)
+        print(onboard(store, serial, policy=Reonboarding(policy)), flush=True)
 """
 
 
-def _processes(path: Path, jobs: list[tuple[int, int]], policy: Policy) -> list[str]:
+def _processes(path: Path, jobs: list[tuple[int, int]], policy: Reonboarding) -> list[str]:
     go = path.parent / "go"
     procs = [
         subprocess.Popen(
@@ -132,7 +133,7 @@ def _processes(path: Path, jobs: list[tuple[int, int]], policy: Policy) -> list[
 def test_two_processes_allocate_distinct_supis(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     open_store(path).close()
-    supis = _processes(path, [(0, 60), (1000, 60)], Policy.SAME_RECORD)
+    supis = _processes(path, [(0, 60), (1000, 60)], Reonboarding.SAME_RECORD)
     assert len(supis) == 120
     assert len(set(supis)) == 120
     with open_store(path) as store:
@@ -143,7 +144,7 @@ def test_two_processes_allocate_distinct_supis(tmp_path: Path) -> None:
 def test_two_processes_onboarding_the_same_devices(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     open_store(path).close()
-    supis = _processes(path, [(0, 40), (0, 40)], Policy.SAME_RECORD)
+    supis = _processes(path, [(0, 40), (0, 40)], Reonboarding.SAME_RECORD)
     assert len(supis) == 80
     assert len(set(supis)) == 40  # both processes got the same SUPI for each device
     with open_store(path) as store:
