@@ -68,10 +68,16 @@ class DynsubError(Exception):
     #: The procedure step that failed (e.g. "EAP-TLS"), set by the procedure that raised it;
     #: the command line shows it before the message.
     step: str | None = None
+    #: The input at fault by its name in the API (a keyword argument or a configuration key,
+    #: e.g. ``count``, ``force``), never by a command-line flag: the message writes it in
+    #: backquotes (`count`), and the command line shows its own flag in its place.
+    parameter: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if parameter is not None:
+            self.parameter = parameter
 
     def describe(self) -> str:
         """The message a user reads: the failed step (if known), then what went wrong."""
@@ -322,6 +328,6 @@ class Rejected(DynsubError):
 
     exit_code = ExitCode.REJECTED
 
-    def __init__(self, message: str, cause: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, cause: int, *, parameter: str | None = None) -> None:
+        super().__init__(message, parameter=parameter)
         self.cause = cause

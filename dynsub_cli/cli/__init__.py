@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from dynsub_cli import __version__
-from dynsub_cli.cli import render
+from dynsub_cli.cli import flags, render
 from dynsub_cli.cli.core import core
 from dynsub_cli.cli.crypto import crypto
 from dynsub_cli.cli.demo import demo
@@ -53,7 +53,7 @@ class DynsubGroup(click.Group):
         if app is not None and app.verbose:
             render.traceback_of(err)
         if isinstance(err, DynsubError):
-            render.error(err.describe())
+            render.error(flags.describe(err))
         else:
             render.error(
                 f"internal error: {type(err).__name__}: {err} "

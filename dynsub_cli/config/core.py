@@ -193,7 +193,8 @@ def load(path: Path) -> CoreConfig:
             data = tomllib.load(f)
     except FileNotFoundError as err:
         raise ConfigError(
-            f"{path}: not found (dynsub core init DIR writes one; pass --config DIR/core.toml)"
+            f"{path}: not found (`dynsub core init DIR` writes one; give its path with `config`)",
+            parameter="config",
         ) from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from err

@@ -79,7 +79,8 @@ class Server:
         except OSError as err:
             raise NetworkError(
                 f"cannot listen on {host}:{port}: {err.strerror or err} "
-                "(is another core running? choose another port with --listen)"
+                "(is another core running? choose another port with `listen`)",
+                parameter="listen",
             ) from err
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])

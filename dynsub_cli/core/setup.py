@@ -63,8 +63,9 @@ def init(
     target = folder / config.FILE_NAME
     if target.exists() and not force:
         raise AlreadyExists(
-            f"{target}: a core is already set up here; use --force to rewrite its "
-            "configuration (secrets and store are kept)"
+            f"{target}: a core is already set up here; use `force` to rewrite its "
+            "configuration (secrets and store are kept)",
+            parameter="force",
         )
     if devices is None:
         if not pki.crl.exists():
@@ -125,8 +126,9 @@ def _check_devices(devices: Devices) -> tuple[str, ...]:
         if not any(verify.issued_by(ca, root) for root in roots):
             raise BadInput(
                 f"manufacturer CA {verify.label(ca)}: signed by none of the device roots (its "
-                f"issuer: {ca.issuer.rfc4514_string()}); add its root with --device-root, or "
-                "its devices can never onboard"
+                f"issuer: {ca.issuer.rfc4514_string()}); add its root with `devices.roots`, or "
+                "its devices can never onboard",
+                parameter="devices.roots",
             )
     covered = set()
     for path in devices.crls:

@@ -29,9 +29,7 @@ class Device:
 
 def load(folder: Path) -> Device:
     if not folder.is_dir():
-        raise FileError(
-            f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
-        )
+        raise FileError(f"{folder}: no such device folder (mint one with `dynsub pki mint`)")
     cert_path = folder / device_folder.DEVICE_CERT
     cert_pem = read_bytes(cert_path, "device certificate")
     imei = profiles.imei_of(pem.certificates_from(cert_pem, str(cert_path))[0])

@@ -186,7 +186,14 @@ class Onboarding(Procedure[UeState]):
                 # docs/protocol.md: an ERROR says why in words; the DEREGISTRATION REQUEST
                 # that follows says it as a 5GMM cause. Report both, so read on.
                 self.refusal = Rejected(
-                    f"the network refused: {payload.text}", MmCause.PROTOCOL_ERROR_UNSPECIFIED
+                    f"the network refused: {payload.text}",
+                    MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+                    # The core names the billing fields; what to give is ours to say.
+                    parameter=(
+                        "billing"
+                        if payload.cause is d.DialogueCause.MISSING_BILLING_INFORMATION
+                        else None
+                    ),
                 )
                 self.refusal.step = self.step
                 self._state = self._await_refusal_cause
@@ -205,6 +212,7 @@ class Onboarding(Procedure[UeState]):
             raise Rejected(
                 f"{refusal.message}; de-registered with {cause_text(message.cause)}",
                 message.cause,
+                parameter=refusal.parameter,
             )
         raise refusal
 

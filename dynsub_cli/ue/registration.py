@@ -86,7 +86,7 @@ class Registration(Procedure[UeState]):
             raise Rejected(
                 f"the network holds no subscription for {self._state_value.supi} and asks for "
                 f"subscription generation ({cause_text(message.cause)}): onboard the device "
-                "again with `dynsub ue onboard --device DEVICE_FOLDER`",
+                "again (`dynsub ue onboard`)",
                 message.cause,
             )
         super()._refused_by_network(message)

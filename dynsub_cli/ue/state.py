@@ -115,5 +115,5 @@ def load(path: Path) -> UeState:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, ValueError, TypeError) as err:
         raise BadInput(
             f"{path}: not a dynsub UE state file ({type(err).__name__}: {err}); "
-            "onboard again with: dynsub ue onboard --device DEVDIR --core HOST:PORT"
+            "onboard the device again (`dynsub ue onboard`)"
         ) from err

@@ -84,8 +84,9 @@ def test_csv(store: Subscriptions) -> None:
 
 
 def test_open5gs_needs_the_secrets(store: Subscriptions) -> None:
-    with pytest.raises(StoreError, match="add --reveal-secrets"):
+    with pytest.raises(StoreError, match="add `reveal_secrets`") as raised:
         _export(store, Format.OPEN5GS, False)
+    assert raised.value.parameter == "reveal_secrets"  # cli/ names its flag
 
 
 def test_revealing_needs_secrets_read(store: Subscriptions) -> None:
