@@ -74,12 +74,20 @@ class DynsubError(Exception):
     #: What to try next, apart from the message (sigstore's diagnostics): lower layers name
     #: parameters, the command line may add one of its own.
     hint: str | None = None
+    #: The input at fault by its name in the API (a keyword argument or a configuration key,
+    #: e.g. ``count``, ``force``), never by a command-line flag: the message writes it in
+    #: backquotes (`count`), and the command line shows its own flag in its place.
+    parameter: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, parameter: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if hint is not None:
             self.hint = hint
+        if parameter is not None:
+            self.parameter = parameter
 
     def describe(self) -> str:
         """The message a user reads: the failed step (if known), then what went wrong."""
@@ -342,6 +350,6 @@ class Rejected(DynsubError):
 
     exit_code = ExitCode.REJECTED
 
-    def __init__(self, message: str, cause: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, cause: int, *, parameter: str | None = None) -> None:
+        super().__init__(message, parameter=parameter)
         self.cause = cause

@@ -14,7 +14,7 @@ import click
 from click.shell_completion import get_completion_class
 
 from dynsub_cli import __version__
-from dynsub_cli.cli import render
+from dynsub_cli.cli import flags, render
 from dynsub_cli.cli.core import core
 from dynsub_cli.cli.crypto import crypto
 from dynsub_cli.cli.demo import demo
@@ -131,10 +131,10 @@ class DynsubGroup(click.Group):
             render.traceback_of(err)
         if isinstance(err, DynsubError):
             hint = _hint(err)
-            render.error(err.describe())
+            render.error(flags.describe(err))
             if hint is not None:
                 render.hint(hint)
-            self._json(ctx, err.exit_code, err.message, hint, err.step)
+            self._json(ctx, err.exit_code, flags.message(err), hint, err.step)
         else:
             message = (
                 f"internal error: {type(err).__name__}: {err} "

@@ -16,8 +16,9 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput
 from dynsub_cli.files import write_secret
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.security import aka, keys, milenage, suci
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
+from dynsub_cli.security.ecies import HomeNetworkKey
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 
@@ -101,7 +102,11 @@ def milenage_command(
 
 # --- suci ----------------------------------------------------------------------------------
 
-_SCHEMES = {"null": suci.Scheme.NULL, "a": suci.Scheme.PROFILE_A, "b": suci.Scheme.PROFILE_B}
+_SCHEMES = {
+    "null": ProtectionScheme.NULL,
+    "a": ProtectionScheme.PROFILE_A,
+    "b": ProtectionScheme.PROFILE_B,
+}
 
 
 def _suci_rows(value: suci.Suci) -> list[tuple[str, Any]]:
@@ -160,13 +165,13 @@ def conceal_command(
     if supi is not None and not supi.startswith("imsi-"):
         raise BadInput(f"--supi {supi!r}: expected imsi-<digits> (use --nai for user@realm)")
     chosen = _SCHEMES[scheme.lower()]
-    if chosen != suci.Scheme.NULL and hn_public is None:
+    if chosen != ProtectionScheme.NULL and hn_public is None:
         raise BadInput(f"--hn-public is needed for --scheme {scheme}")
     value = suci.conceal(
         supi if supi is not None else f"nai-{nai}",
         scheme=chosen,
         hn_public_key=_hex("--hn-public", hn_public) if hn_public is not None else b"",
-        hn_key_id=(key_id if key_id is not None else (0 if chosen == suci.Scheme.NULL else 1)),
+        hn_key_id=(key_id if key_id is not None else (0 if chosen == ProtectionScheme.NULL else 1)),
         routing_indicator=routing_indicator,
         mnc_length=int(mnc_length),
         eph_private_key=_hex("--eph-private", eph_private, 32) if eph_private else None,
@@ -182,11 +187,11 @@ def deconceal_command(suci_text: str, hn_private: str | None, as_json: bool) -> 
     """Recover the SUPI from a SUCI (home network side)."""
     value = suci.parse(suci_text)
     hn_keys: dict[int, HomeNetworkKey] = {}
-    if value.protection_scheme != suci.Scheme.NULL:
+    if value.protection_scheme != ProtectionScheme.NULL:
         if hn_private is None:
             raise BadInput("--hn-private is needed to deconceal a Profile A/B SUCI")
-        profile = Profile.A if value.protection_scheme == suci.Scheme.PROFILE_A else Profile.B
-        hn_keys[value.hn_key_id] = HomeNetworkKey(profile, _hex("--hn-private", hn_private, 32))
+        scheme = ProtectionScheme(value.protection_scheme)
+        hn_keys[value.hn_key_id] = HomeNetworkKey(scheme, _hex("--hn-private", hn_private, 32))
     supi = suci.deconceal(value, hn_keys)
     _show("SUCI deconcealed", [("supi", supi), *_suci_rows(value)], as_json)
 
@@ -209,11 +214,11 @@ def deconceal_command(suci_text: str, hn_private: str | None, as_json: bool) -> 
 @JSON
 def keygen_command(profile: str, out: Path | None, as_json: bool) -> None:
     """Generate a home network key pair for SUCI Profile A or B."""
-    key = HomeNetworkKey.generate(Profile[profile.upper()])
+    key = HomeNetworkKey.generate(_SCHEMES[profile.lower()])
     if out is not None:
         write_secret(out, key.to_pem(), overwrite=False)
     rows: list[tuple[str, Any]] = [
-        ("profile", key.profile.name),
+        ("profile", profile.upper()),
         ("private_key", key.private_key.hex()),
         ("public_key", key.public_key.hex()),
     ]

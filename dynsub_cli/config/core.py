@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from dynsub_cli.config import wire
 from dynsub_cli.config.reader import Section, describe, unknown_names
 from dynsub_cli.config.units import MAX_BITRATE, is_hex, is_imei, parse_bitrate
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ConfigError
 from dynsub_cli.files import exposure, parse_toml, read_limited
 
@@ -45,14 +46,6 @@ IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
 
 #: Billing information a plan may require the UE to supply during onboarding.
 BILLING_FIELDS: tuple[str, ...] = ("account", "contact", "purchase_order")
-
-
-class Reonboarding(StrEnum):
-    """What a device that onboards again gets (the store applies it atomically)."""
-
-    SAME_RECORD = "same-record"  # keep the SUPI; new K/OPc, SQN restarts
-    NEW_RECORD = "new-record"  # the old record is marked "replaced"; a new SUPI is allocated
-    REFUSE = "refuse"  # the device is told it is already onboarded
 
 
 @dataclass(frozen=True)
@@ -275,7 +268,11 @@ def load(path: Path) -> CoreConfig:
         )
         raise ConfigError(f"{path}: a folder, not a core configuration file; {hint}")
     if not path.exists():
-        raise ConfigError(f"{path}: not found (dynsub core init DIR writes DIR/{FILE_NAME})")
+        raise ConfigError(
+            f"{path}: not found (`dynsub core init DIR` writes DIR/{FILE_NAME}; give its path "
+            "with `config`)",
+            parameter="config",
+        )
     data = parse_toml(
         read_limited(path, "core configuration"), path, "core configuration", ConfigError
     )
@@ -288,7 +285,7 @@ def _refuse_other_files(data: Mapping[str, Any], path: Path) -> None:
     if "files" in data and "format" in data:
         raise ConfigError(
             f"{path}: a PKI file (the pki.toml of dynsub pki init), not a core configuration; "
-            f"give the {FILE_NAME} of a core folder (dynsub core init DIR --pki PKIDIR writes one)"
+            f"give the {FILE_NAME} of a core folder (`dynsub core init` writes one)"
         )
     if "usim" in data or "subscription" in data:
         raise ConfigError(

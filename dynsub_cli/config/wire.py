@@ -15,6 +15,7 @@ from dynsub_cli.errors import ConfigError, EncodeError
 from dynsub_cli.nas import codec, dialogue, framing
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import PayloadContainerType, SecurityHeaderType
+from dynsub_cli.nas.ies import SNssai
 
 if TYPE_CHECKING:
     from dynsub_cli.config.core import CoreConfig
@@ -37,7 +38,7 @@ def offer(config: CoreConfig) -> dialogue.Offer:
         service_types=tuple(
             dialogue.ServiceTypeOffer(
                 s.name,
-                dialogue.Snssai(s.sst, bytes.fromhex(s.sd) if s.sd else None),
+                SNssai(s.sst, int(s.sd, 16) if s.sd else None),
                 s.ambr_ul,
                 s.ambr_dl,
                 s.description,

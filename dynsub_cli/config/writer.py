@@ -26,7 +26,6 @@ from dynsub_cli.config.core import (
     OperatorConfig,
     PkiConfig,
     Plan,
-    Reonboarding,
     ServiceType,
     StoreConfig,
     SuciConfig,
@@ -34,6 +33,7 @@ from dynsub_cli.config.core import (
     parse,
 )
 from dynsub_cli.config.units import format_bitrate
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ConfigError
 from dynsub_cli.files import write_atomic
 

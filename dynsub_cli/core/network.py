@@ -22,12 +22,15 @@ from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.ratelimit import PerMinute
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.eap.server import EapServer
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import BadInput, ConfigError, DynsubError
 from dynsub_cli.files import read_bytes
+from dynsub_cli.nas.dialogue import HomeNetworkPublicKey
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.pki import pem, verify
 from dynsub_cli.security import keys
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
-from dynsub_cli.store import Policy, SupiRange
+from dynsub_cli.security.ecies import HomeNetworkKey
+from dynsub_cli.store import SupiRange
 from dynsub_cli.store.backend import SubscriptionStore
 
 #: Makes the EAP server of one onboarding on a network: (network, EAP identity, peer).
@@ -74,8 +77,8 @@ class Network:
         )
 
     @property
-    def policy(self) -> Policy:
-        return Policy(self.config.enrollment.reonboarding.value)
+    def policy(self) -> Reonboarding:
+        return self.config.enrollment.reonboarding
 
     @property
     def service_types(self) -> Mapping[str, ServiceType]:
@@ -112,10 +115,10 @@ class Network:
         """The EAP server for one onboarding of ``identity`` from ``peer``."""
         return self.eap_servers(self, identity, peer)
 
-    def public_keys(self) -> tuple[tuple[int, int, bytes], ...]:
-        """(protection scheme, key id, public key) of every home network SUCI key."""
+    def public_keys(self) -> tuple[HomeNetworkPublicKey, ...]:
+        """The public half of every home network SUCI key, with its key id, for the UEs."""
         return tuple(
-            (int(key.profile), key_id, key.public_key)
+            HomeNetworkPublicKey(key.scheme, key_id, key.public_key)
             for key_id, key in sorted(self.home_network_keys.items())
         )
 
@@ -149,8 +152,12 @@ class Network:
             crls = tuple(pem.read_crl(p) for p in pki.crls)
             op = _hex_secret(config.operator.op_file, "operator OP", 16)
             hn_keys = {
-                config.suci.profile_a_key_id: _hn_key(config.suci.profile_a_key_file, Profile.A),
-                config.suci.profile_b_key_id: _hn_key(config.suci.profile_b_key_file, Profile.B),
+                config.suci.profile_a_key_id: _hn_key(
+                    config.suci.profile_a_key_file, ProtectionScheme.PROFILE_A
+                ),
+                config.suci.profile_b_key_id: _hn_key(
+                    config.suci.profile_b_key_file, ProtectionScheme.PROFILE_B
+                ),
             }
         except DynsubError as err:
             raise ConfigError(f"core.toml: {err.message}") from err
@@ -194,11 +201,9 @@ def _named(path: Path, load: Callable[[], T]) -> T:
         raise BadInput(f"{path}: {err.message}") from err
 
 
-def _hn_key(path: Path, profile: Profile) -> HomeNetworkKey:
-    what = f"SUCI Profile {profile.name} key"
+def _hn_key(path: Path, scheme: ProtectionScheme) -> HomeNetworkKey:
+    what = f"SUCI {scheme.label} key"
     key = _named(path, lambda: HomeNetworkKey.from_pem(read_bytes(path, what)))
-    if key.profile != profile:
-        raise BadInput(
-            f"{path}: holds a Profile {key.profile.name} key, not Profile {profile.name}"
-        )
+    if key.scheme != scheme:
+        raise BadInput(f"{path}: holds a {key.scheme.label} key, not {scheme.label}")
     return key

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dynsub_cli.core.procedure import Connection, Refused
 from dynsub_cli.core.refusals import Refusal
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.pki import verify
 from dynsub_cli.pki.verify import DeviceIdentity
-from dynsub_cli.store import Policy
 
 
 async def admit(connection: Connection, device: DeviceIdentity) -> None:
@@ -47,7 +47,7 @@ async def check_reonboarding(connection: Connection) -> None:
     """Under the re-onboarding policy ``refuse``, a device with a subscription is refused
     before it starts (the store refuses it again at commit, for concurrent connections)."""
     net = connection.network
-    if net.policy is not Policy.REFUSE:
+    if net.policy is not Reonboarding.REFUSE:
         return
     existing = await connection.store(net.store.find_by_imei, connection.imei or "")
     if existing is not None:

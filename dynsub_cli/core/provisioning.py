@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from dynsub_cli.config import wire
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.errors import (
@@ -21,6 +22,7 @@ from dynsub_cli.errors import (
     SupiRangeExhausted,
 )
 from dynsub_cli.nas import dialogue as d
+from dynsub_cli.nas.ies import SNssai
 from dynsub_cli.pki.verify import DeviceIdentity
 from dynsub_cli.security import subscription as key
 from dynsub_cli.security.milenage import compute_opc
@@ -51,25 +53,14 @@ class Provisioned:
     message: d.Subscription
 
 
-def _snssai(sst: int, sd: str | None) -> d.Snssai:
-    return d.Snssai(sst, bytes.fromhex(sd) if sd else None)
+def _snssai(sst: int, sd: str | None) -> SNssai:
+    return SNssai(sst, int(sd, 16) if sd else None)
 
 
 def offer(net: Network) -> d.Offer:
-    """Every service type and plan of core.toml, with the defaults a plain UE takes."""
-    enrollment = net.config.enrollment
-    return d.Offer(
-        service_types=tuple(
-            d.ServiceTypeOffer(s.name, _snssai(s.sst, s.sd), s.ambr_ul, s.ambr_dl, s.description)
-            for s in net.service_types.values()
-        ),
-        plans=tuple(
-            d.PlanOffer(p.name, tuple(p.requires), tuple(p.service_types), p.description)
-            for p in net.plans.values()
-        ),
-        default_service_type=enrollment.default_service_type,
-        default_plan=enrollment.default_plan,
-    )
+    """Every service type and plan of core.toml, with the defaults a plain UE takes (the one
+    offer config.wire sized when core.toml was loaded)."""
+    return wire.offer(net.config)
 
 
 def accept(net: Network, choice: d.Choice) -> Service:
@@ -102,8 +93,9 @@ def accept(net: Network, choice: d.Choice) -> Service:
         raise NotAccepted(
             Refusal.MISSING_BILLING_INFORMATION,
             d.DialogueCause.MISSING_BILLING_INFORMATION,
-            f"plan {plan.name!r} needs billing information: {', '.join(missing)} "
-            "(the UE gives it as billing information)",
+            # The UE reads this: it names the billing fields, never a flag of our command line
+            # (the UE may be any implementation); dynsub's UE command adds its flags.
+            f"plan {plan.name!r} needs billing information: {', '.join(missing)}",
         )
     return Service(
         service_type=service_type.name,
@@ -188,9 +180,7 @@ def _subscription(
         mcc=net.mcc,
         mnc=net.mnc,
         routing_indicator=net.config.supi.routing_indicator,
-        home_network_keys=tuple(
-            d.HomeNetworkKey(scheme, key_id, public) for scheme, key_id, public in net.public_keys()
-        ),
+        home_network_keys=net.public_keys(),
         allowed_nssai=(_snssai(record.sst, record.sd),),
         ambr_uplink_bps=record.ambr_ul,
         ambr_downlink_bps=record.ambr_dl,

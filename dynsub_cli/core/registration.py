@@ -79,7 +79,7 @@ class Registration(Procedure):
             # null-scheme SUCI would tell a prober which SUPIs exist.
             raise Refused(Refusal.NULL_SCHEME, "the SUCI uses the null scheme")
         try:
-            supi = suci.deconceal(_security_suci(identity), net.home_network_keys)
+            supi = suci.deconceal(suci.Suci.from_nas(identity), net.home_network_keys)
         except DynsubError as err:
             raise Refused(Refusal.SUCI_NOT_DECONCEALED, err.message) from err
         connection.supi = supi
@@ -183,18 +183,6 @@ class Registration(Procedure):
     ) -> tuple[Phase, Output]:
         self.connection.note("deregistration", "UE de-registered")
         return Phase.DONE, self.connection.send(m.DeregistrationAcceptUeOriginating(), close=True)
-
-
-def _security_suci(identity: Suci) -> suci.Suci:
-    return suci.Suci(
-        supi_type=0,
-        mcc=identity.mcc,
-        mnc=identity.mnc,
-        routing_indicator=identity.routing_indicator,
-        protection_scheme=int(identity.protection_scheme),
-        hn_key_id=identity.home_network_public_key_id,
-        scheme_output=identity.scheme_output,
-    )
 
 
 Registration.TRANSITIONS = {

@@ -86,15 +86,16 @@ class Server:
             self._server = await asyncio.start_server(self._accept, host, port)
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
-                advice = "is another core running? choose another port with --listen"
+                advice = "is another core running? choose another port with `listen`"
             elif err.errno == errno.EADDRNOTAVAIL:
-                advice = f"{host} is not an address of this machine: choose one with --listen"
+                advice = f"{host} is not an address of this machine: choose one with `listen`"
             elif err.errno == errno.EACCES:
-                advice = f"port {port} needs privileges: choose one above 1023 with --listen"
+                advice = f"port {port} needs privileges: choose one above 1023 with `listen`"
             else:
-                advice = "choose another address with --listen"
+                advice = "choose another address with `listen`"
             raise NetworkError(
-                f"cannot listen on {host}:{port}: {err.strerror or err} ({advice})"
+                f"cannot listen on {host}:{port}: {err.strerror or err} ({advice})",
+                parameter="listen",
             ) from err
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])

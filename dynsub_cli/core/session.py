@@ -38,10 +38,10 @@ from dynsub_cli.errors import (
 )
 from dynsub_cli.nas import dialogue as d
 from dynsub_cli.nas import messages as m
-from dynsub_cli.nas.enums import PayloadContainerType, RegistrationTypeValue
+from dynsub_cli.nas.enums import PayloadContainerType, RegistrationTypeValue, SecurityHeaderType
 from dynsub_cli.nas.ies import DeregistrationType, Suci, SuciNai
 from dynsub_cli.security import suci
-from dynsub_cli.security.nas import SecurityHeaderType, header_type
+from dynsub_cli.security.nas import header_type
 from dynsub_cli.store import EventKind, EventOutcome
 
 

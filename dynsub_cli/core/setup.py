@@ -23,8 +23,9 @@ from dynsub_cli import config
 from dynsub_cli.config import ListenConfig
 from dynsub_cli.errors import AlreadyExists, BadInput
 from dynsub_cli.files import make_private_dir, write_secret
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.pki import authority, pem, profiles, revocation, verify
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
+from dynsub_cli.security.ecies import HomeNetworkKey
 from dynsub_cli.store.sealing import generate_key_file
 
 
@@ -62,8 +63,9 @@ def init(
     target = folder / config.FILE_NAME
     if target.exists() and not force:
         raise AlreadyExists(
-            f"{target}: a core is already set up here; use --force to rewrite its "
-            "configuration (secrets and store are kept)"
+            f"{target}: a core is already set up here; use `force` to rewrite its "
+            "configuration (secrets and store are kept)",
+            parameter="force",
         )
     if devices is None:
         if not pki.crl.exists():
@@ -92,8 +94,12 @@ def init(
     # and a UE's state file the home network keys it conceals its SUPI with.
     fresh: dict[Path, Callable[[], bytes]] = {
         loaded.operator.op_file: lambda: (secrets.token_bytes(16).hex() + "\n").encode(),
-        loaded.suci.profile_a_key_file: lambda: HomeNetworkKey.generate(Profile.A).to_pem(),
-        loaded.suci.profile_b_key_file: lambda: HomeNetworkKey.generate(Profile.B).to_pem(),
+        loaded.suci.profile_a_key_file: lambda: HomeNetworkKey.generate(
+            ProtectionScheme.PROFILE_A
+        ).to_pem(),
+        loaded.suci.profile_b_key_file: lambda: HomeNetworkKey.generate(
+            ProtectionScheme.PROFILE_B
+        ).to_pem(),
     }
     for path, make in fresh.items():
         if not path.exists():
@@ -120,8 +126,9 @@ def _check_devices(devices: Devices) -> tuple[str, ...]:
         if not any(verify.issued_by(ca, root) for root in roots):
             raise BadInput(
                 f"manufacturer CA {verify.label(ca)}: signed by none of the device roots (its "
-                f"issuer: {ca.issuer.rfc4514_string()}); add its root with --device-root, or "
-                "its devices can never onboard"
+                f"issuer: {ca.issuer.rfc4514_string()}); add its root with `devices.roots`, or "
+                "its devices can never onboard",
+                parameter="devices.roots",
             )
     covered = set()
     for path in devices.crls:

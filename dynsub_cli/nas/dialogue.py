@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar, Self
 
-from dynsub_cli.errors import DecodeError
+from dynsub_cli.errors import DecodeError, EncodeError
+from dynsub_cli.nas.ies import SNssai
 
 VERSION = 1
 
@@ -131,27 +132,27 @@ def _unstrings(value: bytes, what: str) -> tuple[str, ...]:
 # --- values -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Snssai:
-    """TS 23.003 28.4.2: slice/service type and optional slice differentiator (3 octets)."""
+def _snssai_octets(snssai: SNssai) -> bytes:
+    """TS 23.003 28.4.2: SST (1 octet), then the SD (3 octets) if there is one; the dialogue
+    carries no mapped S-NSSAI (that is for roaming, TS 24.501 9.11.2.8)."""
+    if snssai.mapped_sst is not None or snssai.mapped_sd is not None:
+        raise EncodeError(f"dialogue: S-NSSAI {snssai}: a mapped S-NSSAI has no place here")
+    if not 0 <= snssai.sst <= 0xFF or not (snssai.sd is None or 0 <= snssai.sd <= 0xFFFFFF):
+        raise EncodeError(f"dialogue: S-NSSAI {snssai}: SST is 1 octet, SD 3 octets")
+    sd = b"" if snssai.sd is None else snssai.sd.to_bytes(3, "big")
+    return bytes([snssai.sst]) + sd
 
-    sst: int
-    sd: bytes | None = None
 
-    def encode(self) -> bytes:
-        return bytes([self.sst]) + (self.sd or b"")
-
-    @classmethod
-    def decode(cls, value: bytes) -> Snssai:
-        if len(value) not in (1, 4):
-            raise DecodeError(f"dialogue: S-NSSAI must be 1 or 4 octets, got {len(value)}")
-        return cls(value[0], value[1:] or None)
+def _snssai(value: bytes) -> SNssai:
+    if len(value) not in (1, 4):
+        raise DecodeError(f"dialogue: S-NSSAI must be 1 or 4 octets, got {len(value)}")
+    return SNssai(value[0], int.from_bytes(value[1:], "big") if len(value) == 4 else None)
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceTypeOffer:
     name: str
-    snssai: Snssai
+    snssai: SNssai
     ambr_uplink_bps: int
     ambr_downlink_bps: int
     description: str = ""
@@ -166,10 +167,15 @@ class PlanOffer:
 
 
 @dataclass(frozen=True, slots=True)
-class HomeNetworkKey:
-    """A home network public key for SUCI concealment (TS 33.501 Annex C)."""
+class HomeNetworkPublicKey:
+    """A home network public key for SUCI concealment, with its identifier (TS 33.501 Annex C).
 
-    scheme: int  # protection scheme identifier: 1 = Profile A, 2 = Profile B
+    What the core publishes of its :class:`dynsub_cli.security.ecies.HomeNetworkKey` and what
+    the UE keeps in its state file. ``scheme`` is an int as it came off the wire (a
+    :class:`ProtectionScheme` when known): the UE refuses an unknown one when it conceals.
+    """
+
+    scheme: int
     key_id: int
     public_key: bytes
 
@@ -203,7 +209,7 @@ class Offer(_Message):
         for s in self.service_types:
             inner = bytearray()
             _put(inner, 1, s.name.encode())
-            _put(inner, 2, s.snssai.encode())
+            _put(inner, 2, _snssai_octets(s.snssai))
             _put(inner, 3, struct.pack("!QQ", s.ambr_uplink_bps, s.ambr_downlink_bps))
             _put(inner, 4, s.description.encode())
             _put(out, 3, bytes(inner))
@@ -230,7 +236,7 @@ class Offer(_Message):
                 services.append(
                     ServiceTypeOffer(
                         _text(f.get(1, b""), "service type name"),
-                        Snssai.decode(f.get(2, b"")),
+                        _snssai(f.get(2, b"")),
                         ul,
                         dl,
                         _text(f.get(4, b""), "description"),
@@ -346,8 +352,8 @@ class Subscription(_Message):
     mcc: str
     mnc: str
     routing_indicator: str
-    home_network_keys: tuple[HomeNetworkKey, ...]
-    allowed_nssai: tuple[Snssai, ...]
+    home_network_keys: tuple[HomeNetworkPublicKey, ...]
+    allowed_nssai: tuple[SNssai, ...]
     ambr_uplink_bps: int
     ambr_downlink_bps: int
     service_type: str
@@ -363,7 +369,7 @@ class Subscription(_Message):
         for key in self.home_network_keys:
             _put(out, 5, bytes([key.scheme, key.key_id]) + key.public_key)
         for snssai in self.allowed_nssai:
-            _put(out, 6, snssai.encode())
+            _put(out, 6, _snssai_octets(snssai))
         _put(out, 7, struct.pack("!QQ", self.ambr_uplink_bps, self.ambr_downlink_bps))
         _put(out, 8, _strings((self.service_type, self.plan)))
         _put(out, 9, self.confirmation)
@@ -372,15 +378,15 @@ class Subscription(_Message):
     @classmethod
     def _parse(cls, fields: Iterator[tuple[int, bytes]]) -> Subscription:
         single: dict[int, bytes] = {}
-        keys: list[HomeNetworkKey] = []
-        nssai: list[Snssai] = []
+        keys: list[HomeNetworkPublicKey] = []
+        nssai: list[SNssai] = []
         for tag, value in fields:
             if tag == 5:
                 if len(value) < 3:
                     raise DecodeError("dialogue: home network key too short")
-                keys.append(HomeNetworkKey(value[0], value[1], value[2:]))
+                keys.append(HomeNetworkPublicKey(value[0], value[1], value[2:]))
             elif tag == 6:
-                nssai.append(Snssai.decode(value))
+                nssai.append(_snssai(value))
             elif tag in (1, 2, 3, 4, 7, 8, 9):
                 single[tag] = value
             else:

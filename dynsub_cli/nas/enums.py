@@ -29,6 +29,14 @@ class SecurityHeaderType(IntEnum):
     INTEGRITY_PROTECTED_WITH_NEW_CONTEXT = 3
     INTEGRITY_PROTECTED_AND_CIPHERED_WITH_NEW_CONTEXT = 4
 
+    @property
+    def ciphered(self) -> bool:
+        """Types 2 and 4 cipher the plain message (TS 24.501 9.3.1)."""
+        return self in (
+            SecurityHeaderType.INTEGRITY_PROTECTED_AND_CIPHERED,
+            SecurityHeaderType.INTEGRITY_PROTECTED_AND_CIPHERED_WITH_NEW_CONTEXT,
+        )
+
 
 class MessageType(IntEnum):
     """TS 24.501 9.7, table 9.7.1: 5GS mobility management message types."""
@@ -250,11 +258,18 @@ class ProtectionScheme(IntEnum):
 
     Values 3 to 11 are reserved and 12 to 15 operator specific; the codec carries them as plain
     ints so that a SUCI with an unknown scheme still decodes (the core refuses it, not the codec).
+    The one enum of the protection scheme for every layer: the codec, the ECIES profiles of
+    ``security`` (A and B), the SUCI, the keys in the dialogue and in the UE's state file.
     """
 
     NULL = 0
-    PROFILE_A = 1
-    PROFILE_B = 2
+    PROFILE_A = 1  # ECIES with X25519 (TS 33.501 C.3.4.1)
+    PROFILE_B = 2  # ECIES with secp256r1 (TS 33.501 C.3.4.2)
+
+    @property
+    def label(self) -> str:
+        """The scheme as TS 33.501 Annex C names it: "null scheme", "Profile A", "Profile B"."""
+        return "null scheme" if self is ProtectionScheme.NULL else f"Profile {self.name[-1]}"
 
 
 class CipheringAlgorithm(IntEnum):

@@ -171,16 +171,17 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     """Create the CA hierarchy and core certificate in ``folder``; refuse an existing PKI."""
     _check_plmn(options.mcc, options.mnc)
     imei_rules.check_tac(options.tac)
-    for what, days in (("--ca-days", options.ca_days), ("--core-days", options.core_days)):
+    for what, days in (("ca_days", options.ca_days), ("core_days", options.core_days)):
         if days < 1:
-            raise BadInput(f"{what} {days}: a validity needs at least one day")
+            raise BadInput(f"`{what}` {days}: a validity needs at least one day", parameter=what)
     folder = folder.absolute()
     existing = [name for name in (CONFIG_NAME, *FILES.values()) if (folder / name).exists()]
     config_exists = (folder / CONFIG_NAME).exists()
     if existing and not options.force and (config_exists or set(existing) - {FILES["ledger"]}):
         raise AlreadyExists(
             f"{folder}: already holds a PKI ({', '.join(sorted(existing))}); "
-            "choose another folder, or pass --force to replace its CAs (the ledger is kept)"
+            "choose another folder, or pass `force` to replace its CAs (the ledger is kept)",
+            parameter="force",
         )
     make_private_dir(folder)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

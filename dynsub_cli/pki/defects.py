@@ -164,7 +164,7 @@ def mint(
 ) -> DefectRun:
     """Mint ``count`` devices that break exactly ``defect.rule``, into ``out``."""
     if count < 1:
-        raise BadInput(f"--count {count}: mint at least one device")
+        raise BadInput(f"`count` {count}: mint at least one device", parameter="count")
     tac = tac or pki.tac
     check_tac(tac)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

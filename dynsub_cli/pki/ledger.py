@@ -298,10 +298,10 @@ class Ledger:
 
         The reservation is on disk before any certificate is signed: were it lost in a power
         cut, the next run would allocate these IMEIs again while folders made under them
-        survive (in another --out folder nothing would even collide).
+        survive (in another output folder nothing would even collide).
         """
         if count < 1:
-            raise BadInput(f"--count {count}: mint at least one device")
+            raise BadInput(f"`count` {count}: mint at least one device", parameter="count")
         with self._guard(), self._transaction(durable=True) as db:
             highest = db.execute(_HIGHEST, (tac, tac)).fetchone()
             next_free = 0 if highest[0] is None else highest[0] + 1
@@ -311,7 +311,8 @@ class Ledger:
                 left = max(0, SNR_MAX + 1 - first)
                 raise BadInput(
                     f"TAC {tac}: serials {first}..{last} do not fit in 6 digits; "
-                    f"{left} serial(s) left from {first}; use another --tac"
+                    f"{left} serial(s) left from {first}; use another `tac`",
+                    parameter="tac",
                 )
             taken, lowest = db.execute(
                 "SELECT COUNT(*), MIN(snr) FROM (SELECT tac, snr FROM devices UNION ALL "
@@ -323,7 +324,8 @@ class Ledger:
                     f"TAC {tac}: {taken} of serials {first:06d}..{last:06d} already allocated "
                     f"(first {lowest:06d}, IMEI {make_imei(tac, lowest)}); IMEIs are never "
                     f"issued twice. The next free serial is {next_free:06d}: rerun without "
-                    "--first-snr to continue after the highest"
+                    "`first_snr` to continue after the highest",
+                    parameter="first_snr",
                 )
             reservations = [
                 Reservation(make_imei(tac, snr), tac, snr) for snr in range(first, last + 1)
@@ -344,7 +346,9 @@ class Ledger:
             highest = db.execute(_HIGHEST, (tac, tac)).fetchone()
             first = 0 if highest[0] is None else highest[0] + 1
             if first + count - 1 > SNR_MAX:
-                raise BadInput(f"TAC {tac}: no {count} serial(s) left; use another --tac")
+                raise BadInput(
+                    f"TAC {tac}: no {count} serial(s) left; use another `tac`", parameter="tac"
+                )
             found = [
                 Reservation(make_imei(tac, snr), tac, snr) for snr in range(first, first + count)
             ]

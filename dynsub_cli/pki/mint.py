@@ -384,17 +384,17 @@ def mint(
     check_tac(tac)
     workers = default_workers() if request.workers is None else request.workers
     if workers < 1:
-        raise BadInput(f"--workers {workers}: needs at least one worker")
+        raise BadInput(f"`workers` {workers}: needs at least one worker", parameter="workers")
     count = len(request.csrs) if request.csrs or request.refused_csrs else request.count
     if request.csrs and request.p12_password is not None:
         raise BadInput("a PKCS#12 file needs the device key, which a CSR's device keeps")
     if count < 1 and not request.refused_csrs:
-        raise BadInput(f"--count {request.count}: mint at least one device")
+        raise BadInput(f"`count` {request.count}: mint at least one device", parameter="count")
     out = request.out.absolute()
     if not out.exists():
         make_private_dir(out)
     elif not out.is_dir():
-        raise FileError(f"{out}: exists and is not a folder; --out needs a folder")
+        raise FileError(f"{out}: exists and is not a folder; `out` needs a folder", parameter="out")
     setup = _setup(pki, request, out)
     advance = progress or (lambda count: None)
 

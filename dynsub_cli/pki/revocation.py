@@ -158,7 +158,9 @@ def write_crl(
 ) -> CrlWritten:
     """Sign a CRL of every revoked certificate with the manufacturer CA and write it (PEM)."""
     if days < 1:
-        raise BadInput(f"--days {days}: the CRL must be valid for at least one day")
+        raise BadInput(
+            f"`days` {days}: the CRL must be valid for at least one day", parameter="days"
+        )
     issuer = pki.manufacturer_issuer()
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     next_update = now + dt.timedelta(days=days)

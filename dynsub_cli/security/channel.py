@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import messages as m
-from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType, header_type
+from dynsub_cli.nas.enums import SecurityHeaderType
+from dynsub_cli.security.nas import Role, SecurityContext, header_type
 
 #: Sees (protected PDU, its plaintext) for each protected message: a trace of what no capture
 #: shows. As sensitive as the NAS keys.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from enum import IntEnum
 from hashlib import sha256
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -25,29 +24,31 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from dynsub_cli.errors import AuthenticationError, BadInput
+from dynsub_cli.nas.enums import ProtectionScheme
 
 MAC_LENGTH = 8
 _ENC_KEY, _ICB, _MAC_KEY = 16, 16, 32
 
 
-class Profile(IntEnum):
-    """ECIES profiles by their protection scheme identifier (TS 33.501 Annex C.1)."""
+def eph_public_length(scheme: ProtectionScheme) -> int:
+    """Octets of the ephemeral public key in the scheme output (C.3.4.1: 32; C.3.4.2: 33)."""
+    return 32 if _ecies(scheme) is ProtectionScheme.PROFILE_A else 33
 
-    A = 1
-    B = 2
 
-    @property
-    def eph_public_length(self) -> int:
-        return 32 if self is Profile.A else 33
+def _ecies(scheme: int) -> ProtectionScheme:
+    if scheme not in (ProtectionScheme.PROFILE_A, ProtectionScheme.PROFILE_B):
+        raise BadInput(f"protection scheme {int(scheme)} is not an ECIES profile (A or B)")
+    return ProtectionScheme(scheme)
 
 
 _PrivateKey = x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
-def _load_private(profile: Profile, raw: bytes) -> _PrivateKey:
+def _load_private(scheme: ProtectionScheme, raw: bytes) -> _PrivateKey:
+    scheme = _ecies(scheme)
     if len(raw) != 32:
-        raise BadInput(f"Profile {profile.name} private key: expected 32 octets, got {len(raw)}")
-    if profile is Profile.A:
+        raise BadInput(f"{scheme.label} private key: expected 32 octets, got {len(raw)}")
+    if scheme is ProtectionScheme.PROFILE_A:
         return x25519.X25519PrivateKey.from_private_bytes(raw)
     try:
         return ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
@@ -78,31 +79,36 @@ def _raw_private(key: _PrivateKey) -> bytes:
 
 @dataclass(frozen=True)
 class HomeNetworkKey:
-    """A home network private key for one profile; ``private_key`` is the raw 32 octets."""
+    """A home network private key for one ECIES profile; ``private_key`` is the raw 32 octets.
 
-    profile: Profile
+    The network's side of the pair. What the UE learns of it (the public key with its key id,
+    in the dialogue and the UE's state file) is ``nas.dialogue.HomeNetworkPublicKey``.
+    """
+
+    scheme: ProtectionScheme
     private_key: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        _load_private(self.profile, self.private_key)  # validate early, with a clear message
+        object.__setattr__(self, "scheme", _ecies(self.scheme))  # an int 1 or 2 is accepted
+        _load_private(self.scheme, self.private_key)  # validate early, with a clear message
 
     @classmethod
-    def generate(cls, profile: Profile) -> HomeNetworkKey:
+    def generate(cls, scheme: ProtectionScheme) -> HomeNetworkKey:
         key: _PrivateKey = (
             x25519.X25519PrivateKey.generate()
-            if profile is Profile.A
+            if _ecies(scheme) is ProtectionScheme.PROFILE_A
             else ec.generate_private_key(ec.SECP256R1())
         )
-        return cls(profile, _raw_private(key))
+        return cls(scheme, _raw_private(key))
 
     @property
     def public_key(self) -> bytes:
         """Profile A: 32 raw octets; Profile B: the compressed point (33 octets)."""
-        return _public_bytes(_load_private(self.profile, self.private_key))
+        return _public_bytes(_load_private(self.scheme, self.private_key))
 
     def to_pem(self) -> bytes:
         """PKCS#8 PEM, unencrypted: write it with dynsub_cli.files (0600)."""
-        return _load_private(self.profile, self.private_key).private_bytes(
+        return _load_private(self.scheme, self.private_key).private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
@@ -116,16 +122,16 @@ class HomeNetworkKey:
         except (ValueError, TypeError, UnsupportedAlgorithm) as err:
             raise BadInput(f"home network key: not an unencrypted PEM private key ({err})") from err
         if isinstance(key, x25519.X25519PrivateKey):
-            return cls(Profile.A, _raw_private(key))
+            return cls(ProtectionScheme.PROFILE_A, _raw_private(key))
         if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-            return cls(Profile.B, _raw_private(key))
+            return cls(ProtectionScheme.PROFILE_B, _raw_private(key))
         raise BadInput(
             "home network key: expected an X25519 (Profile A) or P-256 (Profile B) key, "
             f"got {type(key).__name__}"
         )
 
 
-def _shared_secret(profile: Profile, private: _PrivateKey, peer_public: bytes) -> bytes:
+def _shared_secret(scheme: ProtectionScheme, private: _PrivateKey, peer_public: bytes) -> bytes:
     try:
         if isinstance(private, x25519.X25519PrivateKey):
             if len(peer_public) != 32:
@@ -136,7 +142,7 @@ def _shared_secret(profile: Profile, private: _PrivateKey, peer_public: bytes) -
         return private.exchange(ec.ECDH(), point)
     except ValueError as err:
         raise BadInput(
-            f"Profile {profile.name}: bad public key {peer_public.hex()}: {err}"
+            f"{_ecies(scheme).label}: bad public key {peer_public.hex()}: {err}"
         ) from err
 
 
@@ -164,49 +170,51 @@ def _mac(mac_key: bytes, ciphertext: bytes) -> bytes:
 
 
 def encrypt(
-    profile: Profile, hn_public: bytes, plaintext: bytes, eph_private: bytes | None = None
+    scheme: ProtectionScheme, hn_public: bytes, plaintext: bytes, eph_private: bytes | None = None
 ) -> bytes:
     """The UE side (C.3.2): scheme output for ``plaintext`` under the home network key.
 
     ``eph_private`` (raw 32 octets) is only for reproducing test vectors; leave it None.
     """
     eph = (
-        _load_private(profile, eph_private)
+        _load_private(scheme, eph_private)
         if eph_private is not None
-        else _load_private(profile, HomeNetworkKey.generate(profile).private_key)
+        else _load_private(scheme, HomeNetworkKey.generate(scheme).private_key)
     )
     eph_public = _public_bytes(eph)
-    enc_key, icb, mac_key = _keys(_shared_secret(profile, eph, hn_public), eph_public)
+    enc_key, icb, mac_key = _keys(_shared_secret(scheme, eph, hn_public), eph_public)
     ciphertext = _ctr(enc_key, icb, plaintext)
     return eph_public + ciphertext + _mac(mac_key, ciphertext)
 
 
 def decrypt(key: HomeNetworkKey, scheme_output: bytes) -> bytes:
     """The home network side (C.3.3): the scheme input, after checking the MAC tag."""
-    head = key.profile.eph_public_length
+    head = eph_public_length(key.scheme)
     if len(scheme_output) < head + MAC_LENGTH:
         raise BadInput(
-            f"Profile {key.profile.name} scheme output: {len(scheme_output)} octets is shorter "
+            f"{key.scheme.label} scheme output: {len(scheme_output)} octets is shorter "
             f"than the ephemeral key and MAC tag ({head + MAC_LENGTH})"
         )
     eph_public = scheme_output[:head]
     ciphertext, tag = scheme_output[head:-MAC_LENGTH], scheme_output[-MAC_LENGTH:]
-    private = _load_private(key.profile, key.private_key)
-    enc_key, icb, mac_key = _keys(_shared_secret(key.profile, private, eph_public), eph_public)
+    private = _load_private(key.scheme, key.private_key)
+    enc_key, icb, mac_key = _keys(_shared_secret(key.scheme, private, eph_public), eph_public)
     if not hmac.compare_digest(_mac(mac_key, ciphertext), tag):
         raise AuthenticationError(
-            f"SUCI deconcealment failed: MAC tag does not verify under the Profile "
-            f"{key.profile.name} home network key (wrong key, or the SUCI was altered)"
+            f"SUCI deconcealment failed: MAC tag does not verify under the "
+            f"{key.scheme.label} home network key (wrong key, or the SUCI was altered)"
         )
     return _ctr(enc_key, icb, ciphertext)
 
 
-def intermediate_values(profile: Profile, eph_private: bytes, hn_public: bytes) -> dict[str, bytes]:
+def intermediate_values(
+    scheme: ProtectionScheme, eph_private: bytes, hn_public: bytes
+) -> dict[str, bytes]:
     """The intermediate values of :func:`encrypt` (shared secret, keys, ICB) as TS 33.501
     Annex C.4 lists them: for checking a trace or an implementation step by step."""
-    eph = _load_private(profile, eph_private)
+    eph = _load_private(scheme, eph_private)
     eph_public = _public_bytes(eph)
-    shared = _shared_secret(profile, eph, hn_public)
+    shared = _shared_secret(scheme, eph, hn_public)
     enc_key, icb, mac_key = _keys(shared, eph_public)
     return {
         "eph_public": eph_public,

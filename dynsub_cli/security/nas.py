@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import Enum
 
 from dynsub_cli.errors import BadInput, DecodeError, IntegrityError, ReplayError, SecurityError
+from dynsub_cli.nas.enums import SecurityHeaderType
 from dynsub_cli.security import keys
 from dynsub_cli.security._octets import require
 from dynsub_cli.security.algorithms import Ciphering, Integrity, nea2, nia2
@@ -60,20 +61,6 @@ class Role(Enum):
     @property
     def tx_direction(self) -> int:
         return 0 if self is Role.UE else 1  # TS 33.501 6.4.3.1: 0 uplink, 1 downlink
-
-
-class SecurityHeaderType(IntEnum):
-    """TS 24.501 9.3.1."""
-
-    PLAIN = 0
-    INTEGRITY = 1
-    INTEGRITY_CIPHERED = 2
-    INTEGRITY_NEW_CONTEXT = 3
-    INTEGRITY_CIPHERED_NEW_CONTEXT = 4
-
-    @property
-    def ciphered(self) -> bool:
-        return self in (SecurityHeaderType.INTEGRITY_CIPHERED, self.INTEGRITY_CIPHERED_NEW_CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -171,10 +158,10 @@ class SecurityContext:
                 "(TS 33.501 6.4.3.1); run a new authentication"
             )
         header = {
-            (False, False): SecurityHeaderType.INTEGRITY,
-            (True, False): SecurityHeaderType.INTEGRITY_CIPHERED,
-            (False, True): SecurityHeaderType.INTEGRITY_NEW_CONTEXT,
-            (True, True): SecurityHeaderType.INTEGRITY_CIPHERED_NEW_CONTEXT,
+            (False, False): SecurityHeaderType.INTEGRITY_PROTECTED,
+            (True, False): SecurityHeaderType.INTEGRITY_PROTECTED_AND_CIPHERED,
+            (False, True): SecurityHeaderType.INTEGRITY_PROTECTED_WITH_NEW_CONTEXT,
+            (True, True): SecurityHeaderType.INTEGRITY_PROTECTED_AND_CIPHERED_WITH_NEW_CONTEXT,
         }[(cipher, new_context)]
         count, direction = self.tx_count, self.role.tx_direction
         body = self._cipher(count, direction, plain_pdu) if cipher else bytes(plain_pdu)

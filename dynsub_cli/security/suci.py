@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from dynsub_cli.errors import BadInput
+from dynsub_cli.nas import ies
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.security import ecies
 
 
@@ -41,18 +43,6 @@ class SupiType(IntEnum):
 
     IMSI = 0
     NAI = 1  # network specific identifier
-
-
-class Scheme(IntEnum):
-    """Protection scheme identifiers (TS 33.501 Annex C.1)."""
-
-    NULL = 0
-    PROFILE_A = 1
-    PROFILE_B = 2
-
-
-def _profile(scheme: int) -> ecies.Profile:
-    return ecies.Profile.A if scheme == Scheme.PROFILE_A else ecies.Profile.B
 
 
 def bcd_encode(digits: str) -> bytes:
@@ -102,14 +92,14 @@ class Suci:
             raise BadInput(f"SUCI: SUPI type {self.supi_type} is not supported (0 IMSI, 1 NAI)")
         if not re.fullmatch(r"[0-9]{1,4}", self.routing_indicator):
             raise BadInput(f"SUCI: routing indicator {self.routing_indicator!r}: 1 to 4 digits")
-        if self.protection_scheme not in tuple(Scheme):
+        if self.protection_scheme not in tuple(ProtectionScheme):
             raise BadInput(
                 f"SUCI: protection scheme {self.protection_scheme} is not supported "
                 "(0 null, 1 Profile A, 2 Profile B)"
             )
         if not 0 <= self.hn_key_id <= 255:
             raise BadInput(f"SUCI: home network public key id {self.hn_key_id}: expected 0..255")
-        if self.protection_scheme == Scheme.NULL and self.hn_key_id != 0:
+        if self.protection_scheme == ProtectionScheme.NULL and self.hn_key_id != 0:
             # TS 23.003 2.2B: the key identifier is 0 with the null scheme.
             raise BadInput("SUCI: the null scheme takes home network public key id 0")
 
@@ -126,7 +116,7 @@ class Suci:
         """The TS 29.503 SUCI string (``suci-0-001-01-0000-1-1-<hex>``)."""
         output = (
             self._clear_output()
-            if self.protection_scheme == Scheme.NULL
+            if self.protection_scheme == ProtectionScheme.NULL
             else self.scheme_output.hex()
         )
         return (
@@ -136,13 +126,39 @@ class Suci:
 
     __str__ = to_string
 
+    @classmethod
+    def from_nas(cls, identity: ies.Suci) -> Suci:
+        """The SUCI of a 5GS mobile identity (TS 24.501 9.11.3.4, SUPI format IMSI)."""
+        return cls(
+            supi_type=SupiType.IMSI,
+            mcc=identity.mcc,
+            mnc=identity.mnc,
+            routing_indicator=identity.routing_indicator,
+            protection_scheme=int(identity.protection_scheme),
+            hn_key_id=identity.home_network_public_key_id,
+            scheme_output=identity.scheme_output,
+        )
+
+    def to_nas(self) -> ies.Suci:
+        """The 5GS mobile identity of an IMSI SUCI; a NAI SUCI travels as :meth:`to_nai`."""
+        if self.supi_type != SupiType.IMSI:
+            raise BadInput(f"SUCI {self}: only an IMSI SUCI has the binary NAS form; use to_nai()")
+        return ies.Suci(
+            self.mcc,
+            self.mnc,
+            self.routing_indicator,
+            self.protection_scheme,
+            self.hn_key_id,
+            self.scheme_output,
+        )
+
     def to_nai(self) -> str:
         """The NAI form of TS 23.003 2.2B (``type0.rid0.schid1.hnkey1.ecckey...@realm``)."""
         head = f"type{self.supi_type}.rid{self.routing_indicator}.schid{self.protection_scheme}"
-        if self.protection_scheme == Scheme.NULL:
+        if self.protection_scheme == ProtectionScheme.NULL:
             username = f"{head}.userid{self._clear_output()}"
         else:
-            n = _profile(self.protection_scheme).eph_public_length
+            n = ecies.eph_public_length(ProtectionScheme(self.protection_scheme))
             out = self.scheme_output
             username = (
                 f"{head}.hnkey{self.hn_key_id}.ecckey{out[:n].hex()}"
@@ -190,7 +206,7 @@ def parse(text: str) -> Suci:
     supi_type = SupiType.IMSI if text.startswith("suci-0-") else SupiType.NAI
     scheme = int(groups["scheme"], 16)
     out = groups["out"]
-    if scheme == Scheme.NULL:
+    if scheme == ProtectionScheme.NULL:
         output = bcd_encode(out) if supi_type == SupiType.IMSI else out.encode("utf-8")
     else:
         try:
@@ -230,7 +246,7 @@ def _split_supi(supi: str, mnc_length: int) -> tuple[SupiType, str, str, str, by
 def conceal(
     supi: str,
     *,
-    scheme: Scheme,
+    scheme: ProtectionScheme,
     hn_public_key: bytes = b"",
     hn_key_id: int = 0,
     routing_indicator: str = "0",
@@ -243,12 +259,16 @@ def conceal(
     does not tell). ``eph_private_key`` is for reproducing published vectors only.
     """
     supi_type, mcc, mnc, realm, scheme_input = _split_supi(supi, mnc_length)
-    if scheme == Scheme.NULL:
+    if scheme == ProtectionScheme.NULL:
         output, hn_key_id = scheme_input, 0
     else:
         if not hn_public_key:
-            raise BadInput(f"SUCI {Scheme(scheme).name}: the home network public key is needed")
-        output = ecies.encrypt(_profile(scheme), hn_public_key, scheme_input, eph_private_key)
+            raise BadInput(
+                f"SUCI {ProtectionScheme(scheme).name}: the home network public key is needed"
+            )
+        output = ecies.encrypt(
+            ProtectionScheme(scheme), hn_public_key, scheme_input, eph_private_key
+        )
     return Suci(
         supi_type=supi_type,
         mcc=mcc,
@@ -267,7 +287,7 @@ def deconceal(suci: Suci, hn_keys: Mapping[int, ecies.HomeNetworkKey]) -> str:
     ``hn_keys`` maps home network public key ids to private keys. An unknown key id or a key
     of the wrong profile raises BadInput; a MAC that does not verify, AuthenticationError.
     """
-    if suci.protection_scheme == Scheme.NULL:
+    if suci.protection_scheme == ProtectionScheme.NULL:
         scheme_input = suci.scheme_output
     else:
         key = hn_keys.get(suci.hn_key_id)
@@ -277,10 +297,10 @@ def deconceal(suci: Suci, hn_keys: Mapping[int, ecies.HomeNetworkKey]) -> str:
                 f"SUCI names home network public key id {suci.hn_key_id}, which is not "
                 f"configured (known ids: {known}); check the home network keys of the core"
             )
-        if key.profile != _profile(suci.protection_scheme):
+        if key.scheme != suci.protection_scheme:
             raise BadInput(
-                f"SUCI uses {Scheme(suci.protection_scheme).name} but home network key "
-                f"{suci.hn_key_id} is a Profile {key.profile.name} key"
+                f"SUCI uses {ProtectionScheme(suci.protection_scheme).name} but home network key "
+                f"{suci.hn_key_id} is a {key.scheme.label} key"
             )
         scheme_input = ecies.decrypt(key, suci.scheme_output)
     if suci.supi_type == SupiType.IMSI:
@@ -314,7 +334,7 @@ def onboarding_suci(imei: str) -> Suci:
         mcc="",
         mnc="",
         routing_indicator="0",
-        protection_scheme=Scheme.NULL,
+        protection_scheme=ProtectionScheme.NULL,
         hn_key_id=0,
         scheme_output=f"imei-{imei}".encode(),
         realm=ONBOARDING_REALM,

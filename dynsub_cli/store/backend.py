@@ -17,6 +17,7 @@ import builtins
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.store.model import (
     Allocation,
     Device,
@@ -24,7 +25,6 @@ from dynsub_cli.store.model import (
     EventKind,
     EventOutcome,
     OnboardingResult,
-    Policy,
     Secrets,
     Service,
     State,
@@ -52,7 +52,7 @@ class SubscriptionStore(Protocol):
         secrets: Secrets,
         *,
         supi_range: SupiRange,
-        policy: Policy,
+        policy: Reonboarding,
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:

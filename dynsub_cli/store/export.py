@@ -171,7 +171,8 @@ def write(
     if fmt is Format.OPEN5GS and not reveal_secrets:
         raise StoreError(
             "the open5gs format needs K and OPc (Open5GS cannot authenticate a subscriber "
-            "without them): add --reveal-secrets, and keep the file private"
+            "without them): add `reveal_secrets`, and keep the file private",
+            parameter="reveal_secrets",
         )
     count = 0
     if fmt is Format.JSON:

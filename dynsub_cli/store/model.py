@@ -20,14 +20,6 @@ class State(StrEnum):
     REPLACED = "replaced"  # superseded by a new record (re-onboarding policy "new-record")
 
 
-class Policy(StrEnum):
-    """The re-onboarding policy (core.toml [enrollment] reonboarding, same values)."""
-
-    SAME_RECORD = "same-record"
-    NEW_RECORD = "new-record"
-    REFUSE = "refuse"
-
-
 class Outcome(StrEnum):
     """What :meth:`Subscriptions.create_or_update_from_onboarding` did."""
 

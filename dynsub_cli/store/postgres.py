@@ -41,6 +41,7 @@ import psycopg_pool
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import (
     AlreadyExists,
     DeviceAlreadyOnboarded,
@@ -62,7 +63,6 @@ from dynsub_cli.store.model import (
     EventOutcome,
     OnboardingResult,
     Outcome,
-    Policy,
     Secrets,
     Service,
     State,
@@ -307,7 +307,7 @@ class PostgresSubscriptions:
         secrets: Secrets,
         *,
         supi_range: SupiRange,
-        policy: Policy,
+        policy: Reonboarding,
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:
@@ -332,7 +332,7 @@ class PostgresSubscriptions:
         secrets: Secrets,
         sealer: Sealer,
         supi_range: SupiRange,
-        policy: Policy,
+        policy: Reonboarding,
         amf: bytes,
         peer: str | None,
     ) -> OnboardingResult:
@@ -351,7 +351,7 @@ class PostgresSubscriptions:
                 )
                 result = OnboardingResult(self._fetch(conn, supi), Outcome.CREATED)
                 kind = EventKind.SUBSCRIPTION_CREATED
-            elif policy is Policy.REFUSE:
+            elif policy is Reonboarding.REFUSE:
                 refused = existing["supi"]
                 self._event(
                     conn,
@@ -362,7 +362,7 @@ class PostgresSubscriptions:
                     "already onboarded; re-onboarding policy is refuse",
                     peer,
                 )
-            elif policy is Policy.SAME_RECORD:
+            elif policy is Reonboarding.SAME_RECORD:
                 supi = existing["supi"]
                 conn.execute(
                     _UPDATE_SAME,

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import (
     AlreadyExists,
     DeviceAlreadyOnboarded,
@@ -47,7 +48,6 @@ from dynsub_cli.store.model import (
     EventOutcome,
     OnboardingResult,
     Outcome,
-    Policy,
     Secrets,
     Service,
     State,
@@ -222,7 +222,7 @@ class Subscriptions:
         secrets: Secrets,
         *,
         supi_range: SupiRange,
-        policy: Policy,
+        policy: Reonboarding,
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:
@@ -250,7 +250,7 @@ class Subscriptions:
                 rows.insert(conn, supi, device, service, secrets, sealer, amf, State.ACTIVE, now)
                 result = OnboardingResult(self._fetch(conn, supi), Outcome.CREATED)
                 kind = EventKind.SUBSCRIPTION_CREATED
-            elif policy is Policy.REFUSE:
+            elif policy is Reonboarding.REFUSE:
                 refused = existing["supi"]
                 self._event(
                     conn,
@@ -261,7 +261,7 @@ class Subscriptions:
                     "already onboarded; re-onboarding policy is refuse",
                     peer,
                 )
-            elif policy is Policy.SAME_RECORD:
+            elif policy is Reonboarding.SAME_RECORD:
                 supi = existing["supi"]
                 rows.update_same_record(conn, supi, device, service, secrets, sealer, amf, now)
                 result = OnboardingResult(self._fetch(conn, supi), Outcome.UPDATED)

@@ -30,9 +30,7 @@ class Device:
 
 def load(folder: Path) -> Device:
     if not folder.is_dir():
-        raise FileError(
-            f"{folder}: no such device folder (mint one with: dynsub pki mint --pki DIR --out DIR)"
-        )
+        raise FileError(f"{folder}: no such device folder (mint one with `dynsub pki mint`)")
     cert_path = folder / device_folder.DEVICE_CERT
     if not cert_path.exists():
         raise FileError(_not_a_device_folder(folder))

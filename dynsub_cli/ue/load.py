@@ -99,9 +99,7 @@ OK = "ok"
 def devices_in(folder: Path) -> tuple[Path, ...]:
     """The device folders of a `pki mint` output folder, in IMEI order."""
     if not folder.is_dir():
-        raise FileError(
-            f"{folder}: no such folder (mint devices with: dynsub pki mint --pki DIR --out DIR)"
-        )
+        raise FileError(f"{folder}: no such folder (mint devices with `dynsub pki mint`)")
     found = tuple(
         sorted(
             path
@@ -112,7 +110,7 @@ def devices_in(folder: Path) -> tuple[Path, ...]:
     if not found:
         raise FileError(
             f"{folder}: no device folders here (each holds {device_folder.DEVICE_CERT}); "
-            "give the --out folder of `dynsub pki mint`"
+            "give the output folder of `dynsub pki mint`"
         )
     return found
 

@@ -46,7 +46,7 @@ from dynsub_cli.pki import verify
 from dynsub_cli.security import keys, subscription, suci
 from dynsub_cli.ue.device import Device
 from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure, cause_text
-from dynsub_cli.ue.state import HomeNetworkKey, UeState
+from dynsub_cli.ue.state import UeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +186,14 @@ class Onboarding(Procedure[UeState]):
                 # docs/protocol.md: an ERROR says why in words; the DEREGISTRATION REQUEST
                 # that follows says it as a 5GMM cause. Report both, so read on.
                 self.refusal = Rejected(
-                    f"the network refused: {payload.text}", MmCause.PROTOCOL_ERROR_UNSPECIFIED
+                    f"the network refused: {payload.text}",
+                    MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+                    # The core names the billing fields; what to give is ours to say.
+                    parameter=(
+                        "billing"
+                        if payload.cause is d.DialogueCause.MISSING_BILLING_INFORMATION
+                        else None
+                    ),
                 )
                 self.refusal.step = self.step
                 self._state = self._await_refusal_cause
@@ -205,6 +212,7 @@ class Onboarding(Procedure[UeState]):
             raise Rejected(
                 f"{refusal.message}; de-registered with {cause_text(message.cause)}",
                 message.cause,
+                parameter=refusal.parameter,
             )
         raise refusal
 
@@ -259,10 +267,10 @@ class Onboarding(Procedure[UeState]):
             opc=sub.opc,
             amf=sub.amf,
             sqn_ms=0,
-            home_network_keys=tuple(
-                HomeNetworkKey(k.scheme, k.key_id, k.public_key) for k in sub.home_network_keys
+            home_network_keys=sub.home_network_keys,
+            allowed_nssai=tuple(
+                (s.sst, None if s.sd is None else f"{s.sd:06x}") for s in sub.allowed_nssai
             ),
-            allowed_nssai=tuple((s.sst, s.sd.hex() if s.sd else None) for s in sub.allowed_nssai),
             ambr_uplink_bps=sub.ambr_uplink_bps,
             ambr_downlink_bps=sub.ambr_downlink_bps,
             service_type=sub.service_type,

@@ -27,6 +27,7 @@ from dynsub_cli.nas.enums import (
     CipheringAlgorithm,
     IntegrityAlgorithm,
     MmCause,
+    SecurityHeaderType,
     cause_title,
 )
 from dynsub_cli.nas.ies import (
@@ -35,7 +36,7 @@ from dynsub_cli.nas.ies import (
 )
 from dynsub_cli.security import keys
 from dynsub_cli.security.channel import Channel, Plaintext
-from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType, header_type
+from dynsub_cli.security.nas import Role, SecurityContext, header_type
 
 CAPABILITY = UeSecurityCapability.from_algorithms({0, 1, 2}, {1, 2})
 

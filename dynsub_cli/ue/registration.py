@@ -23,12 +23,12 @@ from dynsub_cli.errors import (
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import (
     MmCause,
+    ProtectionScheme,
     RegistrationTypeValue,
 )
 from dynsub_cli.nas.ies import (
     DeregistrationType,
     RegistrationType,
-    Suci,
 )
 from dynsub_cli.security import aka, keys, suci
 from dynsub_cli.ue.procedure import CAPABILITY, Output, Procedure, cause_text
@@ -47,21 +47,14 @@ class Registration(Procedure[UeState]):
             raise ProtocolError("the state file holds no home network key to conceal the SUPI")
         concealed = suci.conceal(
             state.supi,
-            scheme=suci.Scheme(key.scheme),
+            scheme=ProtectionScheme(key.scheme),
             hn_public_key=key.public_key,
             hn_key_id=key.key_id,
             routing_indicator=state.routing_indicator,
             mnc_length=len(state.mnc),
             **({"eph_private_key": random(32)} if random is not None else {}),
         )
-        self._identity = Suci(
-            concealed.mcc,
-            concealed.mnc,
-            concealed.routing_indicator,
-            concealed.protection_scheme,
-            concealed.hn_key_id,
-            concealed.scheme_output,
-        )
+        self._identity = concealed.to_nas()
         self._serving_network = keys.serving_network_name(state.mcc, state.mnc)
         self._kseaf = b""
         self._handler: Callable[[m.Message], Output] = self._await_challenge
@@ -93,7 +86,7 @@ class Registration(Procedure[UeState]):
             raise Rejected(
                 f"the network holds no subscription for {self._state_value.supi} and asks for "
                 f"subscription generation ({cause_text(message.cause)}): onboard the device "
-                "again with `dynsub ue onboard --device DEVICE_FOLDER`",
+                "again (`dynsub ue onboard`)",
                 message.cause,
             )
         super()._refused_by_network(message)

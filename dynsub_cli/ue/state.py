@@ -16,16 +16,10 @@ import tomli_w
 
 from dynsub_cli.errors import BadInput
 from dynsub_cli.files import check_private, kind_of, parse_toml, read_limited, write_secret
+from dynsub_cli.nas.dialogue import HomeNetworkPublicKey
 from dynsub_cli.pki.imei import is_valid_imei
 
 FORMAT = 1
-
-
-@dataclass(frozen=True, slots=True)
-class HomeNetworkKey:
-    scheme: int  # 1 = Profile A (X25519), 2 = Profile B (P-256)
-    key_id: int
-    public_key: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +34,7 @@ class UeState:
     amf: bytes
     #: TS 33.102 C.1: the highest SQN the USIM has accepted (0: none yet).
     sqn_ms: int
-    home_network_keys: tuple[HomeNetworkKey, ...]
+    home_network_keys: tuple[HomeNetworkPublicKey, ...]
     allowed_nssai: tuple[tuple[int, str | None], ...]  # (sst, sd hex or None)
     ambr_uplink_bps: int
     ambr_downlink_bps: int
@@ -51,7 +45,7 @@ class UeState:
     def msin(self) -> str:
         return self.supi.removeprefix("imsi-")[len(self.mcc) + len(self.mnc) :]
 
-    def preferred_key(self) -> HomeNetworkKey | None:
+    def preferred_key(self) -> HomeNetworkPublicKey | None:
         """Profile B where the network offers it (its curve is the one of our PKI), else A."""
         return max(self.home_network_keys, key=lambda key: key.scheme, default=None)
 
@@ -163,9 +157,9 @@ def _digits(value: str, shortest: int, longest: int) -> bool:
     return value.isascii() and value.isdigit() and shortest <= len(value) <= longest
 
 
-def _home_network_key(table: _Table) -> HomeNetworkKey:
+def _home_network_key(table: _Table) -> HomeNetworkPublicKey:
     scheme = table.integer("scheme", 1, 2, "1 = Profile A, 2 = Profile B")
-    key = HomeNetworkKey(
+    key = HomeNetworkPublicKey(
         scheme,
         table.integer("key_id", 0, 255, "TS 24.501 9.11.3.4: one octet"),
         table.octets("public_key", _PUBLIC_KEY_OCTETS[scheme]),

@@ -12,8 +12,9 @@ from click.testing import CliRunner, Result
 
 from dynsub_cli.cli import main
 from dynsub_cli.errors import ExitCode
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.security import keys
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
+from dynsub_cli.security.ecies import HomeNetworkKey
 from tests.unit.security._vectors import load
 
 MILENAGE: list[dict[str, Any]] = load("milenage.json")["sets"]
@@ -173,7 +174,7 @@ def test_suci_errors() -> None:
     result = run("suci", "deconceal", "--suci", suci_text, "--hn-private", "00" * 31)
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "--hn-private: expected 32 octets" in result.stderr
-    other = HomeNetworkKey.generate(Profile.A)
+    other = HomeNetworkKey.generate(ProtectionScheme.PROFILE_A)
     result = run("suci", "deconceal", "--suci", suci_text, "--hn-private", other.private_key.hex())
     assert result.exit_code == ExitCode.AUTH
     assert "MAC tag does not verify" in result.stderr

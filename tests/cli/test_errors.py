@@ -78,6 +78,7 @@ FAILURES: dict[tuple[str, ...], Callable[[Path], list[str | Path]]] = {
     ("store", "suspend"): lambda d: ["--config", d / NO_CONFIG, "imsi-001010000000001"],
     ("store", "resume"): lambda d: ["--config", d / NO_CONFIG, "imsi-001010000000001"],
     ("store", "delete"): lambda d: ["--config", d / NO_CONFIG, "imsi-001010000000001", "--yes"],
+    ("store", "copy"): lambda d: ["--from", d / NO_CONFIG, "--to", d / "copy.sqlite"],
     ("demo",): lambda d: ["--workdir", _a_file(d, "pki").parent],  # its pki/ is a file there
 }
 

@@ -13,9 +13,10 @@ from click.testing import CliRunner, Result
 
 from dynsub_cli import config
 from dynsub_cli.cli import main, render
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.files import make_private_dir
-from dynsub_cli.store import Policy, Secrets, State, Subscriptions, generate_key_file
+from dynsub_cli.store import Secrets, State, Subscriptions, generate_key_file
 from tests.unit.store.helpers import RANGE, device, onboard, service
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -45,7 +46,7 @@ def core(tmp_path: Path) -> Path:
             service(account="acme", billing={"account": "acme"}),
             Secrets(k=K, opc=OPC),
             supi_range=RANGE,
-            policy=Policy.SAME_RECORD,
+            policy=Reonboarding.SAME_RECORD,
             peer="127.0.0.1:40000",
         )
         onboard(subs, 2)

@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli import config
-from dynsub_cli.config import CoreConfig, ListenConfig, Reonboarding, StoreConfig
+from dynsub_cli.config import CoreConfig, ListenConfig, StoreConfig
 from dynsub_cli.core.assembly import open_store
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DynsubError, Rejected
 from dynsub_cli.files import read_bytes
 from dynsub_cli.nas.enums import MmCause

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli import config
-from dynsub_cli.config import CoreConfig, Reonboarding
+from dynsub_cli.config import CoreConfig
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ConfigError, ExitCode
 
 MINIMAL = """\

@@ -14,9 +14,9 @@ from dynsub_cli.config import (
     LimitsConfig,
     ListenConfig,
     Plan,
-    Reonboarding,
     ServiceType,
 )
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import AlreadyExists, ConfigError
 
 PKI = {

@@ -10,12 +10,11 @@ from hypothesis import strategies as st
 
 from dynsub_cli.errors import DecodeError
 from dynsub_cli.nas import dialogue as d
+from dynsub_cli.nas.ies import SNssai
 
 short_text = st.text(max_size=40)
 names = st.text(min_size=1, max_size=20)
-snssai = st.builds(
-    d.Snssai, st.integers(0, 255), st.one_of(st.none(), st.binary(min_size=3, max_size=3))
-)
+snssai = st.builds(SNssai, st.integers(0, 255), st.one_of(st.none(), st.integers(0, 0xFFFFFF)))
 u64 = st.integers(0, 2**64 - 1)
 
 messages = st.one_of(
@@ -54,7 +53,7 @@ messages = st.one_of(
         routing_indicator=st.just("0000"),
         home_network_keys=st.lists(
             st.builds(
-                d.HomeNetworkKey,
+                d.HomeNetworkPublicKey,
                 st.integers(1, 2),
                 st.integers(0, 255),
                 st.binary(min_size=1, max_size=33),

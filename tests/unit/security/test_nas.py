@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsub_cli.errors import BadInput, DecodeError, IntegrityError, ReplayError, SecurityError
+from dynsub_cli.nas.enums import SecurityHeaderType
 from dynsub_cli.security import nas
 from dynsub_cli.security.algorithms import Ciphering, Integrity, nea2, nia2
-from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType
+from dynsub_cli.security.nas import Role, SecurityContext
 
 KAMF = bytes(range(32))
 REGISTRATION_COMPLETE = bytes.fromhex("7e0043")  # a plain 5GMM message: EPD, plain, type
@@ -25,7 +26,7 @@ def test_wire_format_and_algorithm_inputs() -> None:
     ue = SecurityContext(Role.UE, bytes(16), bytes(range(16)))
     pdu = ue.protect(REGISTRATION_COMPLETE)
     assert pdu[0] == 0x7E
-    assert pdu[1] == SecurityHeaderType.INTEGRITY_CIPHERED
+    assert pdu[1] == SecurityHeaderType.INTEGRITY_PROTECTED_AND_CIPHERED
     assert pdu[6] == 0  # sequence number = COUNT & 0xff
     # TS 33.501 6.4.3.1: COUNT 0, BEARER 1 (3GPP access), DIRECTION 0 (uplink).
     ciphered = nea2(bytes(16), 0, 1, 0, REGISTRATION_COMPLETE)

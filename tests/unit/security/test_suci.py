@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsub_cli.errors import AuthenticationError, BadInput
+from dynsub_cli.nas.enums import ProtectionScheme
 from dynsub_cli.security import suci
-from dynsub_cli.security.ecies import HomeNetworkKey, Profile
+from dynsub_cli.security.ecies import HomeNetworkKey
 from tests.unit.security._vectors import h, load
 
 V = load("suci.json")
@@ -18,7 +19,7 @@ NAI = "nai-verylongusername1@3gpp.com"
 
 def test_null_scheme_imsi_c421() -> None:
     v = V["null_scheme_imsi"]
-    s = suci.conceal(IMSI, scheme=suci.Scheme.NULL, mnc_length=3)
+    s = suci.conceal(IMSI, scheme=ProtectionScheme.NULL, mnc_length=3)
     assert s.scheme_output == h(v["scheme_output"]) == h(v["scheme_input"])
     assert (s.mcc + s.mnc, suci.bcd_decode(s.scheme_output)) == (v["mcc_mnc"], v["msin"])
     assert suci.deconceal(s, {}) == IMSI
@@ -26,7 +27,7 @@ def test_null_scheme_imsi_c421() -> None:
 
 def test_null_scheme_nai_c422() -> None:
     v = V["null_scheme_nai"]
-    s = suci.conceal(NAI, scheme=suci.Scheme.NULL)
+    s = suci.conceal(NAI, scheme=ProtectionScheme.NULL)
     assert s.scheme_output == h(v["scheme_input"])
     assert s.to_nai().split(".")[-2].startswith(v["scheme_output_text"])
     assert s.to_nai() == f"type1.rid0.schid0.{v['scheme_output_text']}@3gpp.com"
@@ -36,13 +37,13 @@ def test_null_scheme_nai_c422() -> None:
 @pytest.mark.parametrize(
     ("case", "supi", "scheme"),
     [
-        ("profile_a_imsi", IMSI, suci.Scheme.PROFILE_A),
-        ("profile_a_nai", NAI, suci.Scheme.PROFILE_A),
-        ("profile_b_imsi", IMSI, suci.Scheme.PROFILE_B),
-        ("profile_b_nai", NAI, suci.Scheme.PROFILE_B),
+        ("profile_a_imsi", IMSI, ProtectionScheme.PROFILE_A),
+        ("profile_a_nai", NAI, ProtectionScheme.PROFILE_A),
+        ("profile_b_imsi", IMSI, ProtectionScheme.PROFILE_B),
+        ("profile_b_nai", NAI, ProtectionScheme.PROFILE_B),
     ],
 )
-def test_published_profiles(case: str, supi: str, scheme: suci.Scheme) -> None:
+def test_published_profiles(case: str, supi: str, scheme: ProtectionScheme) -> None:
     v = V[case]
     s = suci.conceal(
         supi,
@@ -57,19 +58,22 @@ def test_published_profiles(case: str, supi: str, scheme: suci.Scheme) -> None:
     else:  # C.4.3.2 / C.4.4.2 print the NAI form of the scheme output
         assert f".{v['scheme_output_text'].lower()}@" in s.to_nai()
     key = HomeNetworkKey(
-        Profile.A if scheme == suci.Scheme.PROFILE_A else Profile.B, h(v["hn_private"])
+        ProtectionScheme.PROFILE_A
+        if scheme == ProtectionScheme.PROFILE_A
+        else ProtectionScheme.PROFILE_B,
+        h(v["hn_private"]),
     )
     assert suci.deconceal(s, {1: key}) == supi
     assert suci.parse(s.to_string()) == s
 
 
 def test_string_form_follows_ts_29_503() -> None:
-    s = suci.conceal(IMSI, scheme=suci.Scheme.NULL, mnc_length=3, routing_indicator="0000")
+    s = suci.conceal(IMSI, scheme=ProtectionScheme.NULL, mnc_length=3, routing_indicator="0000")
     assert s.to_string() == "suci-0-274-012-0000-0-0-001002086"
     v = V["profile_a_imsi"]
     a = suci.conceal(
         "imsi-001010000000001",
-        scheme=suci.Scheme.PROFILE_A,
+        scheme=ProtectionScheme.PROFILE_A,
         hn_public_key=h(v["hn_public"]),
         hn_key_id=7,
         routing_indicator="678",
@@ -106,27 +110,30 @@ def test_bad_suci_strings(text: str) -> None:
 
 
 def test_deconceal_errors_say_what_is_wrong() -> None:
-    a_key, b_key = HomeNetworkKey.generate(Profile.A), HomeNetworkKey.generate(Profile.B)
+    a_key, b_key = (
+        HomeNetworkKey.generate(ProtectionScheme.PROFILE_A),
+        HomeNetworkKey.generate(ProtectionScheme.PROFILE_B),
+    )
     s = suci.conceal(
-        IMSI, scheme=suci.Scheme.PROFILE_A, hn_public_key=a_key.public_key, hn_key_id=3
+        IMSI, scheme=ProtectionScheme.PROFILE_A, hn_public_key=a_key.public_key, hn_key_id=3
     )
     with pytest.raises(BadInput, match=r"key id 3, which is not configured \(known ids: 1\)"):
         suci.deconceal(s, {1: a_key})
     with pytest.raises(BadInput, match="Profile B key"):
         suci.deconceal(s, {3: b_key})
     with pytest.raises(AuthenticationError):
-        suci.deconceal(s, {3: HomeNetworkKey.generate(Profile.A)})
+        suci.deconceal(s, {3: HomeNetworkKey.generate(ProtectionScheme.PROFILE_A)})
 
 
 def test_conceal_input_errors() -> None:
     with pytest.raises(BadInput, match="public key is needed"):
-        suci.conceal(IMSI, scheme=suci.Scheme.PROFILE_A)
+        suci.conceal(IMSI, scheme=ProtectionScheme.PROFILE_A)
     with pytest.raises(BadInput, match="MNC length"):
-        suci.conceal(IMSI, scheme=suci.Scheme.NULL, mnc_length=4)
+        suci.conceal(IMSI, scheme=ProtectionScheme.NULL, mnc_length=4)
     with pytest.raises(BadInput, match="expected imsi"):
-        suci.conceal("nai-nouser", scheme=suci.Scheme.NULL)
+        suci.conceal("nai-nouser", scheme=ProtectionScheme.NULL)
     with pytest.raises(BadInput, match="routing indicator"):
-        suci.conceal(IMSI, scheme=suci.Scheme.NULL, routing_indicator="12345")
+        suci.conceal(IMSI, scheme=ProtectionScheme.NULL, routing_indicator="12345")
 
 
 def test_bcd() -> None:
@@ -139,8 +146,8 @@ def test_bcd() -> None:
 
 
 KEYS = {
-    Profile.A: HomeNetworkKey.generate(Profile.A),
-    Profile.B: HomeNetworkKey.generate(Profile.B),
+    ProtectionScheme.PROFILE_A: HomeNetworkKey.generate(ProtectionScheme.PROFILE_A),
+    ProtectionScheme.PROFILE_B: HomeNetworkKey.generate(ProtectionScheme.PROFILE_B),
 }
 imsis = st.builds(
     lambda mnc_len, digits: (f"imsi-{digits}", mnc_len),
@@ -160,11 +167,15 @@ nais = st.builds(
 
 @settings(max_examples=40, deadline=None)
 @given(
-    supi=st.one_of(imsis, nais), profile=st.sampled_from(list(Profile)), key_id=st.integers(1, 255)
+    supi=st.one_of(imsis, nais),
+    profile=st.sampled_from([ProtectionScheme.PROFILE_A, ProtectionScheme.PROFILE_B]),
+    key_id=st.integers(1, 255),
 )
-def test_conceal_deconceal_round_trip(supi: tuple[str, int], profile: Profile, key_id: int) -> None:
+def test_conceal_deconceal_round_trip(
+    supi: tuple[str, int], profile: ProtectionScheme, key_id: int
+) -> None:
     text, mnc_length = supi
-    scheme = suci.Scheme.PROFILE_A if profile is Profile.A else suci.Scheme.PROFILE_B
+    scheme = profile
     s = suci.conceal(
         text,
         scheme=scheme,

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dynsub_cli.store import Device, Policy, Secrets, Service, Subscriptions, SupiRange
+from dynsub_cli.enrollment import Reonboarding
+from dynsub_cli.store import Device, Secrets, Service, Subscriptions, SupiRange
 from dynsub_cli.store.backends import is_url
 from dynsub_cli.store.postgres import PostgresSubscriptions
 
@@ -78,7 +79,7 @@ def onboard(
     store: AnyStore,
     serial: int,
     *,
-    policy: Policy = Policy.SAME_RECORD,
+    policy: Reonboarding = Reonboarding.SAME_RECORD,
     supi_range: SupiRange = RANGE,
     cert: bytes | None = None,
 ) -> str:

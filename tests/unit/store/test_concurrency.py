@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded
-from dynsub_cli.store import Policy, State
+from dynsub_cli.store import State
 from tests.unit.store.helpers import AnyStore, device, onboard, open_location
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -67,9 +68,9 @@ def test_threads_with_their_own_connections_get_distinct_supis(location: str) ->
     assert len(set(supis)) == 90
 
 
-@pytest.mark.parametrize("policy", list(Policy))
+@pytest.mark.parametrize("policy", list(Reonboarding))
 def test_one_device_on_many_connections_ends_with_one_live_record(
-    location: str, policy: Policy
+    location: str, policy: Reonboarding
 ) -> None:
     path = location
     open_location(path).close()
@@ -84,15 +85,15 @@ def test_one_device_on_many_connections_ends_with_one_live_record(
         assert len(live) == 1
         assert store.find_by_imei(device(7).imei) == live[0]
         everything = store.list()
-    if policy is Policy.REFUSE:
+    if policy is Reonboarding.REFUSE:
         assert len(errors) == 9
         assert all(isinstance(e, DeviceAlreadyOnboarded) for e in errors)
         assert len(everything) == 1
     else:
         assert errors == []
-    if policy is Policy.SAME_RECORD:
+    if policy is Reonboarding.SAME_RECORD:
         assert len(everything) == 1
-    if policy is Policy.NEW_RECORD:
+    if policy is Reonboarding.NEW_RECORD:
         assert len(everything) == 10
         assert sum(s.state is State.REPLACED for s in everything) == 9
 
@@ -100,7 +101,7 @@ def test_one_device_on_many_connections_ends_with_one_live_record(
 _WORKER = """
 import sys
 from pathlib import Path
-from dynsub_cli.store import Policy
+from dynsub_cli.enrollment import Reonboarding
 from tests.unit.store.helpers import onboard, open_location
 
 path, first, count, policy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -109,11 +110,13 @@ with open_location(path) as store:
     while not go.exists():  # start together, to collide as much as possible
         pass
     for serial in range(first, first + count):
-        print(onboard(store, serial, policy=Policy(policy)), flush=True)
+        print(onboard(store, serial, policy=Reonboarding(policy)), flush=True)
 """
 
 
-def _processes(path: str, jobs: list[tuple[int, int]], policy: Policy, folder: Path) -> list[str]:
+def _processes(
+    path: str, jobs: list[tuple[int, int]], policy: Reonboarding, folder: Path
+) -> list[str]:
     go = folder / "go"
     procs = [
         subprocess.Popen(
@@ -136,7 +139,7 @@ def _processes(path: str, jobs: list[tuple[int, int]], policy: Policy, folder: P
 def test_two_processes_allocate_distinct_supis(location: str, tmp_path: Path) -> None:
     path = location
     open_location(path).close()
-    supis = _processes(path, [(0, 60), (1000, 60)], Policy.SAME_RECORD, tmp_path)
+    supis = _processes(path, [(0, 60), (1000, 60)], Reonboarding.SAME_RECORD, tmp_path)
     assert len(supis) == 120
     assert len(set(supis)) == 120
     with open_location(path) as store:
@@ -147,7 +150,7 @@ def test_two_processes_allocate_distinct_supis(location: str, tmp_path: Path) ->
 def test_two_processes_onboarding_the_same_devices(location: str, tmp_path: Path) -> None:
     path = location
     open_location(path).close()
-    supis = _processes(path, [(0, 40), (0, 40)], Policy.SAME_RECORD, tmp_path)
+    supis = _processes(path, [(0, 40), (0, 40)], Reonboarding.SAME_RECORD, tmp_path)
     assert len(supis) == 80
     assert len(set(supis)) == 40  # both processes got the same SUPI for each device
     with open_location(path) as store:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 _WRITER = """
 import sys
 from pathlib import Path
-from dynsub_cli.store import Policy, State, SupiRange
+from dynsub_cli.enrollment import Reonboarding
+from dynsub_cli.store import State, SupiRange
 from tests.unit.store.helpers import onboard, open_store
 
 path, first = Path(sys.argv[1]), int(sys.argv[2])
@@ -34,7 +35,7 @@ with open_store(path) as store:
         sys.stdout.write(f"committed {serial}\\n")
         sys.stdout.flush()
         if serial % 3 == 0:
-            supi = onboard(store, serial, policy=Policy.NEW_RECORD, supi_range=wide)
+            supi = onboard(store, serial, policy=Reonboarding.NEW_RECORD, supi_range=wide)
         if serial % 5 == 0:
             store.set_state(supi, State.SUSPENDED)
         store.next_sqn(supi)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import StoreError
-from dynsub_cli.store import Policy, Secrets, State, Subscriptions
+from dynsub_cli.store import Secrets, State, Subscriptions
 from dynsub_cli.store.export import Format, open5gs_document, record, write
 from tests.unit.store.helpers import RANGE, device, onboard, open_store, service
 
@@ -29,12 +30,12 @@ def store(tmp_path: Path) -> Iterator[Subscriptions]:
             service(sd="00000a", dnn="iot", account="acme", billing={"account": "acme"}),
             Secrets(k=K, opc=OPC),
             supi_range=RANGE,
-            policy=Policy.SAME_RECORD,
+            policy=Reonboarding.SAME_RECORD,
         )
         onboard(opened, 2)
         opened.set_state("imsi-001010000000002", State.SUSPENDED)
         onboard(opened, 3)
-        onboard(opened, 3, policy=Policy.NEW_RECORD)  # 3 is replaced by 4
+        onboard(opened, 3, policy=Reonboarding.NEW_RECORD)  # 3 is replaced by 4
         opened.next_sqn("imsi-001010000000001")
         yield opened
 
@@ -83,8 +84,9 @@ def test_csv(store: Subscriptions) -> None:
 
 
 def test_open5gs_needs_the_secrets(store: Subscriptions) -> None:
-    with pytest.raises(StoreError, match="add --reveal-secrets"):
+    with pytest.raises(StoreError, match="add `reveal_secrets`") as raised:
         _export(store, Format.OPEN5GS, False)
+    assert raised.value.parameter == "reveal_secrets"  # cli/ names its flag
 
 
 def test_revealing_needs_secrets_read(store: Subscriptions) -> None:

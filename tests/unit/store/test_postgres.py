@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from dynsub_cli.config import StoreConfig
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode, FileError, ServiceUnavailable, StoreError
-from dynsub_cli.store import Policy, Secrets, pg_schema
+from dynsub_cli.store import Secrets, pg_schema
 from dynsub_cli.store.backends import open_store
 from dynsub_cli.store.postgres import PostgresSubscriptions, describe
 from dynsub_cli.store.sealing import generate_key_file
@@ -93,7 +94,7 @@ def test_the_database_holds_neither_k_nor_opc(pg_cluster: Cluster, database: str
     secrets = Secrets(k=bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc"), opc=b"O" * 16)
     with open_location(pg_cluster.url(database, password=True)) as store:
         store.create_or_update_from_onboarding(
-            device(1), service(), secrets, supi_range=RANGE, policy=Policy.SAME_RECORD
+            device(1), service(), secrets, supi_range=RANGE, policy=Reonboarding.SAME_RECORD
         )
     with pg_cluster.admin(database) as conn:
         dump = " ".join(

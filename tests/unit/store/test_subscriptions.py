@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import (
     DeviceAlreadyOnboarded,
     ExitCode,
@@ -24,7 +25,6 @@ from dynsub_cli.store import (
     EventKind,
     EventOutcome,
     Outcome,
-    Policy,
     Secrets,
     State,
     SupiRange,
@@ -47,7 +47,12 @@ def test_a_new_device_gets_a_whole_record(store: AnyStore) -> None:
     secrets = fresh_secrets()
     svc = service(sd="0a0b0c", account="acme-1", billing={"account": "acme-1"})
     result = store.create_or_update_from_onboarding(
-        device(1), svc, secrets, supi_range=RANGE, policy=Policy.SAME_RECORD, peer="127.0.0.1:5"
+        device(1),
+        svc,
+        secrets,
+        supi_range=RANGE,
+        policy=Reonboarding.SAME_RECORD,
+        peer="127.0.0.1:5",
     )
     sub = result.subscription
     assert result.outcome is Outcome.CREATED
@@ -91,7 +96,7 @@ def test_lookups(store: AnyStore) -> None:
 def test_secrets_are_in_no_repr(store: AnyStore) -> None:
     secrets = fresh_secrets()
     store.create_or_update_from_onboarding(
-        device(1), service(), secrets, supi_range=RANGE, policy=Policy.SAME_RECORD
+        device(1), service(), secrets, supi_range=RANGE, policy=Reonboarding.SAME_RECORD
     )
     sub = store.get("imsi-001010000000001", reveal_secrets=True)
     for text in (repr(sub), str(sub), repr(sub.secrets), repr(store)):
@@ -110,7 +115,7 @@ def test_the_store_file_does_not_contain_k_or_opc(tmp_path: Path) -> None:
     secrets = Secrets(k=bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc"), opc=b"O" * 16)
     with open_store(path) as store:
         store.create_or_update_from_onboarding(
-            device(1), service(), secrets, supi_range=RANGE, policy=Policy.SAME_RECORD
+            device(1), service(), secrets, supi_range=RANGE, policy=Reonboarding.SAME_RECORD
         )
         raw = _files(path)  # the database, its WAL and shared memory, while open
     raw += _files(path)  # and after the WAL was checkpointed on close
@@ -170,7 +175,7 @@ def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: AnyStore)
         service(service_type="embb", plan="metered", sst=1, account="acct"),
         new_secrets,
         supi_range=RANGE,
-        policy=Policy.SAME_RECORD,
+        policy=Reonboarding.SAME_RECORD,
     )
     sub = result.subscription
     assert result.outcome is Outcome.UPDATED
@@ -189,7 +194,7 @@ def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: AnyStore)
 def test_new_record_policy_retires_the_old_record(store: AnyStore) -> None:
     old = onboard(store, 1)
     result = store.create_or_update_from_onboarding(
-        device(1), service(), fresh_secrets(), supi_range=RANGE, policy=Policy.NEW_RECORD
+        device(1), service(), fresh_secrets(), supi_range=RANGE, policy=Reonboarding.NEW_RECORD
     )
     assert result.outcome is Outcome.REPLACED
     assert result.previous_supi == old
@@ -208,7 +213,7 @@ def test_refuse_policy_raises_and_records_the_refusal(store: AnyStore) -> None:
     supi = onboard(store, 1)
     before = store.get(supi, reveal_secrets=True)
     with pytest.raises(DeviceAlreadyOnboarded) as info:
-        onboard(store, 1, policy=Policy.REFUSE)
+        onboard(store, 1, policy=Reonboarding.REFUSE)
     assert info.value.supi == supi
     assert info.value.exit_code == ExitCode.CONFLICT
     assert "policy is refuse" in info.value.message
@@ -221,7 +226,7 @@ def test_refuse_policy_raises_and_records_the_refusal(store: AnyStore) -> None:
 
 
 def test_a_device_new_to_the_store_is_created_whatever_the_policy(store: AnyStore) -> None:
-    for serial, policy in enumerate(Policy, start=1):
+    for serial, policy in enumerate(Reonboarding, start=1):
         assert onboard(store, serial, policy=policy) == f"imsi-00101000000000{serial}"
 
 
@@ -293,7 +298,7 @@ def test_suspend_resume_and_delete(store: AnyStore) -> None:
 
 def test_deleting_a_replacement_unlinks_the_old_record(store: AnyStore) -> None:
     old = onboard(store, 1)
-    new = onboard(store, 1, policy=Policy.NEW_RECORD)
+    new = onboard(store, 1, policy=Reonboarding.NEW_RECORD)
     store.delete(new)
     assert store.get(old).replaced_by is None
 
@@ -341,10 +346,10 @@ def test_stats(store: AnyStore) -> None:
         service(service_type="embb", plan="metered", sst=1),
         fresh_secrets(),
         supi_range=RANGE,
-        policy=Policy.SAME_RECORD,
+        policy=Reonboarding.SAME_RECORD,
     )
     store.set_state("imsi-001010000000002", State.SUSPENDED)
-    onboard(store, 1, policy=Policy.NEW_RECORD)
+    onboard(store, 1, policy=Reonboarding.NEW_RECORD)
     stats = store.stats()
     assert stats.total == 4
     assert stats.allocated_supis == 4
@@ -386,10 +391,3 @@ def test_device_and_range_values_are_checked() -> None:
         SupiRange(plmn="00101", msin_start="5", msin_end="4")
     with pytest.raises(ValueError, match="16 bytes"):
         Secrets(k=b"short", opc=b"0" * 16)
-
-
-def test_the_policy_values_match_the_configuration() -> None:
-    """core.toml's [enrollment] reonboarding names are passed to the store as Policy values."""
-    from dynsub_cli.config import Reonboarding
-
-    assert [p.value for p in Policy] == [r.value for r in Reonboarding]

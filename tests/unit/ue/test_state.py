@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.errors import BadInput, FileError
+from dynsub_cli.nas.dialogue import HomeNetworkPublicKey
 from dynsub_cli.ue import state
-from dynsub_cli.ue.state import HomeNetworkKey, UeState
+from dynsub_cli.ue.state import UeState
 
 STATE = UeState(
     supi="imsi-001010000000001",
@@ -20,7 +21,10 @@ STATE = UeState(
     opc=bytes(range(16, 32)),
     amf=b"\x80\x00",
     sqn_ms=64,
-    home_network_keys=(HomeNetworkKey(1, 1, b"\x01" * 32), HomeNetworkKey(2, 2, b"\x02" * 33)),
+    home_network_keys=(
+        HomeNetworkPublicKey(1, 1, b"\x01" * 32),
+        HomeNetworkPublicKey(2, 2, b"\x02" * 33),
+    ),
     allowed_nssai=((3, None), (1, "0000ff")),
     ambr_uplink_bps=1_000_000,
     ambr_downlink_bps=2_000_000,
