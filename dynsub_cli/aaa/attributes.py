@@ -2,7 +2,7 @@
 
 Standard attributes come from RFC 2865, RFC 2869, RFC 3579 and RFC 2548 (Microsoft's MPPE
 keys). What the core needs back from the AAA server and no RFC defines (the device certificate
-the server authenticated, its refusal reason, the TLS version) uses the implementation-specific
+the server authenticated, its refusal reason) uses the implementation-specific
 range 224-240 (RFC 3575 1, RFC 8044 3): no vendor number is needed, and a server configured
 by ``dynsub core radius-config`` defines the same names in its dictionary.
 """
@@ -44,9 +44,7 @@ class Private:
 DEVICE_CERTIFICATE = Private("Dynsub-Device-Certificate", 224, "octets")
 #: Why the server refused (Access-Reject): its own log line, e.g. "certificate revoked".
 REFUSAL = Private("Dynsub-Refusal", 225, "string")
-#: The TLS version of the EAP-TLS session ("TLS 1.3"), for the core's log.
-TLS_VERSION = Private("Dynsub-TLS-Version", 226, "string")
-IMPLEMENTATION_SPECIFIC = (DEVICE_CERTIFICATE, REFUSAL, TLS_VERSION)
+IMPLEMENTATION_SPECIFIC = (DEVICE_CERTIFICATE, REFUSAL)
 
 #: RFC 2548 2.4: Microsoft's vendor number and the MPPE key attributes it defines.
 VENDOR_MICROSOFT = 311
@@ -60,3 +58,7 @@ IMEISV_3GPP = 20
 SERVICE_AUTHENTICATE_ONLY = 8
 #: RFC 2865 5.41 NAS-Port-Type Virtual (5): the UE reaches us over NAS, not a port.
 NAS_PORT_VIRTUAL = 5
+
+#: The words of a refused identity binding in Dynsub-Refusal: the certificate's CN is not the
+#: IMEI of the EAP identity (the onboarding SUCI).
+IDENTITY_MISMATCH = "is not the IMEI the EAP identity claims"

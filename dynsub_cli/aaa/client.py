@@ -56,7 +56,7 @@ SERVICE = "AAA server"
 #: FreeRADIUS words them after OpenSSL (X509_verify_cert_error_string) and its own checks.
 _REVOKED = ("certificate revoked",)
 _UNTRUSTED = ("unable to get local issuer certificate", "unable to get issuer certificate")
-_CN_MISMATCH = ("does not match specified value",)
+_CN_MISMATCH = (a.IDENTITY_MISMATCH.lower(), "does not match specified value")
 _EXPIRED = ("certificate has expired", "certificate is not yet valid")
 #: The phrase a refused identity binding carries (the core maps it to its identity refusal).
 R_IDENTITY_MISMATCH = "certificate IMEI is not the one the EAP identity claims"
@@ -73,7 +73,7 @@ class RadiusSettings:
     #: EAP packets the UE can take at once (fragments bigger ones): Framed-MTU (RFC 3579 2.2).
     framed_mtu: int = 1400
     #: Where the secret came from, for messages ("core.toml: authentication.secret_file").
-    secret_source: str = "the shared secret"
+    secret_source: str = "the shared secret"  # noqa: S105 - a description, not a secret
 
     @property
     def address(self) -> str:
@@ -176,9 +176,7 @@ class RadiusClient:
             for _ in range(settings.retries + 1):
                 transport.sendto(raw)
                 try:
-                    reply = await asyncio.wait_for(
-                        asyncio.shield(pending.answer), settings.timeout
-                    )
+                    reply = await asyncio.wait_for(asyncio.shield(pending.answer), settings.timeout)
                 except TimeoutError:
                     continue
                 return reply, authenticator
@@ -194,7 +192,8 @@ class RadiusClient:
             )
         raise ServiceUnavailable(
             f"AAA server {settings.address} did not answer in {tries} tries of "
-            f"{settings.timeout:g} s (authentication.timeout_seconds, authentication.retries)",
+            f"{settings.timeout:g} s (authentication.timeout_seconds, authentication.retries); "
+            "if it logs an invalid Message-Authenticator, the shared secret differs",
             SERVICE,
         )
 
@@ -306,7 +305,9 @@ class RadiusEapServer:
         try:
             success = eap.decode(answer)
         except DecodeError as err:
-            raise self._fail(ProtocolError(self._says(f"an Access-Accept whose EAP: {err}")))
+            raise self._fail(
+                ProtocolError(self._says(f"an Access-Accept whose EAP: {err}"))
+            ) from err
         if success.code is not eap.Code.SUCCESS:
             raise ProtocolError(self._says("an Access-Accept without EAP-Success (RFC 3579 2.6.2)"))
         secret = self._client.settings.secret
@@ -314,8 +315,10 @@ class RadiusEapServer:
         send = reply.vendor(a.VENDOR_MICROSOFT, a.MS_MPPE_SEND_KEY)
         if not recv or not send:
             raise AuthenticationError(
-                self._says("an Access-Accept without MS-MPPE-Recv-Key/Send-Key: the MSK is "
-                           "missing, no KAUSF can be derived (TS 33.501 I.2.2.2.2 step 14)")
+                self._says(
+                    "an Access-Accept without MS-MPPE-Recv-Key/Send-Key: the MSK is "
+                    "missing, no KAUSF can be derived (TS 33.501 I.2.2.2.2 step 14)"
+                )
             )
         msk = radius.reveal_key(recv[0], secret, authenticator) + radius.reveal_key(
             send[0], secret, authenticator
@@ -323,14 +326,12 @@ class RadiusEapServer:
         if len(msk) < 32:
             raise AuthenticationError(self._says(f"an MSK of {len(msk)} octets; 64 expected"))
         identity = self._device(reply)
-        version = (reply.get(a.TLS_VERSION.code) or b"").decode("utf-8", "replace")
         return Authenticated(
             identity=identity,
             msk=msk,
             emsk=None,
             key_source=KeySource.MSK,
-            description=f"EAP-TLS {version or '(version not reported)'} "
-            f"(AAA server {self._client.settings.address})",
+            description=f"EAP-TLS (AAA server {self._client.settings.address})",
         )
 
     def _device(self, reply: Packet) -> DeviceIdentity:
@@ -346,8 +347,9 @@ class RadiusEapServer:
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError as err:
-            raise self._fail(ProtocolError(self._says(f"a device certificate that does not "
-                                                      f"load: {err}")))
+            raise self._fail(
+                ProtocolError(self._says(f"a device certificate that does not load: {err}"))
+            ) from err
         identity = identity_of(cert)
         imeisv = reply.vendor(a.VENDOR_3GPP, a.IMEISV_3GPP)
         if imeisv and imeisv[0].decode("ascii", "replace")[:15] != identity.imei:
@@ -400,4 +402,3 @@ def _refusal(reply: Packet, address: str) -> Exception:
     if any(p in lowered for p in _EXPIRED):
         return CertificateRefused("device", [f"{profiles.R_EXPIRED} ({where}: {reason})"])
     return AuthenticationError(f"{where} refused the device (Access-Reject): {reason}")
-

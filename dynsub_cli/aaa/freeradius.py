@@ -95,9 +95,7 @@ def write(
     for path in (*core.pki.trust_anchors, *core.pki.manufacturer_cas):
         trusted += pem.read_certificates(path, "trust anchor")
     crls = [pem.read_crl(path) for path in core.pki.crls]
-    ca_file = pem.certificate_bytes(trusted) + b"".join(
-        crl.public_bytes(pem.PEM) for crl in crls
-    )
+    ca_file = pem.certificate_bytes(trusted) + b"".join(crl.public_bytes(pem.PEM) for crl in crls)
     written = [
         _public(folder / "certs" / "server.pem", pem.certificate_bytes(server_chain)),
         _public(folder / "certs" / "ca.pem", ca_file),
@@ -151,6 +149,8 @@ def _dictionary(dictdir: Path) -> str:
 
 
 CLAIMED_IMEI = "Dynsub-Claimed-IMEI"
+#: How the server words a refused identity binding (the client matches it).
+IDENTITY_PHRASE = a.IDENTITY_MISMATCH
 
 
 def _clients(client: str, secret: str) -> str:
@@ -189,7 +189,12 @@ def _radiusd(
     reject_delay: int,
     libdir: Path,
 ) -> str:
+    scratch = folder / "tmp"  # FreeRADIUS writes each client certificate here (0700)
     keep = f"{folder}/keep/%{{md5:%{{User-Name}}}}.pem"
+    mismatch = (
+        "certificate CN %{TLS-Client-Cert-Common-Name} "
+        f"{IDENTITY_PHRASE} (%{{control:{CLAIMED_IMEI}}})"
+    )
     return f"""# FreeRADIUS 3.2 as the Default Credentials Server of a dynsub core
 # (TS 33.501 I.2.2.2.2, I.9.2.3). Written by `dynsub core radius-config`; run it with
 #   freeradius -f -d {folder}        (or -X to watch every packet)
@@ -282,7 +287,7 @@ modules {{
 \t\t\t\tenable = no
 \t\t\t}}
 \t\t\tverify {{
-\t\t\t\ttmpdir = {folder}/tmp
+\t\t\t\ttmpdir = {scratch}
 \t\t\t\t# Keep the certificate for the Access-Accept (certificate.sh).
 \t\t\t\tclient = "/bin/cp %{{TLS-Client-Cert-Filename}} {keep}"
 \t\t\t}}
@@ -344,12 +349,20 @@ server dynsub {{
 \t\tdynsub_certificate
 \t\tupdate reply {{
 \t\t\t&3GPP-IMEISV := "%{{TLS-Client-Cert-Common-Name}}"
-\t\t\t&{a.TLS_VERSION.name} := "%{{TLS-Session-Version}}"
 \t\t}}
 \t\tPost-Auth-Type REJECT {{
 \t\t\tdynsub_forget
-\t\t\tupdate reply {{
-\t\t\t\t&{a.REFUSAL.name} := "%{{Module-Failure-Message}}"
+\t\t\t# check_cert_cn logs its refusal without a request: say it here.
+\t\t\tif (&TLS-Client-Cert-Common-Name && \\
+\t\t\t    (&TLS-Client-Cert-Common-Name != &control:{CLAIMED_IMEI})) {{
+\t\t\t\tupdate reply {{
+\t\t\t\t\t&{a.REFUSAL.name} := "{mismatch}"
+\t\t\t\t}}
+\t\t\t}}
+\t\t\telse {{
+\t\t\t\tupdate reply {{
+\t\t\t\t\t&{a.REFUSAL.name} := "%{{Module-Failure-Message}}"
+\t\t\t\t}}
 \t\t\t}}
 \t\t\teap
 \t\t}}

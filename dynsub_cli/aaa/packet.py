@@ -98,7 +98,9 @@ def split(kind: int, value: bytes) -> list[Attribute]:
 def vendor_specific(vendor: int, kind: int, value: bytes) -> Attribute:
     if len(value) > MAX_VALUE - 6:
         raise EncodeError(f"vendor attribute {vendor}:{kind} of {len(value)} octets is too long")
-    return Attribute(Type.VENDOR_SPECIFIC, struct.pack("!IBB", vendor, kind, len(value) + 2) + value)
+    return Attribute(
+        Type.VENDOR_SPECIFIC, struct.pack("!IBB", vendor, kind, len(value) + 2) + value
+    )
 
 
 def decode(raw: bytes) -> Packet:
