@@ -31,6 +31,8 @@ the folder again and restart FreeRADIUS.
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from cryptography import x509
 from dynsub_cli.aaa import attributes as a
 from dynsub_cli.config import CoreConfig
 from dynsub_cli.errors import BadInput
-from dynsub_cli.files import make_private_dir, read_bytes, write_atomic, write_secret
+from dynsub_cli.files import make_private_dir, read_bytes, read_secret, write_atomic, write_secret
 from dynsub_cli.pki import pem
 
 #: Where Debian's freeradius package keeps its modules and dictionaries.
@@ -123,6 +125,38 @@ def write(
     return RadiusFolder(
         folder, host, port, folder / "clients.conf", tuple(core.pki.crls), tuple(written)
     )
+
+
+def configure(
+    folder: Path,
+    core: CoreConfig,
+    *,
+    listen: tuple[str, int] | None = None,
+    reject_delay: int = 1,
+) -> RadiusFolder:
+    """`dynsub core radius-config`: the folder for ``core``, with its shared secret.
+
+    The address and secret are core.toml's ``[authentication]`` when it names them, so the
+    two ends agree; otherwise 127.0.0.1:1812 and a new secret in ``FOLDER/shared-secret``
+    (0600), which core.toml's ``authentication.secret_file`` must then name.
+    """
+    auth = core.authentication
+    host, port = listen or (auth.host, auth.port)
+    if auth.secret_file is not None:
+        secret_file = auth.secret_file
+        secret = read_secret(secret_file, "RADIUS shared secret").strip()
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        secret_file = folder.absolute() / "shared-secret"
+        if secret_file.exists():
+            secret = read_secret(secret_file, "RADIUS shared secret").strip()
+        else:
+            # RFC 2865 3 / RFC 6614 advice: a long random secret (128 bits as hex).
+            secret = secrets.token_hex(16).encode()
+            make_private_dir(folder)
+            write_secret(secret_file, secret + b"\n")
+    made = write(folder, core, host=host, port=port, secret=secret, reject_delay=reject_delay)
+    return dataclasses.replace(made, secret_file=secret_file)
 
 
 def _public(path: Path, data: bytes) -> Path:
