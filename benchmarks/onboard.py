@@ -47,7 +47,7 @@ from OpenSSL import SSL
 
 from benchmarks._tls import context as tls_context
 from dynsub_cli.config import load
-from dynsub_cli.core.network import Network
+from dynsub_cli.core import assembly
 from dynsub_cli.pki import verify
 from dynsub_cli.store import Subscriptions, load_key
 from dynsub_cli.ue import client
@@ -68,7 +68,7 @@ def tls_server(config_file: Path, store_file: Path, ready: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
     config = load(config_file)
     store = Subscriptions.open(store_file, load_key(config.store.key_file))
-    network = Network.load(config, store)
+    network = assembly.network(config, store)
     context = tls_context(network.credentials)
     # The core's EAP-TLS server also accepts whatever OpenSSL sees and decides afterwards.
     context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *_: True)

@@ -1,4 +1,4 @@
-"""`dynsub demo`: the whole flow of DESIGN.md 3.1 in one work folder, in a few seconds.
+"""`dynsub demo`: the whole flow of docs/protocol.md in one work folder, in a few seconds.
 
 The steps are the commands a user would type, called as functions: ``pki init`` (or reuse the
 PKI already in the folder), ``pki mint`` one device, ``core init`` (or reuse), ``core serve``
@@ -10,21 +10,15 @@ reported through ``on_step`` and the UE's own steps through ``on_ue_step``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dynsub_cli import config
-from dynsub_cli.config import CoreConfig
-from dynsub_cli.core import service, setup
-from dynsub_cli.core.network import open_store
-from dynsub_cli.core.session import LogRecord
-from dynsub_cli.errors import DynsubError, NetworkError
+from dynsub_cli.core import assembly, service, setup
+from dynsub_cli.core.procedure import LogRecord
+from dynsub_cli.errors import ProtocolError
 from dynsub_cli.pki import authority, mint
 from dynsub_cli.store import Subscription
 from dynsub_cli.ue import client
@@ -115,14 +109,15 @@ def run(
         ue_steps.append(step)
         on_ue_step(step)
 
-    with _serving(cfg, log.append) as address:
+    with service.background(cfg, listen=(LOOPBACK, 0), log=log.append) as address:
         done("serve", f"core serving on {address[0]}:{address[1]} in the background")
         onboarded = client.onboard(device_dir, address, state_file, on_step=ue_step)
-        assert onboarded.supi is not None  # set by a successful onboarding
+        if onboarded.supi is None:
+            raise ProtocolError("the onboarding ended without a subscription")
         done("onboard", f"onboarded and registered as {onboarded.supi}; state in {state_file}")
         again = client.register(state_file, address, on_step=ue_step)
         done("register", f"registered again as {again.supi} with the saved state")
-        with open_store(cfg) as store:
+        with assembly.open_store(cfg) as store:
             record = store.get(onboarded.supi)
         done("store", f"record {record.supi} read from {cfg.store.path} (SQN {record.sqn})")
     done("stop", "core stopped")
@@ -146,49 +141,3 @@ def run(
         steps=tuple(steps),
         seconds=time.monotonic() - started,
     )
-
-
-@contextmanager
-def _serving(cfg: CoreConfig, log: Callable[[LogRecord], None]) -> Iterator[tuple[str, int]]:
-    """`core serve` on 127.0.0.1, any free port, in a thread with its own event loop."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    bound: list[tuple[str, int]] = []
-    failure: list[BaseException] = []
-
-    def on_ready(host: str, port: int) -> None:
-        bound.append((host, port))
-        ready.set()
-
-    def serve() -> None:
-        try:
-            loop.run_until_complete(
-                service.serve(cfg, stop, listen=(LOOPBACK, 0), log=log, ready=on_ready)
-            )
-        except BaseException as err:  # handed to the main thread below
-            failure.append(err)
-        finally:
-            ready.set()
-            loop.close()
-
-    thread = threading.Thread(target=serve, name="dynsub-demo-core", daemon=True)
-    thread.start()
-    ready.wait(timeout=_START_TIMEOUT)
-    if not bound:
-        thread.join(timeout=_START_TIMEOUT)
-        if failure and isinstance(failure[0], DynsubError):
-            raise failure[0]
-        raise NetworkError(
-            f"the demo's core did not start on {LOOPBACK}"
-            + (f": {failure[0]}" if failure else f" within {_START_TIMEOUT:.0f} s")
-        ) from (failure[0] if failure else None)
-    try:
-        yield bound[0]
-    finally:
-        # RuntimeError: the loop is already closed, because serve() has ended on its own.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=_START_TIMEOUT)
-    if failure:  # the core failed while the UE was talking to it
-        raise failure[0]

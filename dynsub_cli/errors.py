@@ -228,6 +228,10 @@ class SupiRangeExhausted(StoreError):
     """Every MSIN of the configured range is allocated; the core answers with a 5GMM cause."""
 
 
+class SqnExhausted(StoreError):
+    """A subscription's 48-bit SQN has no room for another vector: it needs a new K."""
+
+
 class DeviceAlreadyOnboarded(StoreError):
     """The re-onboarding policy is "refuse" and the device already has a subscription."""
 

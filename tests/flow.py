@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dynsub_cli import config
 from dynsub_cli.config import CoreConfig
-from dynsub_cli.core import setup
-from dynsub_cli.core.network import Network, open_store
-from dynsub_cli.core.session import CoreSession, LogRecord
+from dynsub_cli.core import assembly, setup
+from dynsub_cli.core.network import Network
+from dynsub_cli.core.procedure import LogRecord
+from dynsub_cli.core.session import CoreSession
 from dynsub_cli.pki import authority, mint
 from dynsub_cli.pki.authority import InitOptions
-from dynsub_cli.store import Subscriptions
+from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.ue.procedure import Output, Procedure
 from dynsub_cli.ue.state import UeState
 
@@ -54,7 +56,7 @@ class Core:
     """An in-memory core: the network of a lab, its store, and what it logged."""
 
     network: Network
-    store: Subscriptions
+    store: SubscriptionStore
     log: list[LogRecord]
 
     def session(self, peer: str = "test") -> CoreSession:
@@ -63,8 +65,8 @@ class Core:
 
 def open_core(lab: Lab) -> Core:
     cfg = lab.config()
-    store = open_store(cfg)
-    return Core(Network.load(cfg, store), store, [])
+    store = assembly.open_store(cfg)
+    return Core(assembly.network(cfg, store), store, [])
 
 
 @dataclass
@@ -87,12 +89,21 @@ def converse(
     ``uplink`` may rewrite what the UE sends (to forge, replay or corrupt a message). The UE's
     errors propagate; a core that closes the connection ends the exchange.
     """
+    return asyncio.run(_converse(procedure, first, core, uplink))
+
+
+async def _converse(
+    procedure: Procedure[UeState],
+    first: Output,
+    core: CoreSession,
+    uplink: Callable[[bytes], bytes],
+) -> Exchange:
     wire: list[tuple[str, bytes]] = []
     pending = [uplink(pdu) for pdu in first.pdus]
     while pending:
         pdu = pending.pop(0)
         wire.append(("ul", pdu))
-        answer = core.receive(pdu)
+        answer = await core.receive(pdu)
         for down in answer.pdus:
             wire.append(("dl", down))
             out = procedure.receive(down)
@@ -100,7 +111,7 @@ def converse(
             if out.done:
                 wire += [("ul", p) for p in pending]
                 for p in pending:
-                    core.receive(p)
+                    await core.receive(p)
                 return Exchange(wire, False)
         if answer.close:
             return Exchange(wire, True)

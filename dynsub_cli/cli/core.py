@@ -14,7 +14,7 @@ from dynsub_cli.aaa import freeradius
 from dynsub_cli.cli import render
 from dynsub_cli.config import ListenConfig
 from dynsub_cli.core import service, setup
-from dynsub_cli.core.session import LogRecord
+from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.errors import BadInput
 from dynsub_cli.ue.client import parse_address
 

@@ -16,13 +16,17 @@ from cryptography import x509
 
 from dynsub_cli.config import CoreConfig, Plan, ServiceType
 from dynsub_cli.eap.credentials import Credentials
-from dynsub_cli.errors import BadInput, CertificateRefused, ConfigError, DynsubError
+from dynsub_cli.eap.server import EapServer
+from dynsub_cli.errors import BadInput, ConfigError, DynsubError
 from dynsub_cli.files import read_bytes
 from dynsub_cli.pki import pem, verify
 from dynsub_cli.security import keys
 from dynsub_cli.security.ecies import HomeNetworkKey, Profile
-from dynsub_cli.store import Policy, Subscriptions, SupiRange
-from dynsub_cli.store.sealing import load_key
+from dynsub_cli.store import Policy, SupiRange
+from dynsub_cli.store.backend import SubscriptionStore
+
+#: Makes the EAP server of one onboarding on a network: (network, EAP identity, peer).
+EapServers = Callable[["Network", str, str], EapServer]
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +38,9 @@ class Network:
     crls: tuple[x509.CertificateRevocationList, ...]
     op: bytes = field(repr=False)
     home_network_keys: Mapping[int, HomeNetworkKey] = field(repr=False)
-    store: Subscriptions
+    store: SubscriptionStore
+    #: The EAP server seam: which server authenticates devices (core.assembly decides).
+    eap_servers: EapServers = field(repr=False)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     @property
@@ -68,19 +74,14 @@ class Network:
         return self.config.plans
 
     def verify_device(self, chain: Sequence[x509.Certificate]) -> verify.DeviceIdentity:
-        """The EAP-TLS server's check of a UE's chain: the device profile, the chain to a
-        trusted root, revocation, and the enrollment policy's manufacturer CAs."""
-        identity = verify.verify_device(chain, self.trust_anchors, now=self.now(), crls=self.crls)
-        leaf = chain[0]
-        if not any(verify.issued_by(leaf, ca) for ca in self.manufacturer_cas):
-            raise CertificateRefused(
-                verify.label(leaf),
-                [
-                    f"{verify.R_UNTRUSTED_MANUFACTURER} ({leaf.issuer.rfc4514_string()} is not "
-                    "listed in core.toml [pki] manufacturer_cas)"
-                ],
-            )
-        return identity
+        """The certificate check of the built-in EAP server: the device profile, the chain to
+        a trusted root, and revocation. Which manufacturers may onboard is the device policy's
+        (core.policy), applied to whatever server authenticated the device."""
+        return verify.verify_device(chain, self.trust_anchors, now=self.now(), crls=self.crls)
+
+    def eap_server(self, identity: str, peer: str) -> EapServer:
+        """The EAP server for one onboarding of ``identity`` from ``peer``."""
+        return self.eap_servers(self, identity, peer)
 
     def public_keys(self) -> tuple[tuple[int, int, bytes], ...]:
         """(protection scheme, key id, public key) of every home network SUCI key."""
@@ -93,7 +94,8 @@ class Network:
     def load(
         cls,
         config: CoreConfig,
-        store: Subscriptions,
+        store: SubscriptionStore,
+        eap_servers: EapServers,
         *,
         now: Callable[[], dt.datetime] | None = None,
     ) -> Network:
@@ -128,13 +130,9 @@ class Network:
             op=op,
             home_network_keys=hn_keys,
             store=store,
+            eap_servers=eap_servers,
             **({"now": now} if now is not None else {}),
         )
-
-
-def open_store(config: CoreConfig) -> Subscriptions:
-    """The store of a core, with its key (K and OPc are sealed under it)."""
-    return Subscriptions.open(config.store.path, load_key(config.store.key_file))
 
 
 def _hex_secret(path: Path, what: str, length: int) -> bytes:

@@ -13,7 +13,21 @@ from __future__ import annotations
 
 from enum import Enum
 
-from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.errors import (
+    AuthenticationError,
+    CertificateRefused,
+    DecodeError,
+    FrameTooLarge,
+    IntegrityError,
+    NasDecodeError,
+    NotFound,
+    PeerTimeout,
+    ReplayError,
+    ServiceUnavailable,
+    SqnExhausted,
+    StoreError,
+    UnexpectedMessage,
+)
 from dynsub_cli.nas.enums import MmCause
 from dynsub_cli.pki import oids, profiles, verify
 
@@ -22,6 +36,8 @@ class Answer(Enum):
     """How the refusal reaches the UE."""
 
     REGISTRATION_REJECT = "REGISTRATION REJECT"
+    #: REGISTRATION REJECT while the UE is not registered, DEREGISTRATION REQUEST once it is.
+    ABORT = "REGISTRATION REJECT or DEREGISTRATION REQUEST"
     AUTHENTICATION_REJECT = "AUTHENTICATION REJECT"
     DEREGISTRATION = "DEREGISTRATION REQUEST"
     STATUS = "5GMM STATUS"
@@ -161,6 +177,12 @@ class Refusal(Enum):
         "the UE's key confirmation does not match the key the core derived",
     )
     # 5G AKA.
+    SQN_EXHAUSTED = (
+        "5G AKA",
+        MmCause.SERVICES_5GS_NOT_ALLOWED,
+        Answer.REGISTRATION_REJECT,
+        "the subscription's SQN space is used up: the device must onboard again for a new K",
+    )
     WRONG_RES_STAR = (
         "5G AKA",
         MmCause.MAC_FAILURE,
@@ -204,6 +226,25 @@ class Refusal(Enum):
         Answer.STATUS,
         "a message the procedure does not expect now (TS 24.501 7.4)",
     )
+    # The core's own troubles: the UE may try again later (#22), or nothing fits (#111).
+    STORE_UNAVAILABLE = (
+        "store",
+        MmCause.CONGESTION,
+        Answer.ABORT,
+        "the subscription store failed or did not answer in time (temporary)",
+    )
+    AAA_UNAVAILABLE = (
+        "certificate",
+        MmCause.CONGESTION,
+        Answer.REGISTRATION_REJECT,
+        "the AAA server (Default Credentials Server) did not answer (temporary)",
+    )
+    INTERNAL_ERROR = (
+        "internal",
+        MmCause.PROTOCOL_ERROR_UNSPECIFIED,
+        Answer.ABORT,
+        "the core failed to serve the procedure (its log has the details)",
+    )
     OVERSIZE_FRAME = (
         "transport",
         MmCause.PROTOCOL_ERROR_UNSPECIFIED,
@@ -242,3 +283,32 @@ def for_certificate(err: CertificateRefused) -> Refusal:
         if any(phrase in reason for reason in err.reasons):
             return refusal
     return Refusal.CERTIFICATE_INVALID
+
+
+def for_error(err: BaseException) -> tuple[Refusal, MmCause | None]:
+    """The refusal an error amounts to when no procedure step named a better one, and the
+    5GMM cause when the error itself calls for one (the codec's TS 24.501 clause 7 cause)."""
+    if isinstance(err, NasDecodeError):
+        return Refusal.MALFORMED, MmCause(err.cause)
+    for kind, refusal in _ERRORS:
+        if isinstance(err, kind):
+            return refusal, None
+    if isinstance(err, ServiceUnavailable) and err.service != "store":
+        return Refusal.AAA_UNAVAILABLE, None
+    return Refusal.INTERNAL_ERROR, None
+
+
+#: Most specific first: the first class an error is an instance of decides.
+_ERRORS: tuple[tuple[type[BaseException], Refusal], ...] = (
+    (FrameTooLarge, Refusal.OVERSIZE_FRAME),
+    (DecodeError, Refusal.MALFORMED),
+    (UnexpectedMessage, Refusal.UNEXPECTED_MESSAGE),
+    (IntegrityError, Refusal.NAS_MAC_FAILURE),
+    (ReplayError, Refusal.NAS_REPLAY),
+    (PeerTimeout, Refusal.TIMEOUT),
+    (CertificateRefused, Refusal.CERTIFICATE_INVALID),
+    (AuthenticationError, Refusal.EAP_TLS_FAILED),
+    (SqnExhausted, Refusal.SQN_EXHAUSTED),
+    (NotFound, Refusal.NO_SUBSCRIPTION),  # the record went away mid-procedure
+    (StoreError, Refusal.STORE_UNAVAILABLE),
+)

@@ -1,9 +1,9 @@
 """The TCP shell around core sessions: framing, timeouts, connection limits, clean shutdown.
 
-One asyncio task per connection feeds whole frames to a sans-I/O session and writes back what
-it answers. The session's work (TLS, key derivation, SQLite transactions) runs in a worker
-thread so that one slow step never stalls the other connections; calls into one session stay
-sequential. On stop the listener closes first, then running sessions get a grace period to
+One asyncio task per connection feeds whole frames to a session and writes back what it
+answers; calls into one session stay sequential. Sessions run on the event loop and hand their
+blocking calls (the store) to worker threads, so that one slow store call never stalls the
+other connections. On stop the listener closes first, then running sessions get a grace period to
 finish: a record is committed in one transaction or not at all, so nothing half-done is lost.
 """
 
@@ -29,10 +29,10 @@ class Output:
 
 
 class Session(Protocol):
-    def receive(self, pdu: bytes) -> Output:
+    async def receive(self, pdu: bytes) -> Output:
         """Handle one PDU from the UE."""
 
-    def fail(self, problem: DynsubError) -> Output:
+    async def fail(self, problem: DynsubError) -> Output:
         """The transport failed (timeout, bad frame, connection lost): log, audit, answer."""
 
 
@@ -96,7 +96,8 @@ class Server:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:  # asyncio runs every stream callback in a task
+            raise RuntimeError("a connection outside an asyncio task")
         name = writer.get_extra_info("peername")
         peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
         if len(self._tasks) >= self._limits.max_connections:
@@ -131,7 +132,7 @@ class Server:
     async def _run(
         self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        session = await asyncio.to_thread(self._new_session, peer)
+        session = self._new_session(peer)
         frames = FrameReader(max_frame=self._limits.max_frame)
         deadline = time.monotonic() + self._limits.session_seconds
         while True:
@@ -143,11 +144,11 @@ class Server:
                 if isinstance(err, PeerTimeout) and frames.pending:
                     # A stalled peer, not a silent one: say so in the log.
                     err = PeerTimeout(f"{err.message}, {frames.buffered} octets into a frame")
-                out = await asyncio.to_thread(session.fail, err)
+                out = await session.fail(err)
                 await self._send(writer, out)
                 return
             for pdu in pdus:
-                out = await asyncio.to_thread(session.receive, pdu)
+                out = await session.receive(pdu)
                 if not await self._send(writer, out) or out.close:
                     return
 

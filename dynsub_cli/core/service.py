@@ -10,17 +10,21 @@ restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from dynsub_cli.config import CoreConfig
-from dynsub_cli.core.network import Network, open_store
+from dynsub_cli.core import assembly
+from dynsub_cli.core.network import Network
+from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server
-from dynsub_cli.core.session import CoreSession, LogRecord
-from dynsub_cli.errors import DynsubError
+from dynsub_cli.core.session import CoreSession
+from dynsub_cli.errors import DynsubError, NetworkError
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import MmCause
@@ -95,10 +99,10 @@ async def serve(
     ready: Callable[[str, int], None] = lambda host, port: None,
 ) -> None:
     """Serve until ``stop`` is set; committed records are never lost on the way out."""
-    with open_store(config) as store:
+    with assembly.open_store(config) as store:
         # Stamped before loading, so that a CRL replaced while the core starts is read again.
         seen = stamps(config.pki.crls)
-        watch = CrlWatch(Network.load(config, store), config.pki.crls, log, seen=seen)
+        watch = CrlWatch(assembly.network(config, store), config.pki.crls, log, seen=seen)
         limits = Limits(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
@@ -120,3 +124,60 @@ async def serve(
         bound = await server.start(host, port)
         ready(*bound)
         await server.serve_until(stop)
+
+
+#: How long `background` waits for the core to bind, and to stop.
+_START_SECONDS = 30.0
+
+
+@contextmanager
+def background(
+    config: CoreConfig,
+    *,
+    listen: tuple[str, int] = ("127.0.0.1", 0),
+    log: Callable[[LogRecord], None] = lambda record: None,
+) -> Iterator[tuple[str, int]]:
+    """`core serve` in a thread with its own event loop, for the block; yields the address.
+
+    The same code path as `dynsub core serve`, for `dynsub demo` and the tests. A core that
+    fails to start raises here; one that fails while serving raises when the block ends.
+    """
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready = threading.Event()
+    bound: list[tuple[str, int]] = []
+    failure: list[BaseException] = []
+
+    def on_ready(host: str, port: int) -> None:
+        bound.append((host, port))
+        ready.set()
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve(config, stop, listen=listen, log=log, ready=on_ready))
+        except BaseException as err:  # handed to the caller's thread below
+            failure.append(err)
+        finally:
+            ready.set()
+            loop.close()
+
+    thread = threading.Thread(target=run, name="dynsub-core", daemon=True)
+    thread.start()
+    ready.wait(timeout=_START_SECONDS)
+    if not bound:
+        thread.join(timeout=_START_SECONDS)
+        if failure and isinstance(failure[0], DynsubError):
+            raise failure[0]
+        raise NetworkError(
+            f"the core did not start on {listen[0]}"
+            + (f": {failure[0]}" if failure else f" within {_START_SECONDS:.0f} s")
+        ) from (failure[0] if failure else None)
+    try:
+        yield bound[0]
+    finally:
+        # RuntimeError: the loop is already closed, because serve() has ended on its own.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=_START_SECONDS)
+    if failure:  # the core failed while the block was using it
+        raise failure[0]

@@ -109,9 +109,11 @@ class Cause(ValueCodec):
         return bytes((check_int(self.name, value, 0, 255),))
 
     def decode(self, data: bytes, start: int, end: int) -> MmCause:
-        cause = MmCause._value2member_map_.get(data[start], MmCause.PROTOCOL_ERROR_UNSPECIFIED)
-        assert isinstance(cause, MmCause)
-        return cause
+        # TS 24.501 9.11.3.2: any other value is treated as #111.
+        try:
+            return MmCause(data[start])
+        except ValueError:
+            return MmCause.PROTOCOL_ERROR_UNSPECIFIED
 
 
 class Algorithms(ValueCodec):
@@ -348,11 +350,10 @@ class PayloadContainerTypeNibble(NibbleCodec):
         return int(value)
 
     def decode(self, nibble: int, offset: int) -> PayloadContainerType:
-        member = PayloadContainerType._value2member_map_.get(nibble)
-        if member is None:
-            raise IeError(f"payload container type {nibble} is reserved", offset)
-        assert isinstance(member, PayloadContainerType)
-        return member
+        try:
+            return PayloadContainerType(nibble)
+        except ValueError:
+            raise IeError(f"payload container type {nibble} is reserved", offset) from None
 
 
 class ImeisvRequestNibble(NibbleCodec):

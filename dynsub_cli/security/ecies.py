@@ -127,12 +127,10 @@ class HomeNetworkKey:
 
 def _shared_secret(profile: Profile, private: _PrivateKey, peer_public: bytes) -> bytes:
     try:
-        if profile is Profile.A:
-            assert isinstance(private, x25519.X25519PrivateKey)
+        if isinstance(private, x25519.X25519PrivateKey):
             if len(peer_public) != 32:
                 raise ValueError(f"expected 32 octets, got {len(peer_public)}")
             return private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
-        assert isinstance(private, ec.EllipticCurvePrivateKey)
         # Compressed (33) or uncompressed (65) SEC1 encodings are both accepted.
         point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), peer_public)
         return private.exchange(ec.ECDH(), point)

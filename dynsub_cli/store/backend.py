@@ -64,8 +64,9 @@ class SubscriptionStore(Protocol):
 
     def start_authentication(self, supi: str) -> Subscription:
         """Step the SUPI's SQN for a new vector and return the record with its secrets and
-        that SQN, in one transaction (TS 33.102 C.3.2). NotFound if there is no record;
-        StoreError when the SQN space is exhausted."""
+        that SQN, in one transaction (TS 33.102 C.3.2). Only an active record's SQN moves
+        (a suspended or replaced one is returned as it is). NotFound if there is no record;
+        SqnExhausted when the SQN space is used up."""
         ...
 
     def update_sqn(self, supi: str, sqn: int) -> None:

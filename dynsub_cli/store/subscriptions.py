@@ -31,6 +31,7 @@ from pathlib import Path
 from dynsub_cli.errors import (
     DeviceAlreadyOnboarded,
     NotFound,
+    SqnExhausted,
     StoreError,
 )
 from dynsub_cli.store import allocation, rows, schema
@@ -129,14 +130,14 @@ class Subscriptions:
         return f"Subscriptions({self._where!r})"
 
     def _check_key(self) -> None:
-        assert self._sealer is not None
+        sealer = self._need_sealer()
         with self._write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
-                (self._sealer.key_check(),),
+                (sealer.key_check(),),
             )
             blob = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()[0]
-        if not self._sealer.verify_key_check(blob):
+        if not sealer.verify_key_check(blob):
             raise StoreError(
                 f"{self._where}: the store key does not open this store; check [store] key_file "
                 "in core.toml (the key that created the store is needed)"
@@ -336,7 +337,8 @@ class Subscriptions:
     def secrets(self, supi: str) -> Secrets:
         """K and OPc of ``supi`` in clear (for 5G AKA)."""
         secrets = self.get(supi, reveal_secrets=True).secrets
-        assert secrets is not None
+        if secrets is None:  # reveal_secrets=True fills them; a record without is broken
+            raise StoreError(f"{self._where}: {supi} has no K and OPc")
         return secrets
 
     # --- changes --------------------------------------------------------------------------
@@ -386,7 +388,7 @@ class Subscriptions:
                 raise NotFound(f"{supi}: no such subscription in {self._where}")
             sqn = int(row[0]) + SQN_STEP
             if sqn > SQN_MAX:
-                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
             conn.execute(
                 "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
                 (sqn, self._timestamp(), supi),
@@ -396,6 +398,8 @@ class Subscriptions:
     def start_authentication(self, supi: str) -> Subscription:
         """Step SQN_HE for a new vector and return the record with it and its secrets.
 
+        Only an active record's SQN moves: a suspended or replaced one is returned as it is.
+
         TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). One
         transaction, so two concurrent authentications of one SUPI get different SQNs.
         """
@@ -404,14 +408,17 @@ class Subscriptions:
             row = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
             if row is None:
                 raise NotFound(f"{supi}: no such subscription in {self._where}")
-            sqn = int(row["sqn"]) + SQN_STEP
+            record = rows.to_subscription(row, sealer)
+            if record.state is not State.ACTIVE:
+                return record  # no challenge follows, so SQN_HE stays where it is
+            sqn = record.sqn + SQN_STEP
             if sqn > SQN_MAX:
-                raise StoreError(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
             conn.execute(
                 "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
                 (sqn, self._timestamp(), supi),
             )
-        return dataclasses.replace(rows.to_subscription(row, sealer), sqn=sqn)
+        return dataclasses.replace(record, sqn=sqn)
 
     def update_sqn(self, supi: str, sqn: int) -> None:
         """Set the network's SQN, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""
@@ -443,8 +450,7 @@ class Subscriptions:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (time, str(kind), imei, supi, str(outcome), reason, peer),
         )
-        assert cursor.lastrowid is not None
-        return Event(cursor.lastrowid, time, str(kind), str(outcome), imei, supi, reason, peer)
+        return Event(cursor.lastrowid or 0, time, str(kind), str(outcome), imei, supi, reason, peer)
 
     def add_event(
         self,

@@ -127,8 +127,7 @@ class Onboarding(Procedure[UeState]):
                 f"{cause_text(message.cause)}",
                 message.cause,
             )
-        self._expect(message, m.AuthenticationRequest)
-        assert isinstance(message, m.AuthenticationRequest)
+        message = self._expect(message, m.AuthenticationRequest)
         if message.eap_message is None:
             raise ProtocolError("AUTHENTICATION REQUEST without an EAP message (expected EAP-TLS)")
         try:
@@ -139,7 +138,8 @@ class Onboarding(Procedure[UeState]):
                 alert = m.AuthenticationResponse(eap_message=self._peer.error_response)
                 self.error_response = self._pdu(alert)
             raise
-        assert response is not None
+        if response is None:
+            raise ProtocolError("EAP-Success inside AUTHENTICATION REQUEST (TS 24.501 5.4.1.2)")
         return self._out(m.AuthenticationResponse(eap_message=response))
 
     def _eap_verdict(self, eap_message: bytes) -> str:
@@ -192,12 +192,14 @@ class Onboarding(Procedure[UeState]):
                 self._state = self._await_refusal_cause
                 return None
             return payload
-        self._expect(message, m.DlNasTransport)
-        raise AssertionError("unreachable")
+        raise UnexpectedMessage(
+            f"expected DL NAS TRANSPORT, the network sent {type(message).__name__}"
+        )
 
     def _await_refusal_cause(self, message: m.Message) -> Output:
         refusal = self.refusal
-        assert refusal is not None
+        if refusal is None:
+            raise ProtocolError("no dialogue ERROR to report")
         if isinstance(message, m.DeregistrationRequestUeTerminated) and message.cause is not None:
             raise Rejected(
                 f"{refusal.message}; de-registered with {cause_text(message.cause)}",

@@ -33,7 +33,8 @@ from dynsub_cli.nas.ies import (
     UeSecurityCapability,
 )
 from dynsub_cli.security import keys
-from dynsub_cli.security.nas import Role, SecurityContext, header_type
+from dynsub_cli.security.channel import Channel
+from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType, header_type
 
 CAPABILITY = UeSecurityCapability.from_algorithms({0, 1, 2}, {1, 2})
 
@@ -62,6 +63,7 @@ def cause_text(cause: int) -> str:
 
 
 T = TypeVar("T")
+M = TypeVar("M", bound=m.PlainMessage)
 
 
 class Procedure(Generic[T]):
@@ -70,7 +72,7 @@ class Procedure(Generic[T]):
     step = "registration"
 
     def __init__(self) -> None:
-        self._security: SecurityContext | None = None
+        self._channel = Channel(Role.UE)
         self._command_pdu = b""
         #: After a failure: the PDU that tells the network why (send it, then close), if any.
         self.error_response: bytes | None = None
@@ -104,9 +106,7 @@ class Procedure(Generic[T]):
         raise NotImplementedError
 
     def _open(self, pdu: bytes) -> m.Message:
-        if self._security is not None and header_type(pdu) != 0:
-            return codec.decode(self._security.unprotect(pdu))
-        message = codec.decode(pdu)
+        message = self._channel.open(pdu)
         if isinstance(message, m.SecurityProtected):
             # TS 24.501 5.4.2.3: SECURITY MODE COMMAND comes integrity protected under the new
             # context, not ciphered. Its content says how to derive that context, so it is
@@ -119,18 +119,17 @@ class Procedure(Generic[T]):
                 )
             self._command_pdu = pdu
             return inner
-        if self._security is not None and not isinstance(
-            message, m.RegistrationReject | m.AuthenticationReject | m.MmStatus
+        if (
+            self._channel.secured
+            and header_type(pdu) is SecurityHeaderType.PLAIN
+            and not isinstance(message, m.RegistrationReject | m.AuthenticationReject | m.MmStatus)
         ):
             # TS 24.501 4.4.4.2: after security mode, only these may come unprotected.
             raise ProtocolError(f"{type(message).__name__} without NAS protection: refused")
         return message
 
     def _pdu(self, message: m.PlainMessage, *, new_context: bool = False) -> bytes:
-        plain = codec.encode(message)
-        if self._security is None:
-            return plain
-        return self._security.protect(plain, new_context=new_context, cipher=True)
+        return self._channel.seal(message, new_context=new_context)
 
     def _out(self, *messages: m.PlainMessage, new_context: bool = False) -> Output:
         steps, self._steps = tuple(self._steps), []
@@ -161,12 +160,14 @@ class Procedure(Generic[T]):
             )
             raise Rejected(f"the network de-registered the UE: {cause_text(cause)}", cause)
 
-    def _expect(self, message: m.Message, kind: type[m.PlainMessage]) -> None:
+    def _expect(self, message: m.Message, kind: type[M]) -> M:
+        """``message`` as a ``kind``; the network's refusal, or UnexpectedMessage, if not."""
         self._refused_by_network(message)
         if not isinstance(message, kind):
             raise UnexpectedMessage(
                 f"expected {kind.__name__}, the network sent {type(message).__name__}"
             )
+        return message
 
     def _start_security(self, command: m.SecurityModeCommand, kseaf: bytes, supi: str) -> None:
         """TS 33.501 6.7.2: derive KAMF and the NAS keys, then check the command's MAC."""
@@ -186,4 +187,4 @@ class Procedure(Generic[T]):
             Role.UE, keys.kamf(kseaf, supi, command.abba or b"\x00\x00")
         )
         context.unprotect(self._command_pdu)  # IntegrityError if the keys differ
-        self._security = context
+        self._channel.secure(context)

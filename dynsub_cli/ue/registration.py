@@ -101,8 +101,7 @@ class Registration(Procedure[UeState]):
     def _await_challenge(self, message: m.Message) -> Output:
         if isinstance(message, m.SecurityModeCommand) and self._kseaf:
             return self._security_mode_command(message)
-        self._expect(message, m.AuthenticationRequest)
-        assert isinstance(message, m.AuthenticationRequest)
+        message = self._expect(message, m.AuthenticationRequest)
         if message.rand is None or message.autn is None:
             raise ProtocolError("AUTHENTICATION REQUEST without RAND/AUTN (expected 5G AKA)")
         self.step = "5G AKA"

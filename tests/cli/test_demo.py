@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from dynsub_cli import config
 from dynsub_cli.cli import main
 from dynsub_cli.cli.demo import HAND_ADDRESS
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import ExitCode
 from tests.server import running_core
 

@@ -22,9 +22,9 @@ from cryptography import x509
 
 from dynsub_cli.cli import main
 from dynsub_cli.config import CoreConfig
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
+from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.refusals import Refusal
-from dynsub_cli.core.session import LogRecord
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.pki import device_folder, pem
 from dynsub_cli.pki.authority import Pki

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.config import CoreConfig, LimitsConfig, Reonboarding, StoreConfig
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import DynsubError, MacFailure, Rejected
 from dynsub_cli.nas import codec
 from dynsub_cli.nas.enums import MmCause

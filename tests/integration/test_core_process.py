@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.config import load
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import ExitCode, NetworkError
 from dynsub_cli.ue import client
 from dynsub_cli.ue import state as states

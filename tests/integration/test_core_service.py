@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dynsub_cli.config import load
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.ue import client
 from tests.flow import make_lab
 from tests.server import running_core

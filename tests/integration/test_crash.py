@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.config import CoreConfig, Reonboarding
-from dynsub_cli.core.network import open_store
+from dynsub_cli.core.assembly import open_store
 from dynsub_cli.errors import DynsubError
 from dynsub_cli.files import read_bytes
 from dynsub_cli.security.milenage import compute_opc

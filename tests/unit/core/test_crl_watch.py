@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.service import CrlWatch
-from dynsub_cli.core.session import LogRecord
 from dynsub_cli.pki import authority, pem, revocation
 from tests.flow import make_lab, open_core
 
