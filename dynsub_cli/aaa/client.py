@@ -39,15 +39,18 @@ from dynsub_cli.aaa import attributes as a
 from dynsub_cli.aaa import packet as radius
 from dynsub_cli.aaa.attributes import Type
 from dynsub_cli.aaa.packet import Attribute, BadAuthenticator, Code, Packet
+from dynsub_cli.config import AuthenticationConfig
 from dynsub_cli.eap import packet as eap
 from dynsub_cli.eap.server import Authenticated, EapServer, EapServers, EapStep, KeySource
 from dynsub_cli.errors import (
     AuthenticationError,
     CertificateRefused,
+    ConfigError,
     DecodeError,
     ProtocolError,
     ServiceUnavailable,
 )
+from dynsub_cli.files import read_secret
 from dynsub_cli.pki import profiles, verify
 from dynsub_cli.pki.verify import DeviceIdentity
 
@@ -58,8 +61,7 @@ _REVOKED = ("certificate revoked",)
 _UNTRUSTED = ("unable to get local issuer certificate", "unable to get issuer certificate")
 _CN_MISMATCH = (a.IDENTITY_MISMATCH.lower(), "does not match specified value")
 _EXPIRED = ("certificate has expired", "certificate is not yet valid")
-#: The phrase a refused identity binding carries (the core maps it to its identity refusal).
-R_IDENTITY_MISMATCH = "certificate IMEI is not the one the EAP identity claims"
+R_IDENTITY_MISMATCH = a.R_IDENTITY_MISMATCH
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,23 @@ class RadiusSettings:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def radius_settings(auth: AuthenticationConfig) -> RadiusSettings:
+    """The client settings of core.toml's [authentication]; reads the 0600 secret file."""
+    if auth.secret_file is None:
+        raise ConfigError('core.toml: [authentication] server = "radius" needs secret_file')
+    secret = read_secret(auth.secret_file, "RADIUS shared secret").strip()
+    if not secret:
+        raise ConfigError(f"{auth.secret_file}: the RADIUS shared secret file is empty")
+    return RadiusSettings(
+        auth.host,
+        auth.port,
+        secret,
+        timeout=auth.timeout_seconds,
+        retries=auth.retries,
+        secret_source=f"{auth.secret_file} (authentication.secret_file)",
+    )
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -113,13 +132,12 @@ class RadiusClient:
         self._free: asyncio.Condition | None = None
         self._next = itertools.count()
 
+    def server(self, eap_identity: str, peer: str) -> EapServer:
+        """One onboarding's EAP server (the :data:`EapServers` factory)."""
+        return RadiusEapServer(self, eap_identity, peer)
+
     def servers(self) -> EapServers:
-        """The :data:`EapServers` factory the core's onboarding engine calls."""
-
-        def make(eap_identity: str, peer: str) -> EapServer:
-            return RadiusEapServer(self, eap_identity, peer)
-
-        return make
+        return self.server
 
     async def close(self) -> None:
         if self._transport is not None:

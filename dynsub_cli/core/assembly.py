@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from dynsub_cli.config import CoreConfig
+from dynsub_cli.aaa.client import RadiusClient, radius_settings
+from dynsub_cli.config import CoreConfig, EapServerKind
 from dynsub_cli.core.network import EapServers, Network
 from dynsub_cli.eap.builtin import BuiltinServer
 from dynsub_cli.eap.server import EapServer
@@ -31,7 +32,11 @@ def _builtin(network: Network, identity: str, peer: str) -> EapServer:
 
 
 def eap_servers(config: CoreConfig) -> EapServers:
-    """The EAP server core.toml names (the built-in AUSF today)."""
+    """The EAP server core.toml names: the built-in AUSF, or an AAA server over RADIUS."""
+    auth = config.authentication
+    if auth.server is EapServerKind.RADIUS and auth.secret_file is not None:
+        relay = RadiusClient(radius_settings(auth))
+        return lambda network, identity, peer: relay.server(identity, peer)
     return _builtin
 
 

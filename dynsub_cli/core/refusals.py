@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from dynsub_cli.aaa.attributes import R_IDENTITY_MISMATCH
 from dynsub_cli.errors import (
     AuthenticationError,
     CertificateRefused,
@@ -269,6 +270,8 @@ class Refusal(Enum):
 #: first: a revoked and expired certificate is reported as revoked.
 _CERTIFICATE_RULES: tuple[tuple[str, Refusal], ...] = (
     (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
+    # An AAA server that refused the binding of the EAP identity to the certificate's IMEI.
+    (R_IDENTITY_MISMATCH, Refusal.IDENTITY_MISMATCH),
     (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
     (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
     (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
