@@ -43,7 +43,8 @@ from dynsub_cli.errors import DecodeError, DynsubError, SecurityError
 
 #: An EAP session not heard from for this long is forgotten (FreeRADIUS: timer_expire).
 SESSION_LIFETIME = 60.0
-Admit = Callable[[Authenticated], None]
+#: The core's device policy: (the EAP identity claimed, what EAP authenticated); raises.
+Admit = Callable[[str, Authenticated], None]
 Log = Callable[[str], None]
 
 
@@ -73,7 +74,7 @@ class RadiusServer(asyncio.DatagramProtocol):
         secret: bytes,
         *,
         clients: Sequence[str] = ("127.0.0.1",),
-        admit: Admit = lambda result: None,
+        admit: Admit = lambda identity, result: None,
         log: Log = lambda line: None,
         accepted: Callable[[Accepted], None] = lambda accepted: None,
     ) -> None:
@@ -175,7 +176,7 @@ class RadiusServer(asyncio.DatagramProtocol):
         try:
             step = await session.server.receive(eap_message)
             if step.result is not None:
-                self._admit(step.result)
+                self._admit(session.identity, step.result)
         except DynsubError as err:
             self._sessions.pop(state, None)
             failure = session.server.failure or eap.failure(_identifier(eap_message))
