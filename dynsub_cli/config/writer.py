@@ -18,6 +18,7 @@ from dynsub_cli.config.core import (
     BILLING_FIELDS,
     FILE_NAME,
     IMSI_DIGITS,
+    AuthenticationConfig,
     CoreConfig,
     EnrollmentConfig,
     ListenConfig,
@@ -88,6 +89,13 @@ must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
 timeout_seconds: a silent peer is dropped after this long.
 max_connections: concurrent UE connections; the core closes any beyond it at once.
 max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
+    "authentication": """\
+Who checks the factory certificate: "builtin" (the core's AUSF) or "radius" (an AAA
+server as Default Credentials Server, e.g. FreeRADIUS from `dynsub core radius-config`):
+address HOST:PORT, secret_file (0600), timeout_seconds per try, retries after the first.""",
+    "radius_server": """\
+The built-in EAP-TLS server answering RADIUS, as another AMF's DCS: listen HOST:PORT,
+secret_file (0600), clients: the NAS addresses allowed in.""",
 }
 
 
@@ -170,7 +178,30 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "max_connections": config.limits.max_connections,
             "max_frame": config.limits.max_frame,
         },
+        **_aaa_tables(config, base),
     }
+
+
+def _aaa_tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
+    """[authentication] and [radius_server], written only when they say more than defaults."""
+    tables: dict[str, dict[str, Any]] = {}
+    auth = config.authentication
+    if auth != AuthenticationConfig():
+        tables["authentication"] = {
+            "server": auth.server.value,
+            "address": f"{auth.host}:{auth.port}",
+            **({"secret_file": _path(auth.secret_file, base)} if auth.secret_file else {}),
+            "timeout_seconds": auth.timeout_seconds,
+            "retries": auth.retries,
+        }
+    dcs = config.radius_server
+    if dcs is not None:
+        tables["radius_server"] = {
+            "listen": f"{dcs.host}:{dcs.port}",
+            "secret_file": _path(dcs.secret_file, base),
+            "clients": list(dcs.clients),
+        }
+    return tables
 
 
 def dumps(config: CoreConfig, base: Path) -> str:

@@ -87,7 +87,7 @@ def _eapol_test(dcs: Dcs, imei: str, *, tls13: bool) -> subprocess.CompletedProc
 
 
 def _hexdump(output: str, label: str) -> str:
-    found = re.findall(re.escape(label) + r" - hexdump\(len=\d+\): ([0-9a-f ]+)", output)
+    found: list[str] = re.findall(re.escape(label) + r" - hexdump\(len=\d+\): ([0-9a-f ]+)", output)
     assert found, f"eapol_test printed no {label!r}"
     return found[-1].replace(" ", "")
 
