@@ -12,7 +12,8 @@ owns them with ``raise SomeError(...) from err``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
+from enum import Enum, IntEnum
+from typing import Protocol
 
 
 class ExitCode(IntEnum):
@@ -122,14 +123,52 @@ class PkiError(DynsubError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class TokenError(PkiError):
+    """A PKCS#11 token or its module failed (module missing, token absent, a signing error)."""
+
+    exit_code = ExitCode.IO
+
+
+class TokenLoginFailed(TokenError):
+    """The token refused the PIN, or no PIN was given."""
+
+    exit_code = ExitCode.AUTH
+
+
+class TokenKeyMissing(TokenError):
+    """The token, or the CA key named in pki.toml, is not there."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class RuleFailure(Protocol):
+    """One broken rule of a certificate, as :mod:`dynsub_cli.pki.rules` reports it.
+
+    Structural, so that this module stays the leaf: ``dynsub_cli.pki.rules.Failure`` is the
+    implementation, ``rule`` a ``dynsub_cli.pki.rules.Rule``; ``str()`` is the reason in words.
+    """
+
+    @property
+    def rule(self) -> Enum: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
 class CertificateRefused(DynsubError):
-    """A certificate was checked and refused; ``reasons`` names every broken rule in words."""
+    """A certificate was checked and refused, naming every broken rule.
+
+    ``failures`` are the broken rules; ``rules`` is what code decides on (never the text);
+    ``reasons`` the same failures in words, for people.
+    """
 
     exit_code = ExitCode.CERT_REFUSED
 
-    def __init__(self, subject: str, reasons: Sequence[str]) -> None:
+    def __init__(self, subject: str, failures: Sequence[RuleFailure]) -> None:
         self.subject = subject
-        self.reasons = tuple(reasons)
+        self.failures: tuple[RuleFailure, ...] = tuple(failures)
+        self.rules: frozenset[Enum] = frozenset(f.rule for f in self.failures)
+        self.reasons: tuple[str, ...] = tuple(str(f) for f in self.failures)
         super().__init__(f"{subject}: not accepted: " + "; ".join(self.reasons))
 
 

@@ -98,6 +98,19 @@ async def _converse(
     core: CoreSession,
     uplink: Callable[[bytes], bytes],
 ) -> Exchange:
+    try:
+        return await _exchange(procedure, first, core, uplink)
+    finally:
+        # The audit events the core writes in the background, before the loop goes.
+        await core.network.audit.drain()
+
+
+async def _exchange(
+    procedure: Procedure[UeState],
+    first: Output,
+    core: CoreSession,
+    uplink: Callable[[bytes], bytes],
+) -> Exchange:
     wire: list[tuple[str, bytes]] = []
     pending = [uplink(pdu) for pdu in first.pdus]
     while pending:

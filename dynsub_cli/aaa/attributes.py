@@ -62,6 +62,3 @@ NAS_PORT_VIRTUAL = 5
 #: The words of a refused identity binding in Dynsub-Refusal: the certificate's CN is not the
 #: IMEI of the EAP identity (the onboarding SUCI).
 IDENTITY_MISMATCH = "is not the IMEI the EAP identity claims"
-#: The phrase of the refusal the RADIUS client raises for it (core.refusals maps it to its
-#: identity refusal, TS 33.501 B.2.1.1).
-R_IDENTITY_MISMATCH = "certificate IMEI is not the one the EAP identity claims"

@@ -52,6 +52,7 @@ from dynsub_cli.errors import (
 )
 from dynsub_cli.files import read_secret
 from dynsub_cli.pki import profiles, verify
+from dynsub_cli.pki.rules import Failure, Rule
 from dynsub_cli.pki.verify import DeviceIdentity
 
 SERVICE = "AAA server"
@@ -61,7 +62,6 @@ _REVOKED = ("certificate revoked",)
 _UNTRUSTED = ("unable to get local issuer certificate", "unable to get issuer certificate")
 _CN_MISMATCH = (a.IDENTITY_MISMATCH.lower(), "does not match specified value")
 _EXPIRED = ("certificate has expired", "certificate is not yet valid")
-R_IDENTITY_MISMATCH = a.R_IDENTITY_MISMATCH
 
 
 @dataclass(frozen=True)
@@ -385,7 +385,7 @@ def identity_of(cert: x509.Certificate) -> DeviceIdentity:
     revocation were the server's to check)."""
     imei = profiles.imei_of(cert)
     if imei is None:
-        raise CertificateRefused(verify.label(cert), [profiles.R_IMEI_URN_MISSING])
+        raise CertificateRefused(verify.label(cert), [Failure(Rule.IMEI_URN_MISSING)])
     return DeviceIdentity(
         imei=imei,
         serial=profiles.subject_value(cert.subject, NameOID.SERIAL_NUMBER) or "",
@@ -409,14 +409,14 @@ def _refusal(reply: Packet, address: str) -> Exception:
     reason = said.strip() or "no reason given"
     lowered = reason.lower()
     where = f"AAA server {address}"
-    if any(p in lowered for p in _REVOKED):
-        return CertificateRefused("device", [f"{verify.R_REVOKED} ({where}: {reason})"])
-    if any(p in lowered for p in _UNTRUSTED):
-        return CertificateRefused(
-            "device", [f"{verify.R_UNTRUSTED_MANUFACTURER} ({where}: {reason})"]
-        )
-    if any(p in lowered for p in _CN_MISMATCH):
-        return CertificateRefused("device", [f"{R_IDENTITY_MISMATCH} ({where}: {reason})"])
-    if any(p in lowered for p in _EXPIRED):
-        return CertificateRefused("device", [f"{profiles.R_EXPIRED} ({where}: {reason})"])
+    for phrases, rule in (
+        (_REVOKED, Rule.REVOKED),
+        (_UNTRUSTED, Rule.UNTRUSTED_MANUFACTURER),
+        (_CN_MISMATCH, Rule.IDENTITY_MISMATCH),
+        (_EXPIRED, Rule.EXPIRED),
+    ):
+        # The server's words are matched here, at the boundary, once: what decides from here
+        # on is the rule (core.refusals), never these words.
+        if any(p in lowered for p in phrases):
+            return CertificateRefused("device", [Failure(rule, f"{where}: {reason}")])
     return AuthenticationError(f"{where} refused the device (Access-Reject): {reason}")

@@ -11,10 +11,17 @@ import click
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
 from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import authority, describe, mint, pem, profiles, revocation
+from dynsub_cli.pki import authority, decoding, describe, hsm, mint, pem, revocation
 from dynsub_cli.pki.issue import NO_EXPIRY
 from dynsub_cli.pki.profiles import KeyType
-from dynsub_cli.pki.verify import DeviceIdentity, fingerprint, label, verify_core, verify_device
+from dynsub_cli.pki.verify import (
+    DeviceIdentity,
+    claimed_imei,
+    fingerprint,
+    label,
+    verify_core,
+    verify_device,
+)
 
 PKI_DIR = click.Path(file_okay=False, path_type=Path)
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -97,6 +104,30 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
     help="Validity of the core certificate, in days.",
 )
 @click.option("--force", is_flag=True, help="Replace the CAs of an existing PKI (ledger kept).")
+@click.option(
+    "--pkcs11-token",
+    metavar="LABEL",
+    help="Generate CA keys inside this PKCS#11 token (non-extractable) instead of key files.",
+)
+@click.option(
+    "--pkcs11-module",
+    metavar="PATH",
+    default=hsm.SOFTHSM_MODULE,
+    show_default=True,
+    help="The token's PKCS#11 library.",
+)
+@click.option(
+    "--pkcs11-pin-file",
+    type=FILE,
+    help=f"0600 file holding the token's user PIN (default: the {hsm.PIN_ENV} variable).",
+)
+@click.option(
+    "--pkcs11-keys",
+    default="manufacturer",
+    show_default=True,
+    metavar="CA[,CA]",
+    help="Which CA keys go into the token: manufacturer, root, operator.",
+)
 @JSON
 def init_command(
     folder: Path,
@@ -109,6 +140,10 @@ def init_command(
     ca_days: int,
     core_days: int,
     force: bool,
+    pkcs11_token: str | None,
+    pkcs11_module: str,
+    pkcs11_pin_file: Path | None,
+    pkcs11_keys: str,
     as_json: bool,
 ) -> None:
     """Create a PKI in FOLDER: root, manufacturer CA, operator CA, core certificate.
@@ -128,6 +163,14 @@ def init_command(
             ca_days=ca_days,
             core_days=core_days,
             force=force,
+            token=None
+            if pkcs11_token is None
+            else authority.TokenOptions(
+                token=pkcs11_token,
+                module=pkcs11_module,
+                pin_file=pkcs11_pin_file.absolute() if pkcs11_pin_file else None,
+                roles=frozenset(r.strip() for r in pkcs11_keys.split(",") if r.strip()),
+            ),
         ),
     )
     info: dict[str, Any] = {
@@ -322,38 +365,45 @@ def verify_command(
     Exit 0 when valid; exit 4 otherwise, naming every broken rule.
     """
     loaded = authority.load(pki_dir)
-    certs = pem.read_certificates(cert)
-    if chain_file is not None:
-        chain = pem.read_certificates(chain_file, "chain")
-    elif len(certs) > 1:
-        chain = certs[1:]
-    elif profile == "device":
-        chain = [loaded.load_manufacturer()]
-    else:
-        chain = pem.read_certificates(loaded.core_chain, "core chain")
-    crls = [pem.read_crl(crl_file)] if crl_file is not None else []
-    leaf = certs[0]
     result: dict[str, Any] = {
         "file": str(cert),
         "valid": True,
         "profile": profile,
         "reasons": [],
-        "subject": leaf.subject.rfc4514_string(),
-        "fingerprint": fingerprint(leaf),
+        "rules": [],
+        "subject": None,
+        "fingerprint": None,
         "revocation_checked": crl_file is not None,
     }
+    crls = [pem.read_crl(crl_file)] if crl_file is not None else []
     try:
+        certs = pem.read_certificates(cert)
+        if chain_file is not None:
+            chain = pem.read_certificates(chain_file, "chain")
+        elif len(certs) > 1:
+            chain = certs[1:]
+        elif profile == "device":
+            chain = [loaded.load_manufacturer()]
+        else:
+            chain = pem.read_certificates(loaded.core_chain, "core chain")
+        leaf = certs[0]
+        result.update(
+            subject=decoding.label(leaf), fingerprint=fingerprint(leaf), imei=claimed_imei(leaf)
+        )
         if profile == "device":
             identity = verify_device([leaf, *chain], [loaded.load_root()], crls=crls)
             result.update(_identity_json(identity))
         else:
             verify_core([leaf, *chain], [loaded.load_root()], dns_name=loaded.core_dns_name)
     except CertificateRefused as refused:
-        result.update(valid=False, reasons=list(refused.reasons))
-        result["imei"] = profiles.imei_of(leaf)
+        result.update(
+            valid=False,
+            reasons=list(refused.reasons),
+            rules=sorted({rule.value for rule in refused.rules}),
+        )
         if as_json:
             render.emit_json(result)
-        raise CertificateRefused(f"{cert} ({refused.subject})", refused.reasons) from None
+        raise CertificateRefused(f"{cert} ({refused.subject})", refused.failures) from None
     if as_json:
         render.emit_json(result)
         return
@@ -367,7 +417,7 @@ def verify_command(
 @JSON
 def show_command(cert: Path, as_json: bool) -> None:
     """Show CERT in words: subject, IMEI, policies, usages, dates, fingerprints, profile."""
-    described = describe.describe(pem.read_certificate(cert))
+    described = describe.describe(pem.read_certificate(cert), str(cert))
     if as_json:
         render.emit_json(described.as_dict())
         return

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from dynsub_cli.aaa.client import RadiusClient, radius_settings
 from dynsub_cli.config import CoreConfig, EapServerKind
+from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import EapServers, Network
 from dynsub_cli.eap.builtin import BuiltinServer
 from dynsub_cli.eap.server import EapServer
@@ -44,7 +45,8 @@ def network(
     config: CoreConfig,
     store: SubscriptionStore,
     *,
+    audit: AuditTrail | None = None,
     now: Callable[[], dt.datetime] | None = None,
 ) -> Network:
     """What every session of a core shares, loaded from ``config`` and its files."""
-    return Network.load(config, store, eap_servers(config), now=now)
+    return Network.load(config, store, eap_servers(config), audit=audit, now=now)

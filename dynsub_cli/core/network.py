@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography import x509
 
 from dynsub_cli.config import CoreConfig, Plan, ServiceType
+from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.eap.server import EapServer
 from dynsub_cli.errors import BadInput, ConfigError, DynsubError
@@ -41,6 +42,7 @@ class Network:
     store: SubscriptionStore
     #: The EAP server seam: which server authenticates devices (core.assembly decides).
     eap_servers: EapServers = field(repr=False)
+    audit: AuditTrail = field(repr=False)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     @property
@@ -97,6 +99,7 @@ class Network:
         store: SubscriptionStore,
         eap_servers: EapServers,
         *,
+        audit: AuditTrail | None = None,
         now: Callable[[], dt.datetime] | None = None,
     ) -> Network:
         config.check_files()
@@ -131,6 +134,7 @@ class Network:
             home_network_keys=hn_keys,
             store=store,
             eap_servers=eap_servers,
+            audit=audit if audit is not None else AuditTrail(store),
             **({"now": now} if now is not None else {}),
         )
 

@@ -11,21 +11,21 @@ hears of it, and the UE is finally de-registered to come back as an ordinary sub
 
 The transitions (docs/architecture.md shows the same table; a test keeps the two equal):
 
-==============  ==========================  ================  ====================
-phase           message                     handler           then
-==============  ==========================  ================  ====================
-EAP             AuthenticationResponse      _eap_response     EAP, SECURITY_MODE
-SECURITY_MODE   SecurityModeComplete        _secured          REGISTERING
-SECURITY_MODE   SecurityModeReject          _not_secured      (refused)
-REGISTERING     RegistrationComplete        _registered       OFFERED
-OFFERED         Choice                      _choice           KEY_REQUESTED
-KEY_REQUESTED   KeyResponse                 _key_response     PROVISIONED
-PROVISIONED     Ack                         _ack              DEREGISTERING
-OFFERED         Error                       _ue_error         (refused)
-KEY_REQUESTED   Error                       _ue_error         (refused)
-PROVISIONED     Error                       _ue_error         (refused)
-DEREGISTERING   DeregistrationAcceptUeTerm  _deregistered     DONE
-==============  ==========================  ================  ====================
+=============  ================================  =============  ==================
+phase          message                           handler        then
+=============  ================================  =============  ==================
+EAP            AuthenticationResponse            _eap_response  EAP, SECURITY_MODE
+SECURITY_MODE  SecurityModeComplete              _secured       REGISTERING
+SECURITY_MODE  SecurityModeReject                _not_secured   (refused)
+REGISTERING    RegistrationComplete              _registered    OFFERED
+OFFERED        Choice                            _choice        KEY_REQUESTED
+KEY_REQUESTED  KeyResponse                       _key_response  PROVISIONED
+PROVISIONED    Ack                               _ack           DEREGISTERING
+OFFERED        Error                             _ue_error      (refused)
+KEY_REQUESTED  Error                             _ue_error      (refused)
+PROVISIONED    Error                             _ue_error      (refused)
+DEREGISTERING  DeregistrationAcceptUeTerminated  _deregistered  DONE
+=============  ================================  =============  ==================
 
 (Choice, KeyResponse, Ack and Error are dialogue payloads in UL NAS TRANSPORT.)
 """

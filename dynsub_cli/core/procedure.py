@@ -107,17 +107,18 @@ class Connection:
         return await asyncio.to_thread(call, *args, **kwargs)
 
     async def event(self, kind: str, outcome: EventOutcome, reason: str) -> None:
-        """One audit event about this connection's device and subscription."""
+        """One audit event about this connection's device and subscription: committed before
+        the UE hears more once the UE has authenticated, in the background before (core.audit)."""
         supi = self.supi if self.supi and self.supi.startswith("imsi-") else None
-        await self.store(
-            self.network.store.add_event,
-            kind,
-            outcome=outcome,
-            imei=self.imei,
-            supi=supi,
-            reason=reason,
-            peer=self.peer,
-        )
+        audit = self.network.audit
+        if self.authenticated:
+            await audit.write(
+                kind, outcome, imei=self.imei, supi=supi, reason=reason, peer=self.peer
+            )
+        else:
+            audit.write_soon(
+                kind, outcome, imei=self.imei, supi=supi, reason=reason, peer=self.peer
+            )
 
     def send(self, *messages: m.PlainMessage, close: bool = False) -> Output:
         return Output(tuple(self.channel.seal(message) for message in messages), close)

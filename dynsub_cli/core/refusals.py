@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from enum import Enum
 
-from dynsub_cli.aaa.attributes import R_IDENTITY_MISMATCH
 from dynsub_cli.errors import (
     AuthenticationError,
     CertificateRefused,
@@ -30,7 +29,7 @@ from dynsub_cli.errors import (
     UnexpectedMessage,
 )
 from dynsub_cli.nas.enums import MmCause
-from dynsub_cli.pki import oids, profiles, verify
+from dynsub_cli.pki.rules import Rule
 
 
 class Answer(Enum):
@@ -266,24 +265,25 @@ class Refusal(Enum):
     )
 
 
-#: The phrases of dynsub_cli.pki that decide which certificate refusal applies, most telling
-#: first: a revoked and expired certificate is reported as revoked.
-_CERTIFICATE_RULES: tuple[tuple[str, Refusal], ...] = (
-    (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
-    # An AAA server that refused the binding of the EAP identity to the certificate's IMEI.
-    (R_IDENTITY_MISMATCH, Refusal.IDENTITY_MISMATCH),
-    (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
-    (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
-    (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
-    (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
-    (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
+#: The rules of dynsub_cli.pki that decide which certificate refusal applies, most telling
+#: first: a revoked and expired certificate is reported as revoked. Keyed on rules, never on
+#: the words, which may name anything (a CA called "Unrevoked Devices Ltd").
+_CERTIFICATE_RULES: tuple[tuple[Rule, Refusal], ...] = (
+    (Rule.REVOKED, Refusal.CERTIFICATE_REVOKED),
+    # An AAA server refused the binding of the EAP identity to the certificate's IMEI.
+    (Rule.IDENTITY_MISMATCH, Refusal.IDENTITY_MISMATCH),
+    (Rule.UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
+    (Rule.CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
+    (Rule.POLICY_MISSING, Refusal.DEVICE_POLICY_MISSING),
+    (Rule.EXPIRED, Refusal.CERTIFICATE_EXPIRED),
+    (Rule.NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
 )
 
 
 def for_certificate(err: CertificateRefused) -> Refusal:
     """Which refusal a device certificate's broken rules amount to."""
-    for phrase, refusal in _CERTIFICATE_RULES:
-        if any(phrase in reason for reason in err.reasons):
+    for rule, refusal in _CERTIFICATE_RULES:
+        if rule in err.rules:
             return refusal
     return Refusal.CERTIFICATE_INVALID
 
@@ -293,11 +293,14 @@ def for_error(err: BaseException) -> tuple[Refusal, MmCause | None]:
     5GMM cause when the error itself calls for one (the codec's TS 24.501 clause 7 cause)."""
     if isinstance(err, NasDecodeError):
         return Refusal.MALFORMED, MmCause(err.cause)
+    if isinstance(err, CertificateRefused):
+        return for_certificate(err), None
+    if isinstance(err, ServiceUnavailable):
+        store = err.service == "store"
+        return (Refusal.STORE_UNAVAILABLE if store else Refusal.AAA_UNAVAILABLE), None
     for kind, refusal in _ERRORS:
         if isinstance(err, kind):
             return refusal, None
-    if isinstance(err, ServiceUnavailable) and err.service != "store":
-        return Refusal.AAA_UNAVAILABLE, None
     return Refusal.INTERNAL_ERROR, None
 
 
@@ -309,7 +312,6 @@ _ERRORS: tuple[tuple[type[BaseException], Refusal], ...] = (
     (IntegrityError, Refusal.NAS_MAC_FAILURE),
     (ReplayError, Refusal.NAS_REPLAY),
     (PeerTimeout, Refusal.TIMEOUT),
-    (CertificateRefused, Refusal.CERTIFICATE_INVALID),
     (AuthenticationError, Refusal.EAP_TLS_FAILED),
     (SqnExhausted, Refusal.SQN_EXHAUSTED),
     (NotFound, Refusal.NO_SUBSCRIPTION),  # the record went away mid-procedure

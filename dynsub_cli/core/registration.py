@@ -9,16 +9,16 @@ ACCEPT the UE is registered: ready for service, until it de-registers or goes aw
 
 The transitions (docs/architecture.md shows the same table; a test keeps the two equal):
 
-==============  ==========================  ================  ====================
-phase           message                     handler           then
-==============  ==========================  ================  ====================
-AKA             AuthenticationResponse      _aka_response     SECURITY_MODE
-AKA             AuthenticationFailure       _aka_failure      AKA
-SECURITY_MODE   SecurityModeComplete        _secured          REGISTERING
-SECURITY_MODE   SecurityModeReject          _not_secured      (refused)
-REGISTERING     RegistrationComplete        _registered       REGISTERED
-REGISTERED      DeregistrationRequestUeOrig _deregistration   DONE
-==============  ==========================  ================  ====================
+=============  ==================================  ===============  =============
+phase          message                             handler          then
+=============  ==================================  ===============  =============
+AKA            AuthenticationResponse              _aka_response    SECURITY_MODE
+AKA            AuthenticationFailure               _aka_failure     AKA
+SECURITY_MODE  SecurityModeComplete                _secured         REGISTERING
+SECURITY_MODE  SecurityModeReject                  _not_secured     (refused)
+REGISTERING    RegistrationComplete                _registered      REGISTERED
+REGISTERED     DeregistrationRequestUeOriginating  _deregistration  DONE
+=============  ==================================  ===============  =============
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ class Registration(Procedure):
         except AuthenticationError as err:
             raise Refused(Refusal.AKA_FAILED_AT_UE, err.message) from err
         conn = self.connection
+        conn.authenticated = True  # AUTS carries MAC-S under K: the UE holds K
         await conn.store(conn.network.store.update_sqn, self._supi, sqn_ms)
         await conn.event(EventKind.RESYNCHRONISATION, EventOutcome.SUCCESS, f"SQN_MS {sqn_ms}")
         conn.note("5g-aka", f"resynchronised: SQN_MS {sqn_ms}")

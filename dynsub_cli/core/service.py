@@ -23,6 +23,7 @@ from dynsub_cli.aaa.server import Accepted, RadiusServer
 from dynsub_cli.aaa.server import serve as radius_serve
 from dynsub_cli.config import CoreConfig
 from dynsub_cli.core import assembly, policy
+from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server
@@ -96,6 +97,10 @@ class CrlWatch:
         return self.network
 
 
+def _failed(step: str, problem: str) -> LogRecord:
+    return LogRecord("-", step, "failed", problem)
+
+
 async def serve(
     config: CoreConfig,
     stop: asyncio.Event,
@@ -108,7 +113,9 @@ async def serve(
     with assembly.open_store(config) as store:
         # Stamped before loading, so that a CRL replaced while the core starts is read again.
         seen = stamps(config.pki.crls)
-        watch = CrlWatch(assembly.network(config, store), config.pki.crls, log, seen=seen)
+        audit = AuditTrail(store, on_failure=lambda problem: log(_failed("audit", problem)))
+        network = assembly.network(config, store, audit=audit)
+        watch = CrlWatch(network, config.pki.crls, log, seen=seen)
         limits = Limits(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
@@ -132,6 +139,7 @@ async def serve(
         ready(*bound)
         try:
             await server.serve_until(stop)
+            await audit.drain()
         finally:
             if dcs is not None:
                 dcs.close()

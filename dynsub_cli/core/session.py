@@ -16,12 +16,6 @@ or any error it did not expect, ends in :meth:`CoreSession._refuse`: the UE gets
 refusal table's, core.refusals), the core writes one log line and one audit event, and the
 session is over; the core goes on serving everyone else.
 
-==============  ==========================  ================  ====================
-phase           message                     handler           then
-==============  ==========================  ================  ====================
-IDLE            RegistrationRequest         _first            INVITED, PROCEDURE
-INVITED         RegistrationRequest         _first            PROCEDURE
-==============  ==========================  ================  ====================
 """
 
 from __future__ import annotations
@@ -34,11 +28,10 @@ from dynsub_cli.core import policy
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.onboarding import Onboarding
 from dynsub_cli.core.procedure import Connection, LogRecord, Procedure, Refused
-from dynsub_cli.core.refusals import Answer, Refusal, for_certificate, for_error
+from dynsub_cli.core.refusals import Answer, Refusal, for_error
 from dynsub_cli.core.registration import Registration
 from dynsub_cli.core.server import Output
 from dynsub_cli.errors import (
-    CertificateRefused,
     DynsubError,
     NetworkError,
     UnexpectedMessage,
@@ -71,6 +64,10 @@ class CoreSession:
         self._conn = Connection(network, peer, log=log, random=random)
         self._procedure: Procedure | None = None
         self.phase = Phase.IDLE
+
+    @property
+    def network(self) -> Network:
+        return self._conn.network
 
     # --- the interface of core.server.Session ------------------------------------------
 
@@ -201,8 +198,6 @@ class CoreSession:
 
 
 def _refused_for(err: BaseException) -> Refused:
-    if isinstance(err, CertificateRefused):
-        return Refused(for_certificate(err), err.message)
     refusal, cause = for_error(err)
     return Refused(refusal, _describe(err), cause=cause)
 

@@ -115,9 +115,8 @@ def _check_devices(devices: Devices) -> tuple[str, ...]:
     for ca in cas:
         problems = profiles.check(profiles.MANUFACTURER_CA, ca)
         if problems:
-            raise BadInput(
-                f"manufacturer CA {verify.label(ca)}: not a manufacturer CA ({'; '.join(problems)})"
-            )
+            broken = "; ".join(map(str, problems))
+            raise BadInput(f"manufacturer CA {verify.label(ca)}: not a manufacturer CA ({broken})")
         if not any(verify.issued_by(ca, root) for root in roots):
             raise BadInput(
                 f"manufacturer CA {verify.label(ca)}: signed by none of the device roots (its "

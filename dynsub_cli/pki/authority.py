@@ -32,10 +32,11 @@ from cryptography import x509
 
 from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, FileError
 from dynsub_cli.files import make_private_dir, write_atomic, write_secret
+from dynsub_cli.pki import hsm, pem
 from dynsub_cli.pki import imei as imei_rules
-from dynsub_cli.pki import pem
 from dynsub_cli.pki.issue import Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.profiles import CORE, MANUFACTURER_CA, OPERATOR_CA, ROOT, KeyType
+from dynsub_cli.pki.signer import KeyFileSigner, Signer
 
 CONFIG_NAME = "pki.toml"
 FORMAT = 1
@@ -63,6 +64,8 @@ FILES = {
     "revocations": "revoked.toml",
 }
 IDENTITY_KEYS = {"format", "mcc", "mnc", "manufacturer", "operator", "key_type", "tac"}
+#: The CAs whose key may live in a PKCS#11 token instead of a file: [keys] <role> = "pkcs11:..."
+CA_ROLES = ("root", "manufacturer", "operator")
 
 
 def core_dns_name(mcc: str, mnc: str) -> str:
@@ -93,6 +96,8 @@ class Pki:
     crl: Path
     ledger: Path
     revocations: Path
+    #: (CA role, RFC 7512 URI) of each CA key held in a token; the others are key files.
+    token_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def core_dns_name(self) -> str:
@@ -110,10 +115,25 @@ class Pki:
         return pem.read_certificate(self.manufacturer_cert, "manufacturer CA certificate")
 
     def manufacturer_issuer(self) -> Issuer:
-        """The manufacturer CA with its key: what signs devices and the CRL."""
-        return Issuer(
-            self.load_manufacturer(), pem.read_key(self.manufacturer_key, "manufacturer CA key")
-        )
+        """The manufacturer CA with its signer: what signs devices and the CRL."""
+        return Issuer(self.load_manufacturer(), self.manufacturer_signer())
+
+    def manufacturer_signer(self) -> Signer:
+        return self.signer("manufacturer")
+
+    def signer(self, role: str) -> Signer:
+        """The signer of the ``role`` CA (root, manufacturer, operator): token or key file."""
+        uri = dict(self.token_keys).get(role)
+        if uri is not None:
+            return hsm.TokenKey.parse(uri, f"{self.root / CONFIG_NAME}: keys.{role}").open()
+        paths = {
+            "root": self.root_key,
+            "manufacturer": self.manufacturer_key,
+            "operator": self.operator_key,
+        }
+        if role not in paths:
+            raise BadInput(f"CA {role!r}: the CAs are {', '.join(CA_ROLES)}")
+        return KeyFileSigner.read(paths[role], f"{role} CA key")
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,17 @@ class InitOptions:
     ca_days: int = DEFAULT_CA_DAYS
     core_days: int = DEFAULT_CORE_DAYS
     force: bool = False
+    token: TokenOptions | None = None  # CA keys generated in a PKCS#11 token
+
+
+@dataclass(frozen=True)
+class TokenOptions:
+    """Which CA keys ``init`` generates in a PKCS#11 token, and how to reach it."""
+
+    token: str  # the token label
+    module: str = hsm.SOFTHSM_MODULE
+    pin_file: Path | None = None  # None: the PIN comes from DYNSUB_PKCS11_PIN
+    roles: frozenset[str] = frozenset({"manufacturer"})
 
 
 def _check_plmn(mcc: str, mnc: str) -> None:
@@ -157,7 +188,8 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     ca_until = now + dt.timedelta(days=options.ca_days)
     key_type = options.key_type
 
-    root_key = generate_key(key_type)
+    signers = _new_signers(options)
+    root_key = signers["root"]
     root = Template(ROOT, None).issue(
         Subject(ROOT_NAME, ECOSYSTEM),
         root_key.public_key(),
@@ -166,14 +198,14 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
         self_key=root_key,
     )
     root_issuer = Issuer(root, root_key)
-    maker_key = generate_key(key_type)
+    maker_key = signers["manufacturer"]
     maker = Template(MANUFACTURER_CA, root_issuer).issue(
         Subject(f"{options.manufacturer} CA", options.manufacturer),
         maker_key.public_key(),
         not_before=now,
         not_after=ca_until,
     )
-    operator_key = generate_key(key_type)
+    operator_key = signers["operator"]
     operator = Template(OPERATOR_CA, root_issuer).issue(
         Subject(f"{options.operator} CA", options.operator),
         operator_key.public_key(),
@@ -181,7 +213,7 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
         not_after=ca_until,
     )
     dns_name = core_dns_name(options.mcc, options.mnc)
-    core_key = generate_key(key_type)
+    core_key = generate_key(key_type)  # the core's TLS key: a file the core reads
     core = Template(CORE, Issuer(operator, operator_key)).issue(
         Subject(dns_name, options.operator, dns_name=dns_name),
         core_key.public_key(),
@@ -190,11 +222,16 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
     )
 
     path = {key: folder / name for key, name in FILES.items()}
-    write_secret(path["root_key"], pem.key_bytes(root_key))
+    token_keys: dict[str, str] = {}
+    for role, signer in signers.items():
+        key_path = path[f"{role}_key"]
+        if isinstance(signer, hsm.Pkcs11Signer):
+            token_keys[role] = signer.token_key.uri()
+            key_path.unlink(missing_ok=True)  # a --force over a PKI whose key was a file
+        elif isinstance(signer, KeyFileSigner):
+            write_secret(key_path, pem.key_bytes(signer.key))
     write_atomic(path["root_cert"], pem.certificate_bytes([root]))
-    write_secret(path["manufacturer_key"], pem.key_bytes(maker_key))
     write_atomic(path["manufacturer_cert"], pem.certificate_bytes([maker]))
-    write_secret(path["operator_key"], pem.key_bytes(operator_key))
     write_atomic(path["operator_cert"], pem.certificate_bytes([operator]))
     write_secret(path["core_key"], pem.key_bytes(core_key))
     write_atomic(path["core_cert"], pem.certificate_bytes([core]))
@@ -213,6 +250,8 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
         "tac": options.tac,
         "files": dict(FILES),
     }
+    if token_keys:
+        config["keys"] = token_keys
     write_atomic(folder / CONFIG_NAME, tomli_w.dumps(config).encode("utf-8"))
     return load(folder)
 
@@ -239,7 +278,7 @@ def load(folder: Path) -> Pki:
             raise ConfigError(f"{config_path}: key {key!r} must be a string")
         return value
 
-    unknown = set(config) - IDENTITY_KEYS - {"files"}
+    unknown = set(config) - IDENTITY_KEYS - {"files", "keys"}
     if unknown:
         raise ConfigError(f"{config_path}: unknown key {sorted(unknown)[0]!r}")
     if config.get("format") != FORMAT:
@@ -256,6 +295,19 @@ def load(folder: Path) -> Pki:
         if not isinstance(value, str):
             raise ConfigError(f"{config_path}: key 'files.{key}' must be a string")
         paths[key] = folder / value  # relative paths resolve against the PKI folder
+    token_keys = config.get("keys", {})
+    if not isinstance(token_keys, dict):
+        raise ConfigError(f"{config_path}: [keys] must be a table of CA role = pkcs11: URI")
+    for role, uri in token_keys.items():
+        if role not in CA_ROLES or not isinstance(uri, str):
+            raise ConfigError(
+                f"{config_path}: key 'keys.{role}': wants one of {', '.join(CA_ROLES)} "
+                "= a pkcs11: URI (RFC 7512)"
+            )
+        try:
+            hsm.TokenKey.parse(uri, f"keys.{role}")
+        except BadInput as err:
+            raise ConfigError(f"{config_path}: {err.message}") from err
     try:
         key_type = KeyType(text("key_type"))
         _check_plmn(text("mcc"), text("mnc"))
@@ -273,4 +325,23 @@ def load(folder: Path) -> Pki:
         key_type=key_type,
         tac=text("tac"),
         **paths,
+        token_keys=tuple(sorted(token_keys.items())),
     )
+
+
+def _new_signers(options: InitOptions) -> dict[str, Signer]:
+    """A fresh key for each CA: in the token for the roles it holds, else a key file."""
+    token = options.token
+    roles = token.roles if token is not None else frozenset()
+    unknown = roles - set(CA_ROLES)
+    if unknown:
+        raise BadInput(f"CA {sorted(unknown)[0]!r}: the CAs are {', '.join(CA_ROLES)}")
+    signers: dict[str, Signer] = {}
+    for role in CA_ROLES:
+        if token is not None and role in roles:
+            label = f"dynsub {role} CA"
+            key = hsm.generate(token.module, token.token, label, options.key_type, token.pin_file)
+            signers[role] = key.open()
+        else:
+            signers[role] = KeyFileSigner.generate(options.key_type)
+    return signers

@@ -9,7 +9,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from dynsub_cli.pki import profiles
+from dynsub_cli.errors import BadInput
+from dynsub_cli.pki import decoding, profiles
 from dynsub_cli.pki.oids import name_of
 
 
@@ -67,7 +68,11 @@ def _colons(digest: bytes) -> str:
     return ":".join(f"{b:02X}" for b in digest)
 
 
-def describe(cert: x509.Certificate) -> Description:
+def describe(cert: x509.Certificate, source: str = "certificate") -> Description:
+    """``cert`` in words; BadInput naming ``source`` when a part of it does not decode."""
+    broken = decoding.failures(cert)
+    if broken:
+        raise BadInput(f"{source}: cannot be shown: {broken[0]}")
     bc = _ext(cert, x509.BasicConstraints)
     if bc is None:
         basic = "absent"
@@ -105,5 +110,5 @@ def describe(cert: x509.Certificate) -> Description:
         sha1_fingerprint=_colons(cert.fingerprint(hashes.SHA1())),  # noqa: S303 - a label
         profile=matched.name if matched else None,
         closest_profile=closest.name,
-        broken_rules=tuple(broken),
+        broken_rules=tuple(str(failure) for failure in broken),
     )

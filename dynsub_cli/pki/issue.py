@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from dynsub_cli.errors import PkiError
 from dynsub_cli.pki import imei as imei_rules
 from dynsub_cli.pki.profiles import AltName, KeyType, Profile, Usage
+from dynsub_cli.pki.signer import Signer, signing_key
 
 #: RFC 5280 4.1.2.5: "no well-defined expiration date" is notAfter 99991231235959Z.
 NO_EXPIRY = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
@@ -65,17 +66,14 @@ class Subject:
 
 @dataclass(frozen=True)
 class Issuer:
-    """A CA that signs: its certificate and private key (never shown in repr)."""
+    """A CA that signs: its certificate and its :class:`~dynsub_cli.pki.signer.Signer`."""
 
     certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey = field(repr=False)
+    signer: Signer = field(repr=False)
 
     @property
     def hash(self) -> hashes.SHA256 | hashes.SHA384:
-        key_type = KeyType.of(self.key)
-        if key_type is None:
-            raise PkiError("the CA key is not ECDSA P-256 or P-384; dynsub signs with those only")
-        return key_type.hash
+        return self.signer.key_type.hash
 
 
 def generate_key(key_type: KeyType) -> ec.EllipticCurvePrivateKey:
@@ -100,7 +98,7 @@ class Template:
     """The fixed part of every certificate of ``profile`` signed by ``issuer``.
 
     ``issuer=None`` makes self-signed certificates (the root): then :meth:`issue` needs the
-    private key of the subject as ``self_key``.
+    subject's own signer as ``self_key``.
     """
 
     def __init__(self, profile: Profile, issuer: Issuer | None) -> None:
@@ -129,9 +127,9 @@ class Template:
                 ).value
                 aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
             except x509.ExtensionNotFound:
-                aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
+                aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.signer.public_key())
             self._fixed.append((aki, False))
-        self._hash = issuer.hash if issuer is not None else None
+        self._key = signing_key(issuer.signer) if issuer is not None else None
         # A builder with everything fixed already added. CertificateBuilder copies itself on
         # every call, so re-adding five extensions per certificate cost about a sixth of
         # issuing one (benchmarks/mint.py); the extensions' order in the result is unchanged.
@@ -159,7 +157,7 @@ class Template:
         not_before: dt.datetime,
         not_after: dt.datetime,
         serial_number: int | None = None,
-        self_key: ec.EllipticCurvePrivateKey | None = None,
+        self_key: Signer | None = None,
     ) -> x509.Certificate:
         """Sign one certificate."""
         profile = self.profile
@@ -178,15 +176,11 @@ class Template:
             builder = builder.add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
             )
-        if self.issuer is None:
+        if self.issuer is None or self._key is None:
             if self_key is None:
                 raise PkiError(f"a self-signed {profile.name} certificate needs its own key")
-            key_type = KeyType.of(self_key)
-            if key_type is None:
-                raise PkiError("dynsub signs with ECDSA P-256 or P-384 keys only")
-            return builder.issuer_name(name).sign(self_key, key_type.hash)
-        assert self._hash is not None
-        return builder.sign(self.issuer.key, self._hash)
+            return builder.issuer_name(name).sign(signing_key(self_key), self_key.key_type.hash)
+        return builder.sign(self._key, self.issuer.hash)
 
 
 def issue(
@@ -198,7 +192,7 @@ def issue(
     not_before: dt.datetime,
     not_after: dt.datetime,
     serial_number: int | None = None,
-    self_key: ec.EllipticCurvePrivateKey | None = None,
+    self_key: Signer | None = None,
 ) -> x509.Certificate:
     """One certificate of ``profile`` (see :class:`Template` for many)."""
     return Template(profile, issuer).issue(

@@ -47,6 +47,7 @@ from dynsub_cli.pki.imei import check_tac
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import Issued, Ledger, Reservation, RunLock, device_serial, iso_utc
 from dynsub_cli.pki.profiles import DEVICE, KeyType
+from dynsub_cli.pki.signer import SignerSource
 
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
 IN_PROCESS_UP_TO = 16  # devices minted without worker processes (a trial, a test)
@@ -94,7 +95,7 @@ class _Setup:
     """Everything a worker needs, sent once when it starts."""
 
     ca_cert_pem: bytes
-    ca_key_pem: bytes = field(repr=False)
+    signer: SignerSource  # each worker opens its own signer: no CA key bytes cross the pipe
     chain_file: str  # the run's one read-only copy of chain.pem, hard-linked into each device
     trust_file: str  # likewise for trust.pem
     key_type: KeyType
@@ -117,10 +118,9 @@ _worker: _Worker | None = None
 
 
 def _make_worker(setup: _Setup) -> _Worker:
-    """Parse the CA once for all the devices one process mints."""
+    """Parse the CA and open its signer once for all the devices one process mints."""
     ca_cert = x509.load_pem_x509_certificate(setup.ca_cert_pem)
-    ca_key = serialization.load_pem_private_key(setup.ca_key_pem, password=None)
-    issuer = Issuer(ca_cert, ca_key)  # type: ignore[arg-type]
+    issuer = Issuer(ca_cert, setup.signer.open())
     return _Worker(
         setup=setup,
         template=Template(DEVICE, issuer),
@@ -160,7 +160,8 @@ Row = tuple[str, str, str, str, str]  # imei, serial, certificate serial, finger
 
 def _mint_chunk(chunk: Sequence[tuple[str, str, int]]) -> list[Row]:
     """The pool's task: a chunk minted by this worker process."""
-    assert _worker is not None, "worker not initialised"
+    if _worker is None:  # the pool's initializer runs first in every worker
+        raise PkiError("mint worker used before its initializer ran")
     return _mint_with(_worker, chunk)
 
 
@@ -244,8 +245,7 @@ def _place(out: Path, rows: Sequence[Row]) -> list[Issued]:
 
 def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
     issuer = pki.manufacturer_issuer()
-    key_type = KeyType.of(issuer.key)
-    if key_type is None:
+    if KeyType.of(issuer.signer.public_key()) is None:
         raise PkiError(f"{pki.manufacturer_key}: not an ECDSA P-256/P-384 key")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if request.not_after <= now:
@@ -268,7 +268,7 @@ def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
     trust_pem = pem.certificate_bytes(request.trust_anchors or [pki.load_root()])
     return _Setup(
         ca_cert_pem=chain_pem,
-        ca_key_pem=pem.key_bytes(issuer.key),
+        signer=issuer.signer.source(),
         chain_file=str(device_folder.shared_copy(out, device_folder.CHAIN, chain_pem)),
         trust_file=str(device_folder.shared_copy(out, device_folder.TRUST, trust_pem)),
         key_type=pki.key_type,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -13,6 +14,16 @@ from dynsub_cli.errors import BadInput
 from dynsub_cli.files import read_bytes
 
 PEM = serialization.Encoding.PEM
+
+#: What cryptography raises for bytes that do not decode (some of its classes are no ValueError).
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    x509.InvalidVersion,
+)
 
 
 def certificates_from(data: bytes, source: str) -> list[x509.Certificate]:
@@ -22,7 +33,7 @@ def certificates_from(data: bytes, source: str) -> list[x509.Certificate]:
             found = x509.load_pem_x509_certificates(data)
         else:
             found = [x509.load_der_x509_certificate(data)]
-    except ValueError as err:
+    except DECODE_ERRORS as err:
         raise BadInput(f"{source}: not a PEM or DER certificate ({err})") from err
     if not found:
         raise BadInput(f"{source}: holds no certificate")
@@ -50,13 +61,22 @@ def read_key(path: Path, what: str = "private key") -> ec.EllipticCurvePrivateKe
 
 
 def read_crl(path: Path) -> x509.CertificateRevocationList:
+    """A CRL, decoded in full here: cryptography decodes its parts lazily, and a part that
+    does not decode must fail now, naming the file, not later inside a verification."""
     data = read_bytes(path, "CRL")
     try:
         if b"-----BEGIN" in data:
-            return x509.load_pem_x509_crl(data)
-        return x509.load_der_x509_crl(data)
-    except ValueError as err:
+            crl = x509.load_pem_x509_crl(data)
+        else:
+            crl = x509.load_der_x509_crl(data)
+        crl.issuer.rfc4514_string()
+        _ = crl.next_update_utc, crl.last_update_utc, crl.signature_algorithm_oid
+        _ = [ext.value for ext in crl.extensions]
+        for entry in crl:
+            _ = entry.serial_number, entry.revocation_date_utc, list(entry.extensions)
+    except DECODE_ERRORS as err:
         raise BadInput(f"{path}: not a PEM or DER CRL ({err})") from err
+    return crl
 
 
 def certificate_bytes(certs: Sequence[x509.Certificate]) -> bytes:

@@ -5,7 +5,7 @@ compares a certificate with a :class:`Profile` and names every rule it breaks. B
 sides read the same table, what dynsub mints and what it accepts cannot drift apart: a new rule
 is a new field of :class:`Profile`, used by both.
 
-The profiles (DESIGN.md section 2):
+The profiles:
 
 ```
 root CA ("3GPP device ecosystem root")   self-signed, trusted by UEs and cores
@@ -13,8 +13,8 @@ root CA ("3GPP device ecosystem root")   self-signed, trusted by UEs and cores
  '- operator CA     (pathLen 0)          issues the core certificate (policy "3GPP network")
 ```
 
-Every refusal reason starts with a stable phrase (the constants ``R_*`` below and the phrases
-built by :func:`policy_missing` and :func:`eku_missing`); details follow in parentheses.
+:func:`check` names each broken rule as a :class:`~dynsub_cli.pki.rules.Failure`: a
+:class:`~dynsub_cli.pki.rules.Rule` that code decides on, and words for people.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 from dynsub_cli.errors import BadInput
 from dynsub_cli.pki import imei as imei_rules
 from dynsub_cli.pki.oids import DEVICE_POLICY, NETWORK_POLICY, name_of
+from dynsub_cli.pki.rules import Failure, Rule
 
 
 class KeyType(StrEnum):
@@ -166,48 +167,23 @@ CORE = Profile(
 #: The table, in the order :func:`matching` tries it.
 PROFILES: tuple[Profile, ...] = (DEVICE, CORE, MANUFACTURER_CA, OPERATOR_CA, ROOT)
 
-# --- the stable phrases of refusal reasons ---------------------------------------------------
+# --- phrases still read outside pki -------------------------------------------------------
+# Code that decides keys on dynsub_cli.pki.rules.Rule; these remain only until the core's
+# refusal table and its tests do too (issue 8), and then go.
 
-R_KEY = "key type not allowed"
-R_SIGNATURE = "signature algorithm not allowed"
-R_BC_MISSING = "basicConstraints missing"
-R_BC_NOT_CRITICAL = "basicConstraints not critical"
-R_BC_CA_ON_EE = "basicConstraints CA:TRUE on an end-entity certificate"
-R_BC_EE_ON_CA = "basicConstraints CA:FALSE on a CA certificate"
-R_PATH_LENGTH = "pathLenConstraint differs from the profile"
-R_KU_MISSING = "keyUsage missing"
-R_KU_NOT_CRITICAL = "keyUsage not critical"
-R_SKI_MISSING = "subjectKeyIdentifier missing"
-R_AKI_MISSING = "authorityKeyIdentifier missing"
-R_SAN_MISSING = "subjectAltName missing"
-R_IMEI_URN_MISSING = "IMEI URN missing from subjectAltName"
-R_IMEI_MALFORMED = "IMEI malformed"
-R_IMEI_CHECK_DIGIT = "IMEI check digit is wrong"
-R_IMEI_CN_MISMATCH = "IMEI in subjectAltName differs from subject CN"
-R_DNS_MISSING = "DNS name missing from subjectAltName"
-R_NOT_SELF_SIGNED = "root certificate is not self-signed"
-R_EXPIRED = "certificate has expired"
-R_NOT_YET_VALID = "not yet valid"
+R_BC_CA_ON_EE = Rule.BC_CA_ON_END_ENTITY.phrase
+R_KU_MISSING = Rule.KU_MISSING.phrase
+R_IMEI_CHECK_DIGIT = Rule.IMEI_CHECK_DIGIT.phrase
+R_EXPIRED = Rule.EXPIRED.phrase
+R_NOT_YET_VALID = Rule.NOT_YET_VALID.phrase
 
 
 def policy_missing(policy: x509.ObjectIdentifier) -> str:
-    return f"{name_of(policy)} policy missing"
+    return Rule.POLICY_MISSING.words(name_of(policy))
 
 
 def eku_missing(usage: x509.ObjectIdentifier) -> str:
-    return f"extendedKeyUsage lacks {name_of(usage)}"
-
-
-def ku_missing(usage: Usage) -> str:
-    return f"keyUsage lacks {usage.value}"
-
-
-def ku_extra(usage: Usage) -> str:
-    return f"keyUsage has {usage.value}, which the profile does not allow"
-
-
-def subject_missing(attribute: x509.ObjectIdentifier) -> str:
-    return f"subject {ATTRIBUTE_NAMES.get(attribute, attribute.dotted_string)} missing"
+    return Rule.EKU_MISSING.words(name_of(usage))
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -261,13 +237,13 @@ def imei_of(cert: x509.Certificate) -> str | None:
     return common_name if common_name and common_name.isdigit() else None
 
 
-def check(profile: Profile, cert: x509.Certificate) -> list[str]:
-    """Every rule of ``profile`` that ``cert`` breaks, in words; empty when it conforms.
+def check(profile: Profile, cert: x509.Certificate) -> list[Failure]:
+    """Every rule of ``profile`` that ``cert`` breaks; empty when it conforms.
 
     Validity dates and the chain are not rules of the profile: :mod:`dynsub_cli.pki.verify`
     checks them.
     """
-    reasons: list[str] = []
+    reasons: list[Failure] = []
     reasons += _check_key(profile, cert)
     reasons += _check_basic_constraints(profile, cert)
     reasons += _check_key_usage(profile, cert)
@@ -279,118 +255,123 @@ def check(profile: Profile, cert: x509.Certificate) -> list[str]:
     return reasons
 
 
-def _check_key(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_key(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     key_type = KeyType.of(cert.public_key())
     if key_type not in profile.key_types:
         allowed = ", ".join(sorted(k.label for k in profile.key_types))
         found = key_type.label if key_type else type(cert.public_key()).__name__
-        yield f"{R_KEY} ({found}; the {profile.name} profile allows {allowed})"
+        yield Failure(Rule.KEY_TYPE, f"{found}; the {profile.name} profile allows {allowed}")
     if cert.signature_algorithm_oid not in ECDSA_SIGNATURES:
-        yield (
-            f"{R_SIGNATURE} ({name_of(cert.signature_algorithm_oid)}; "
-            "wants ecdsa-with-SHA256 or ecdsa-with-SHA384)"
+        yield Failure(
+            Rule.SIGNATURE_ALGORITHM,
+            f"{name_of(cert.signature_algorithm_oid)}; "
+            "wants ecdsa-with-SHA256 or ecdsa-with-SHA384",
         )
 
 
-def _check_basic_constraints(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_basic_constraints(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     ext = _extension(cert, x509.BasicConstraints)
     if ext is None:
-        yield R_BC_MISSING
+        yield Failure(Rule.BC_MISSING)
         return
     if profile.basic_constraints_critical and not ext.critical:
-        yield R_BC_NOT_CRITICAL
+        yield Failure(Rule.BC_NOT_CRITICAL)
     value: x509.BasicConstraints = ext.value
     if value.ca and not profile.ca:
-        yield R_BC_CA_ON_EE
+        yield Failure(Rule.BC_CA_ON_END_ENTITY)
     elif not value.ca and profile.ca:
-        yield R_BC_EE_ON_CA
+        yield Failure(Rule.BC_END_ENTITY_ON_CA)
     elif profile.ca and value.path_length != profile.path_length:
         wanted = profile.path_length
-        yield f"{R_PATH_LENGTH} ({value.path_length}; the {profile.name} profile wants {wanted})"
+        yield Failure(
+            Rule.PATH_LENGTH, f"{value.path_length}; the {profile.name} profile wants {wanted}"
+        )
 
 
-def _check_key_usage(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_key_usage(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     ext = _extension(cert, x509.KeyUsage)
     if ext is None:
-        yield R_KU_MISSING
+        yield Failure(Rule.KU_MISSING)
         return
     if profile.key_usage_critical and not ext.critical:
-        yield R_KU_NOT_CRITICAL
+        yield Failure(Rule.KU_NOT_CRITICAL)
     present = usages_of(ext.value)
     for usage in sorted(profile.key_usage - present):
-        yield ku_missing(usage)
+        yield Failure(Rule.KU_LACKS, usage.value)
     for usage in sorted(present - profile.key_usage):
-        yield ku_extra(usage)
+        yield Failure(Rule.KU_EXTRA, usage.value)
 
 
-def _check_extended_key_usage(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_extended_key_usage(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     if not profile.extended_key_usage:
         return
     ext = _extension(cert, x509.ExtendedKeyUsage)
     present = set(ext.value) if ext is not None else set()
     for usage in profile.extended_key_usage:
         if usage not in present:
-            yield eku_missing(usage)
+            yield Failure(Rule.EKU_MISSING, name_of(usage))
 
 
-def _check_policies(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_policies(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     if not profile.policies:
         return
     ext = _extension(cert, x509.CertificatePolicies)
     present = {info.policy_identifier for info in ext.value} if ext is not None else set()
     for policy in profile.policies:
         if policy not in present:
-            yield policy_missing(policy)
+            yield Failure(Rule.POLICY_MISSING, name_of(policy))
 
 
-def _check_subject(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_subject(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     for attribute in profile.subject:
         if not subject_value(cert.subject, attribute):
-            yield subject_missing(attribute)
+            yield Failure(
+                Rule.SUBJECT_MISSING, ATTRIBUTE_NAMES.get(attribute, attribute.dotted_string)
+            )
 
 
-def _check_alt_name(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_alt_name(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     if profile.alt_name is AltName.NONE:
         return
     ext = _extension(cert, x509.SubjectAlternativeName)
     if ext is None:
-        yield R_SAN_MISSING
+        yield Failure(Rule.SAN_MISSING)
         return
     san: x509.SubjectAlternativeName = ext.value
     if profile.alt_name is AltName.DNS:
         if not san.get_values_for_type(x509.DNSName):
-            yield R_DNS_MISSING
+            yield Failure(Rule.DNS_MISSING)
         return
     uris = san.get_values_for_type(x509.UniformResourceIdentifier)
     urns = [u for u in uris if u.startswith(imei_rules.URN_PREFIX)]
     if not urns:
-        yield R_IMEI_URN_MISSING
+        yield Failure(Rule.IMEI_URN_MISSING)
         return
     try:
         imei = imei_rules.parse_imei_urn(urns[0])
     except BadInput:
-        yield f"{R_IMEI_MALFORMED} ({urns[0]!r}; wants urn:gsma:imei:TTTTTTTT-SSSSSS-C)"
+        yield Failure(Rule.IMEI_MALFORMED, f"{urns[0]!r}; wants urn:gsma:imei:TTTTTTTT-SSSSSS-C")
         return
     if not imei_rules.is_valid_imei(imei):
         expected = imei_rules.luhn_digit(imei[:14])
-        yield f"{R_IMEI_CHECK_DIGIT} ({imei}: the Luhn digit of {imei[:14]} is {expected})"
+        yield Failure(Rule.IMEI_CHECK_DIGIT, f"{imei}: the Luhn digit of {imei[:14]} is {expected}")
     common_name = subject_value(cert.subject, NameOID.COMMON_NAME)
     if common_name is not None and common_name != imei:
-        yield f"{R_IMEI_CN_MISMATCH} ({imei} vs {common_name})"
+        yield Failure(Rule.IMEI_CN_MISMATCH, f"{imei} vs {common_name}")
 
 
-def _check_key_identifiers(profile: Profile, cert: x509.Certificate) -> Iterable[str]:
+def _check_key_identifiers(profile: Profile, cert: x509.Certificate) -> Iterable[Failure]:
     if not profile.key_identifiers:
         return
     if _extension(cert, x509.SubjectKeyIdentifier) is None:
-        yield R_SKI_MISSING
+        yield Failure(Rule.SKI_MISSING)
     if profile.self_signed:
         # RFC 5280 4.2.1.1: AKI may be omitted in a self-signed certificate.
         if cert.issuer != cert.subject:
-            yield R_NOT_SELF_SIGNED
+            yield Failure(Rule.NOT_SELF_SIGNED)
         return
     if _extension(cert, x509.AuthorityKeyIdentifier) is None:
-        yield R_AKI_MISSING
+        yield Failure(Rule.AKI_MISSING)
 
 
 def matching(cert: x509.Certificate) -> Profile | None:
@@ -401,7 +382,7 @@ def matching(cert: x509.Certificate) -> Profile | None:
     return None
 
 
-def closest(cert: x509.Certificate) -> tuple[Profile, list[str]]:
+def closest(cert: x509.Certificate) -> tuple[Profile, list[Failure]]:
     """The profile ``cert`` breaks the fewest rules of, with those rules."""
     scored = [(profile, check(profile, cert)) for profile in PROFILES]
     return min(scored, key=lambda pair: len(pair[1]))

@@ -26,6 +26,7 @@ from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError
 from dynsub_cli.files import locked, write_atomic
 from dynsub_cli.pki import pem, profiles
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.signer import signing_key
 
 DEFAULT_CRL_DAYS = 7
 
@@ -175,7 +176,7 @@ def write_crl(
             ski = issuer.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
             aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
         except x509.ExtensionNotFound:
-            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
+            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.signer.public_key())
         builder = builder.add_extension(aki, critical=False)  # RFC 5280 5.2.1: MUST include
         for entry in current.entries:
             revoked = (
@@ -186,7 +187,7 @@ def write_crl(
             if entry.reason is not None:
                 revoked = revoked.add_extension(x509.CRLReason(entry.reason.flag), critical=False)
             builder = builder.add_revoked_certificate(revoked.build())
-        crl = builder.sign(issuer.key, issuer.hash)
+        crl = builder.sign(signing_key(issuer.signer), issuer.hash)
         target = out if out is not None else pki.crl
         write_atomic(target, crl.public_bytes(pem.PEM))
         _save(pki, RevocationList(number, current.entries))

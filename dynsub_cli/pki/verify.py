@@ -33,18 +33,21 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import NameOID
 
 from dynsub_cli.errors import CertificateRefused
-from dynsub_cli.pki import profiles
+from dynsub_cli.pki import decoding, profiles
+from dynsub_cli.pki.pem import DECODE_ERRORS
 from dynsub_cli.pki.profiles import Profile
+from dynsub_cli.pki.rules import Failure, Rule
 
-R_UNTRUSTED_MANUFACTURER = "issuer is not a trusted manufacturer CA"
-R_UNTRUSTED_OPERATOR = "issuer is not a trusted operator CA"
-R_CHAIN = "chain does not verify"
-R_REVOKED = "revoked"
-R_CRL_SIGNATURE = "CRL signature does not verify"
-R_CRL_STALE = "CRL is out of date"
-R_DNS_MISMATCH = "DNS name not in subjectAltName"
-R_NO_CERTIFICATE = "no certificate presented"
-R_NO_ANCHORS = "no trusted root to verify against"
+# Phrases still read outside pki: code that decides keys on Rule; these go when the core's
+# refusal table and its tests do too (issue 8).
+R_UNTRUSTED_MANUFACTURER = Rule.UNTRUSTED_MANUFACTURER.phrase
+R_UNTRUSTED_OPERATOR = Rule.UNTRUSTED_OPERATOR.phrase
+R_CHAIN = Rule.CHAIN.phrase
+R_REVOKED = Rule.REVOKED.phrase
+
+#: What a signature check or path building raises for a certificate that does not verify.
+_NOT_VERIFIABLE: tuple[type[Exception], ...] = (*DECODE_ERRORS, InvalidSignature)
+_NO_PATH: tuple[type[Exception], ...] = (verification.VerificationError, *DECODE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def label(cert: x509.Certificate) -> str:
     """A short name for messages: the IMEI for a device, else the subject CN or DN."""
+    if decoding.failures(cert):
+        return decoding.label(cert)
     imei = profiles.imei_of(cert)
     if imei is not None:
         return f"device {imei}"
@@ -73,13 +78,18 @@ def label(cert: x509.Certificate) -> str:
     return repr(common_name) if common_name else cert.subject.rfc4514_string()
 
 
-def validity_reasons(cert: x509.Certificate, now: dt.datetime) -> list[str]:
+def claimed_imei(cert: x509.Certificate) -> str | None:
+    """The IMEI ``cert`` claims (:func:`profiles.imei_of`), or None, even when it is malformed."""
+    return None if decoding.failures(cert) else profiles.imei_of(cert)
+
+
+def validity_failures(cert: x509.Certificate, now: dt.datetime) -> list[Failure]:
     """RFC 5280 6.1.3 (a)(2): the validation time must lie within the validity period."""
     if now > cert.not_valid_after_utc:
-        return [f"{profiles.R_EXPIRED} (notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ})"]
+        return [Failure(Rule.EXPIRED, f"notAfter {cert.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}")]
     if now < cert.not_valid_before_utc:
         return [
-            f"{profiles.R_NOT_YET_VALID} (notBefore {cert.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ})"
+            Failure(Rule.NOT_YET_VALID, f"notBefore {cert.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}")
         ]
     return []
 
@@ -89,7 +99,7 @@ def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
+    except _NOT_VERIFIABLE:
         return False
     return True
 
@@ -101,15 +111,15 @@ def _issuer_problems(
     ca_profile: Profile,
     now: dt.datetime,
 ) -> tuple[x509.Certificate | None, list[str]]:
-    """Find the CA that signed ``leaf`` and say what, if anything, makes it untrusted."""
+    """Find the CA that signed ``leaf`` and say, in words, what if anything makes it untrusted."""
     issuer_name = leaf.issuer.rfc4514_string()
     ca = next((c for c in intermediates if issued_by(leaf, c)), None)
     if ca is None:
         if any(issued_by(leaf, anchor) for anchor in anchors):
             return None, [f"{issuer_name} is a root, not a {ca_profile.name}"]
         return None, [f"{issuer_name}: no presented CA certificate signed it"]
-    problems = [f"{issuer_name}: {reason}" for reason in profiles.check(ca_profile, ca)]
-    problems += [f"{issuer_name}: {reason}" for reason in validity_reasons(ca, now)]
+    problems = [f"{issuer_name}: {failure}" for failure in profiles.check(ca_profile, ca)]
+    problems += [f"{issuer_name}: {failure}" for failure in validity_failures(ca, now)]
     if not any(issued_by(ca, anchor) for anchor in anchors):
         problems.append(f"{issuer_name} is not signed by a trusted root")
     return ca, problems
@@ -129,30 +139,34 @@ def crl_label(crl: x509.CertificateRevocationList) -> str:
     return f"CRL #{number}"
 
 
-def _revocation_reasons(
+def _revocation_failures(
     leaf: x509.Certificate,
     ca: x509.Certificate | None,
     crls: Sequence[x509.CertificateRevocationList],
     now: dt.datetime,
-) -> list[str]:
-    reasons: list[str] = []
+) -> list[Failure]:
+    reasons: list[Failure] = []
     for crl in crls:
         if crl.issuer != leaf.issuer:
             continue  # RFC 5280 6.3.3 (b): only a CRL of the leaf's issuer speaks about it
         issuer = profiles.subject_value(crl.issuer, NameOID.COMMON_NAME) or "?"
         if ca is not None and not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
-            reasons.append(f"{R_CRL_SIGNATURE} (CRL of {issuer!r})")
+            reasons.append(Failure(Rule.CRL_SIGNATURE, f"CRL of {issuer!r}"))
             continue
         next_update = crl.next_update_utc
         if next_update is not None and now > next_update:
             reasons.append(
-                f"{R_CRL_STALE} (CRL of {issuer!r}: nextUpdate {next_update:%Y-%m-%d %H:%MZ})"
+                Failure(
+                    Rule.CRL_STALE, f"CRL of {issuer!r}: nextUpdate {next_update:%Y-%m-%d %H:%MZ}"
+                )
             )
         entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
         if entry is not None:
             when = entry.revocation_date_utc
             reasons.append(
-                f"{R_REVOKED} ({crl_label(crl)} of {issuer!r}, since {when:%Y-%m-%d %H:%MZ})"
+                Failure(
+                    Rule.REVOKED, f"{crl_label(crl)} of {issuer!r}, since {when:%Y-%m-%d %H:%MZ}"
+                )
             )
     return reasons
 
@@ -163,21 +177,30 @@ def _verify(
     *,
     profile: Profile,
     ca_profile: Profile,
-    untrusted: str,
+    untrusted: Rule,
     now: dt.datetime | None,
     dns_name: str | None = None,
     crls: Sequence[x509.CertificateRevocationList] = (),
 ) -> x509.Certificate:
     if not chain:
-        raise CertificateRefused("peer", [R_NO_CERTIFICATE])
+        raise CertificateRefused("peer", [Failure(Rule.NO_CERTIFICATE)])
     now = now or dt.datetime.now(dt.UTC)
     leaf, intermediates = chain[0], list(chain[1:])
     if not anchors:
-        raise CertificateRefused(label(leaf), [R_NO_ANCHORS])
+        raise CertificateRefused(label(leaf), [Failure(Rule.NO_ANCHORS)])
+    # Whatever a peer presented is decoded in full before a rule reads it (issue 9 item 3).
+    undecodable = decoding.failures(leaf)
+    for number, presented in enumerate(intermediates, start=1):
+        undecodable += [
+            Failure(Rule.MALFORMED, f"CA certificate {number} of the chain: {failure.detail}")
+            for failure in decoding.failures(presented)
+        ]
+    if undecodable:
+        raise CertificateRefused(label(leaf), undecodable)
     reasons = profiles.check(profile, leaf)
-    reasons += validity_reasons(leaf, now)
+    reasons += validity_failures(leaf, now)
     if dns_name is not None and dns_name not in _dns_names(leaf):
-        reasons.append(f"{R_DNS_MISMATCH} ({dns_name})")
+        reasons.append(Failure(Rule.DNS_MISMATCH, dns_name))
 
     builder = verification.PolicyBuilder().store(verification.Store(list(anchors))).time(now)
     ca: x509.Certificate | None = None
@@ -192,16 +215,15 @@ def _verify(
             path = builder.build_client_verifier().verify(leaf, intermediates).chain
         ca = path[1] if len(path) > 2 else None
         if ca is None:
-            reasons.append(f"{untrusted} ({leaf.issuer.rfc4514_string()} is a root)")
+            reasons.append(Failure(untrusted, f"{leaf.issuer.rfc4514_string()} is a root"))
         else:
-            problems = profiles.check(ca_profile, ca)
-            reasons += [f"{untrusted} ({reason})" for reason in problems]
-    except (verification.VerificationError, ValueError) as err:
+            reasons += [Failure(untrusted, str(f)) for f in profiles.check(ca_profile, ca)]
+    except _NO_PATH as err:
         ca, problems = _issuer_problems(leaf, intermediates, anchors, ca_profile, now)
-        reasons += [f"{untrusted} ({problem})" for problem in problems]
+        reasons += [Failure(untrusted, problem) for problem in problems]
         if not reasons:
-            reasons.append(f"{R_CHAIN} ({_api_failure(err)})")
-    reasons += _revocation_reasons(leaf, ca, crls, now)
+            reasons.append(Failure(Rule.CHAIN, _api_failure(err)))
+    reasons += _revocation_failures(leaf, ca, crls, now)
     if reasons:
         raise CertificateRefused(label(leaf), reasons)
     return leaf
@@ -231,12 +253,13 @@ def verify_device(
         anchors,
         profile=profiles.DEVICE,
         ca_profile=profiles.MANUFACTURER_CA,
-        untrusted=R_UNTRUSTED_MANUFACTURER,
+        untrusted=Rule.UNTRUSTED_MANUFACTURER,
         now=now,
         crls=crls,
     )
     imei = profiles.imei_of(leaf)
-    assert imei is not None  # the device profile requires the IMEI URN
+    if imei is None:  # the device profile requires the IMEI URN: unreachable once it passed
+        raise CertificateRefused(label(leaf), [Failure(Rule.IMEI_URN_MISSING)])
     return DeviceIdentity(
         imei=imei,
         serial=profiles.subject_value(leaf.subject, NameOID.SERIAL_NUMBER) or "",
@@ -261,7 +284,7 @@ def verify_core(
         anchors,
         profile=profiles.CORE,
         ca_profile=profiles.OPERATOR_CA,
-        untrusted=R_UNTRUSTED_OPERATOR,
+        untrusted=Rule.UNTRUSTED_OPERATOR,
         now=now,
         dns_name=dns_name,
     )

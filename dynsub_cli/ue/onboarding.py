@@ -203,6 +203,7 @@ class Onboarding(Procedure[UeState]):
                 self._state = self._await_refusal_cause
                 return None
             return payload
+        self._refused_by_network(message)
         raise UnexpectedMessage(
             f"expected DL NAS TRANSPORT, the network sent {type(message).__name__}"
         )

@@ -15,7 +15,7 @@ from dynsub_cli.errors import ExitCode
 from dynsub_cli.pki import authority
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.profiles import DEVICE
-from tests.unit.pki.factory import BROKEN, device, make_pki, revoked_device, write_pem
+from tests.unit.pki.factory import BROKEN, BROKEN_RULE, device, make_pki, revoked_device, write_pem
 
 
 def run(*args: str | Path) -> Result:
@@ -112,6 +112,7 @@ def test_mint_without_a_pki(tmp_path: Path) -> None:
 @pytest.mark.parametrize("rule", sorted(BROKEN))
 def test_verify_names_the_broken_rule(pki: Pki, other_pki: Pki, tmp_path: Path, rule: str) -> None:
     make, phrase = BROKEN[rule]
+    named = BROKEN_RULE[rule]
     cert = write_pem(tmp_path / "bad.pem", make(pki, other_pki).certificate)
     args: list[str | Path] = ["pki", "verify", cert, "--pki", pki.root]
     if rule == "untrusted issuer":
@@ -123,6 +124,7 @@ def test_verify_names_the_broken_rule(pki: Pki, other_pki: Pki, tmp_path: Path, 
     verdict = json.loads(run(*args, "--json").stdout)
     assert verdict["valid"] is False
     assert any(reason.startswith(phrase) for reason in verdict["reasons"])
+    assert verdict["rules"] == [named.value]
 
 
 def test_verify_revoked_with_crl(pki: Pki, tmp_path: Path) -> None:

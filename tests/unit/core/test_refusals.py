@@ -10,42 +10,67 @@ import pytest
 from dynsub_cli.core.refusals import Answer, Refusal, for_certificate
 from dynsub_cli.errors import CertificateRefused
 from dynsub_cli.nas.enums import MmCause
-from dynsub_cli.pki import oids, pem, profiles, verify
+from dynsub_cli.pki import pem, verify
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.rules import Failure, Rule
 from tests.unit.pki import factory
 
 PROTOCOL_MD = Path(__file__).parents[3] / "docs" / "protocol.md"
 
 
-def refused(*reasons: str) -> CertificateRefused:
-    return CertificateRefused("device 001001000000007", [f"{r} (detail)" for r in reasons])
+def refused(*rules: Rule) -> CertificateRefused:
+    return CertificateRefused("device 001001000000007", [Failure(r, "detail") for r in rules])
 
 
 @pytest.mark.parametrize(
-    ("phrase", "refusal"),
+    ("rule", "refusal"),
     [
-        (verify.R_REVOKED, Refusal.CERTIFICATE_REVOKED),
-        (verify.R_UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
-        (verify.R_CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
-        (profiles.policy_missing(oids.DEVICE_POLICY), Refusal.DEVICE_POLICY_MISSING),
-        (profiles.R_EXPIRED, Refusal.CERTIFICATE_EXPIRED),
-        (profiles.R_NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
-        (profiles.R_IMEI_CHECK_DIGIT, Refusal.CERTIFICATE_INVALID),
-        (profiles.R_BC_CA_ON_EE, Refusal.CERTIFICATE_INVALID),
-        (profiles.eku_missing(profiles.DEVICE.extended_key_usage[0]), Refusal.CERTIFICATE_INVALID),
+        (Rule.REVOKED, Refusal.CERTIFICATE_REVOKED),
+        (Rule.UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
+        (Rule.CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
+        (Rule.POLICY_MISSING, Refusal.DEVICE_POLICY_MISSING),
+        (Rule.EXPIRED, Refusal.CERTIFICATE_EXPIRED),
+        (Rule.NOT_YET_VALID, Refusal.CERTIFICATE_EXPIRED),
+        (Rule.IMEI_CHECK_DIGIT, Refusal.CERTIFICATE_INVALID),
+        (Rule.BC_CA_ON_END_ENTITY, Refusal.CERTIFICATE_INVALID),
+        (Rule.EKU_MISSING, Refusal.CERTIFICATE_INVALID),
+        (Rule.MALFORMED, Refusal.CERTIFICATE_INVALID),
     ],
 )
-def test_each_reason_phrase_maps_to_its_refusal(phrase: str, refusal: Refusal) -> None:
-    assert for_certificate(refused(phrase)) is refusal
+def test_each_rule_maps_to_its_refusal(rule: Rule, refusal: Refusal) -> None:
+    assert for_certificate(refused(rule)) is refusal
 
 
-def test_the_most_telling_reason_wins() -> None:
+def test_the_most_telling_rule_wins() -> None:
     # Revoked and expired is reported as revoked; a profile breach does not hide either.
-    both = refused(profiles.R_EXPIRED, verify.R_REVOKED, profiles.R_IMEI_CHECK_DIGIT)
+    both = refused(Rule.EXPIRED, Rule.REVOKED, Rule.IMEI_CHECK_DIGIT)
     assert for_certificate(both) is Refusal.CERTIFICATE_REVOKED
-    assert for_certificate(refused(profiles.R_KU_MISSING, profiles.R_EXPIRED)) is (
-        Refusal.CERTIFICATE_EXPIRED
-    )
+    assert for_certificate(refused(Rule.KU_MISSING, Rule.EXPIRED)) is Refusal.CERTIFICATE_EXPIRED
+
+
+#: Every phrase the refusal table once searched the reason text for.
+PHRASES = [
+    "Unrevoked Devices Ltd",
+    "revoked",
+    "issuer is not a trusted manufacturer CA",
+    "chain does not verify",
+    "lacks policy 3GPP device",
+    "certificate has expired",
+    "not yet valid",
+]
+
+
+@pytest.mark.parametrize("name", PHRASES)
+def test_names_that_read_like_reasons_do_not_change_the_refusal(tmp_path: Path, name: str) -> None:
+    # A device of an untrusted manufacturer whose CA and device carry the phrase in their
+    # names is refused as untrusted, not as whatever the words say (it used to be #3 revoked).
+    trusted = factory.make_pki(tmp_path / "trusted")
+    rogue = factory.make_pki(tmp_path / "rogue", manufacturer=name)
+    minted = factory.device(rogue)
+    with pytest.raises(CertificateRefused) as err:
+        verify.verify_device(factory.chain_of(rogue, minted), [trusted.load_root()])
+    assert any(name in reason for reason in err.value.reasons)
+    assert for_certificate(err.value) is Refusal.UNTRUSTED_MANUFACTURER
 
 
 @pytest.fixture(scope="module")

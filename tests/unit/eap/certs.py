@@ -21,6 +21,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.errors import CertificateRefused
+from dynsub_cli.pki.rules import Failure, Rule
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 CORE_DNS = "ausf.5gc.mnc001.mcc001.3gppnetwork.org"
@@ -167,7 +168,7 @@ def device_verifier(
         try:
             verifier.verify(chain[0], list(chain[1:]))
         except VerificationError as err:
-            raise CertificateRefused(_subject(chain), [str(err)]) from err
+            raise CertificateRefused(_subject(chain), [Failure(Rule.CHAIN, str(err))]) from err
         cn = chain[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         return str(cn)
 
@@ -187,6 +188,6 @@ def core_verifier(
         try:
             verifier.verify(chain[0], list(chain[1:]))
         except VerificationError as err:
-            raise CertificateRefused(_subject(chain), [str(err)]) from err
+            raise CertificateRefused(_subject(chain), [Failure(Rule.CHAIN, str(err))]) from err
 
     return verify

@@ -23,6 +23,8 @@ from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import device_serial
 from dynsub_cli.pki.profiles import DEVICE, KeyType, Profile
+from dynsub_cli.pki.rules import Rule
+from dynsub_cli.pki.signer import KeyFileSigner
 
 TAC = "35000000"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -68,13 +70,11 @@ def bad_check_digit(snr: int = 1) -> str:
 
 
 def operator_issuer(pki: Pki) -> Issuer:
-    return Issuer(
-        pem.read_certificate(pki.operator_cert), pem.read_key(pki.operator_key, "operator key")
-    )
+    return Issuer(pem.read_certificate(pki.operator_cert), KeyFileSigner.read(pki.operator_key))
 
 
 # Each broken rule: how to make the certificate (given the PKI and a second, untrusted PKI),
-# and the phrase the refusal must contain.
+# and the phrase the refusal must contain; BROKEN_RULE is the rule it must name.
 Maker = Callable[[Pki, Pki], Minted]
 BROKEN: dict[str, tuple[Maker, str]] = {
     "policy missing": (
@@ -112,6 +112,16 @@ BROKEN: dict[str, tuple[Maker, str]] = {
         lambda p, _: device(p, imei=bad_check_digit()),
         "IMEI check digit is wrong",
     ),
+}
+
+BROKEN_RULE: dict[str, Rule] = {
+    "policy missing": Rule.POLICY_MISSING,
+    "CA:TRUE": Rule.BC_CA_ON_END_ENTITY,
+    "wrong EKU": Rule.EKU_MISSING,
+    "expired": Rule.EXPIRED,
+    "not yet valid": Rule.NOT_YET_VALID,
+    "untrusted issuer": Rule.UNTRUSTED_MANUFACTURER,
+    "bad IMEI check digit": Rule.IMEI_CHECK_DIGIT,
 }
 
 

@@ -16,6 +16,7 @@ from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.issue import NO_EXPIRY, Subject, Template, generate_key
 from dynsub_cli.pki.oids import DEVICE_POLICY, NETWORK_POLICY
 from dynsub_cli.pki.profiles import CORE, DEVICE, MANUFACTURER_CA, KeyType, Usage
+from dynsub_cli.pki.rules import Failure, Rule
 from tests.unit.pki.factory import bad_check_digit, device
 
 
@@ -103,13 +104,13 @@ def test_breaking_one_field_of_the_row_is_named(
     pki: Pki, change: dict[str, object], phrase: str
 ) -> None:
     cert = device(pki, dataclasses.replace(DEVICE, **change)).certificate  # type: ignore[arg-type]
-    reasons = profiles.check(DEVICE, cert)
+    reasons = [str(failure) for failure in profiles.check(DEVICE, cert)]
     assert any(reason.startswith(phrase) for reason in reasons), reasons
 
 
 def test_missing_key_identifiers_also_names_the_aki(pki: Pki) -> None:
     cert = device(pki, dataclasses.replace(DEVICE, key_identifiers=False)).certificate
-    assert profiles.R_AKI_MISSING in profiles.check(DEVICE, cert)
+    assert Failure(Rule.AKI_MISSING) in profiles.check(DEVICE, cert)
 
 
 def test_every_broken_rule_is_listed_not_just_the_first(pki: Pki) -> None:
@@ -119,8 +120,8 @@ def test_every_broken_rule_is_listed_not_just_the_first(pki: Pki) -> None:
 
 
 def test_imei_rules(pki: Pki) -> None:
-    reasons = profiles.check(DEVICE, device(pki, imei=bad_check_digit()).certificate)
-    assert [r for r in reasons if r.startswith(profiles.R_IMEI_CHECK_DIGIT)], reasons
+    failures = profiles.check(DEVICE, device(pki, imei=bad_check_digit()).certificate)
+    assert [f for f in failures if f.rule is Rule.IMEI_CHECK_DIGIT], failures
     # CN and URN disagree: mint with an IMEI URN for one device and the CN of another.
     template = Template(DEVICE, pki.manufacturer_issuer())
     key = generate_key(KeyType.P256)
@@ -131,14 +132,19 @@ def test_imei_rules(pki: Pki) -> None:
         not_before=now,
         not_after=NO_EXPIRY,
     )
-    assert any(r.startswith(profiles.R_IMEI_CN_MISMATCH) for r in profiles.check(DEVICE, cert))
+    assert any(f.rule is Rule.IMEI_CN_MISMATCH for f in profiles.check(DEVICE, cert))
 
 
 def test_key_type_outside_the_row_is_named(pki: Pki) -> None:
     only_p384 = dataclasses.replace(DEVICE, key_types=frozenset({KeyType.P384}))
     cert = device(pki).certificate
-    reasons = profiles.check(only_p384, cert)
-    assert reasons == [f"{profiles.R_KEY} (ECDSA P-256; the device profile allows ECDSA P-384)"]
+    failures = profiles.check(only_p384, cert)
+    assert failures == [
+        Failure(Rule.KEY_TYPE, "ECDSA P-256; the device profile allows ECDSA P-384")
+    ]
+    assert str(failures[0]) == (
+        "key type not allowed (ECDSA P-256; the device profile allows ECDSA P-384)"
+    )
 
 
 def test_p384_devices_conform(pki: Pki) -> None:
@@ -147,15 +153,16 @@ def test_p384_devices_conform(pki: Pki) -> None:
 
 def test_a_ca_row_names_its_own_rules(pki: Pki) -> None:
     device_cert = device(pki).certificate
-    reasons = profiles.check(MANUFACTURER_CA, device_cert)
-    assert profiles.R_BC_EE_ON_CA in reasons
-    assert "keyUsage lacks keyCertSign" in reasons
+    failures = profiles.check(MANUFACTURER_CA, device_cert)
+    assert Failure(Rule.BC_END_ENTITY_ON_CA) in failures
+    assert "keyUsage lacks keyCertSign" in [str(f) for f in failures]
     assert profiles.check(CORE, device_cert)  # a device is not a core
 
 
 def test_closest_profile_of_a_broken_device_is_device(pki: Pki) -> None:
     cert = device(pki, dataclasses.replace(DEVICE, policies=())).certificate
     assert profiles.matching(cert) is None
-    closest, reasons = profiles.closest(cert)
+    closest, failures = profiles.closest(cert)
     assert closest is DEVICE
-    assert reasons == ["3GPP device policy missing"]
+    assert failures == [Failure(Rule.POLICY_MISSING, "3GPP device")]
+    assert [str(f) for f in failures] == ["3GPP device policy missing"]

@@ -13,8 +13,10 @@ from dynsub_cli.errors import CertificateRefused
 from dynsub_cli.pki import pem, revocation, verify
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.profiles import DEVICE
+from dynsub_cli.pki.rules import Rule
 from tests.unit.pki.factory import (
     BROKEN,
+    BROKEN_RULE,
     NOW,
     TAC,
     chain_of,
@@ -54,14 +56,18 @@ def test_a_chain_as_a_tls_peer_sends_it_root_included(pki: Pki) -> None:
 @pytest.mark.parametrize("rule", sorted(BROKEN))
 def test_each_broken_rule_is_named(pki: Pki, other_pki: Pki, rule: str) -> None:
     make, phrase = BROKEN[rule]
+    named = BROKEN_RULE[rule]
     minted = make(pki, other_pki)
     chain = [minted.certificate, pki.load_manufacturer()]
     if rule == "untrusted issuer":
         chain = [minted.certificate, other_pki.load_manufacturer()]
-    reasons = _refusal(pki, chain)
+    with pytest.raises(CertificateRefused) as caught:
+        verify.verify_device(chain, [pki.load_root()])
+    reasons = caught.value.reasons
     assert any(reason.startswith(phrase) for reason in reasons), reasons
     # No invented second reason: the rule broken is the only one named.
     assert len(reasons) == 1, reasons
+    assert caught.value.rules == {named}
 
 
 def test_all_broken_rules_are_named_together(pki: Pki) -> None:
@@ -82,13 +88,13 @@ def test_all_broken_rules_are_named_together(pki: Pki) -> None:
 def test_a_device_signed_by_the_operator_ca_is_not_from_a_manufacturer(pki: Pki) -> None:
     minted = device(pki, issuer=operator_issuer(pki))
     reasons = _refusal(pki, [minted.certificate, pem.read_certificate(pki.operator_cert)])
-    assert reasons == (f"{verify.R_UNTRUSTED_MANUFACTURER} (3GPP device policy missing)",)
+    assert reasons == ("issuer is not a trusted manufacturer CA (3GPP device policy missing)",)
 
 
 def test_a_missing_intermediate_is_named(pki: Pki) -> None:
     reasons = _refusal(pki, [device(pki).certificate])
     assert len(reasons) == 1
-    assert reasons[0].startswith(verify.R_UNTRUSTED_MANUFACTURER)
+    assert reasons[0].startswith(Rule.UNTRUSTED_MANUFACTURER.phrase)
     assert "no presented CA certificate signed it" in reasons[0]
 
 
@@ -122,10 +128,10 @@ def test_a_crl_signed_by_someone_else_is_refused(pki: Pki, other_pki: Pki, tmp_p
             .revocation_date(NOW)
             .build()
         )
-        .sign(other_pki.manufacturer_issuer().key, other_pki.manufacturer_issuer().hash)
+        .sign(pem.read_key(other_pki.manufacturer_key), other_pki.manufacturer_issuer().hash)
     )
     reasons = _refusal(pki, chain_of(pki, minted), (forged,))
-    assert reasons == (f"{verify.R_CRL_SIGNATURE} (CRL of '{pki.manufacturer} CA')",)
+    assert reasons == (f"CRL signature does not verify (CRL of '{pki.manufacturer} CA')",)
 
 
 def test_a_stale_crl_is_named(pki: Pki, tmp_path: Path) -> None:
@@ -133,7 +139,7 @@ def test_a_stale_crl_is_named(pki: Pki, tmp_path: Path) -> None:
     written = revocation.write_crl(pki, tmp_path / "old.pem", now=NOW - dt.timedelta(days=30))
     reasons = _refusal(pki, chain_of(pki, minted), (pem.read_crl(written.path),))
     assert len(reasons) == 1
-    assert reasons[0].startswith(verify.R_CRL_STALE)
+    assert reasons[0].startswith(Rule.CRL_STALE.phrase)
 
 
 def test_verify_at_a_given_time(pki: Pki) -> None:
@@ -150,7 +156,8 @@ def test_verify_core(pki: Pki) -> None:
     verify.verify_core(chain, [pki.load_root()])
     with pytest.raises(CertificateRefused) as caught:
         verify.verify_core(chain, [pki.load_root()], dns_name="ausf.5gc.mnc099.mcc999.example")
-    assert caught.value.reasons[0].startswith(verify.R_DNS_MISMATCH)
+    assert caught.value.rules == {Rule.DNS_MISMATCH}
+    assert caught.value.reasons[0].startswith("DNS name not in subjectAltName")
 
 
 def test_a_device_certificate_is_not_a_core(pki: Pki) -> None:
@@ -159,7 +166,8 @@ def test_a_device_certificate_is_not_a_core(pki: Pki) -> None:
     joined = " | ".join(caught.value.reasons)
     assert "extendedKeyUsage lacks serverAuth" in joined
     assert "3GPP network policy missing" in joined
-    assert verify.R_UNTRUSTED_OPERATOR in joined
+    assert "issuer is not a trusted operator CA" in joined
+    assert {Rule.EKU_MISSING, Rule.POLICY_MISSING, Rule.UNTRUSTED_OPERATOR} <= caught.value.rules
 
 
 def test_the_refusal_message_names_the_device(pki: Pki) -> None:
