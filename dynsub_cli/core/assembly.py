@@ -32,6 +32,18 @@ def _builtin(network: Network, identity: str, peer: str) -> EapServer:
     return BuiltinServer(network.credentials, network.verify_device)
 
 
+def radius_server_eap(current: Callable[[], Network]) -> Callable[[str, str], EapServer]:
+    """The EAP server of [radius_server] (dynsub as another AMF's DCS): the built-in one, on
+    the network as it is now (its CRLs), with TLS 1.2 too: RADIUS peers such as
+    wpa_supplicant may not speak 1.3 (RFC 5216)."""
+
+    def make(identity: str, peer: str) -> EapServer:
+        network = current()
+        return BuiltinServer(network.credentials, network.verify_device, tls12=True)
+
+    return make
+
+
 def eap_servers(config: CoreConfig) -> EapServers:
     """The EAP server core.toml names: the built-in AUSF, or an AAA server over RADIUS."""
     auth = config.authentication

@@ -28,8 +28,7 @@ from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server
 from dynsub_cli.core.session import CoreSession
-from dynsub_cli.eap.builtin import BuiltinServer
-from dynsub_cli.eap.server import Authenticated, EapServer
+from dynsub_cli.eap.server import Authenticated
 from dynsub_cli.errors import AuthenticationError, DynsubError, NetworkError
 from dynsub_cli.files import read_secret
 from dynsub_cli.nas import codec
@@ -155,11 +154,6 @@ async def _radius_server(
         return None
     secret = read_secret(settings.secret_file, "RADIUS shared secret").strip()
 
-    def servers(identity: str, peer: str) -> EapServer:
-        net = watch.current()
-        # TLS 1.2 too (RFC 5216): RADIUS peers such as wpa_supplicant may not speak 1.3.
-        return BuiltinServer(net.credentials, net.verify_device, tls12=True)
-
     def admit(identity: str, result: Authenticated) -> None:
         claimed = _ONBOARDING_NAI.match(identity)
         refused = policy.check(watch.current(), claimed and claimed[1], result.identity)
@@ -174,7 +168,12 @@ async def _radius_server(
                       imei=done.result.identity.imei))  # fmt: skip
 
     endpoint = RadiusServer(
-        servers, secret, clients=settings.clients, admit=admit, log=note, accepted=accepted
+        assembly.radius_server_eap(watch.current),
+        secret,
+        clients=settings.clients,
+        admit=admit,
+        log=note,
+        accepted=accepted,
     )
     transport, port = await radius_serve(endpoint, settings.host, settings.port)
     log(LogRecord("-", "radius-server", "ok", f"RADIUS server on {settings.host}:{port}"))
