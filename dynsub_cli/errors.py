@@ -34,6 +34,7 @@ class ExitCode(IntEnum):
     REJECTED = 12
     TIMEOUT = 13
     NOT_FOUND = 14
+    CHECK_FAILED = 15
     INTERRUPTED = 130
 
 
@@ -54,6 +55,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.REJECTED: "The network refused the procedure with a 5GMM cause, named in the message.",
     ExitCode.TIMEOUT: "The peer went silent or stalled past the configured timeout.",
     ExitCode.NOT_FOUND: "A requested item does not exist (subscriber, device, ledger entry).",
+    ExitCode.CHECK_FAILED: "A pass/fail check failed (ue load --max-failure-rate, --max-p99, "
+    "--min-rate).",
     ExitCode.INTERRUPTED: "Interrupted by the user (SIGINT); work already committed is kept.",
 }
 
@@ -106,6 +109,12 @@ class ConfigError(DynsubError):
     """A configuration file is invalid; the message names the file and the key."""
 
     exit_code = ExitCode.CONFIG
+
+
+class CheckFailed(DynsubError):
+    """A run completed, but a pass/fail limit the user set (for CI) was not met."""
+
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class Interrupted(DynsubError):
@@ -269,6 +278,12 @@ class SupiRangeExhausted(StoreError):
 
 class SqnExhausted(StoreError):
     """A subscription's 48-bit SQN has no room for another vector: it needs a new K."""
+
+
+class IssuerMismatch(StoreError):
+    """The device's live subscription was created under another issuer (manufacturer CA)."""
+
+    exit_code = ExitCode.CONFLICT
 
 
 class DeviceAlreadyOnboarded(StoreError):

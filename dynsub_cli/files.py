@@ -12,10 +12,12 @@ import fcntl
 import os
 import stat
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from dynsub_cli.errors import AlreadyExists, FileError
+from dynsub_cli.errors import AlreadyExists, DynsubError, FileError
 
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -108,26 +110,129 @@ def check_writable(path: Path, what: str) -> None:
 
 
 def exposure(path: Path) -> str | None:
-    """Why the secret ``path`` is not private (readable or writable by group or others), or
-    None when it is only its owner's (or cannot be stat-ed: reading it will say why)."""
+    """Why the secret ``path`` is not private, or None when it is only ours (or cannot be
+    stat-ed: reading it will say why).
+
+    Private means owned by the user dynsub runs as, and neither readable nor writable by group
+    or others. A file another user owns is not ours even at 0600: that user can read it, and can
+    chmod it open again at any time (OpenSSH refuses such a key file for the same reason).
+    """
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except OSError:
         return None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        mode_text = f"{stat.S_IMODE(mode):04o}"
+    return _exposure(path, st)
+
+
+def _exposure(path: Path, st: os.stat_result) -> str | None:
+    if st.st_uid != os.geteuid():
+        return (
+            f"{path}: a secret owned by another user (uid {st.st_uid}, dynsub runs as uid "
+            f"{os.geteuid()}); that user can read it: make a copy of your own, or run: "
+            f"chown {os.geteuid()} {path}"
+        )
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode_text = f"{stat.S_IMODE(st.st_mode):04o}"
         return f"{path}: a secret readable by others (mode {mode_text}); run: chmod 600 {path}"
     return None
+
+
+def check_private(path: Path, what: str) -> Path:
+    """``path`` itself, once it is known to be private (see :func:`exposure`); for a secret that
+    another module reads (a CA key parsed by the PKI), so that every secret follows one rule."""
+    problem = exposure(path)
+    if problem is not None:
+        raise FileError(f"{problem} ({what})")
+    return path
+
+
+def check_private_fd(fd: int, path: Path, what: str) -> None:
+    """:func:`check_private` on an open file: for a secret dynsub appends to (a TLS key log),
+    where the file may exist before dynsub opens it."""
+    problem = _exposure(path, os.fstat(fd))
+    if problem is not None:
+        raise FileError(f"{problem} ({what})")
 
 
 def read_secret(path: Path, what: str) -> bytes:
     """Read a secret (a private key, K), refusing one that others may read, as ssh does: a
     secret that leaked may already be someone else's."""
     data = read_bytes(path, what)
-    problem = exposure(path)
-    if problem is not None:
-        raise FileError(f"{problem} ({what})")
+    check_private(path, what)
     return data
+
+
+#: The largest text file (TOML, PEM) dynsub reads whole: far above any it writes, so that a
+#: device node or a huge file named by mistake is refused instead of filling the memory.
+MAX_TEXT_FILE = 16 * 1024 * 1024
+
+
+def read_limited(path: Path, what: str, limit: int = MAX_TEXT_FILE) -> bytes:
+    """Read at most ``limit`` bytes of ``path``; a longer file (or /dev/zero) is refused."""
+    if path.is_dir():
+        raise FileError(f"{path}: is a folder, not a {what}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError as err:
+        raise FileError(f"{path}: {what} not found") from err
+    except OSError as err:
+        raise FileError(f"{path}: cannot read {what}: {err.strerror}") from err
+    if len(data) > limit:
+        raise FileError(f"{path}: larger than {limit // (1024 * 1024)} MiB: not a {what}")
+    return data
+
+
+def parse_toml(
+    data: bytes, path: Path, what: str, error: type[DynsubError] = FileError
+) -> dict[str, Any]:
+    """The TOML document in ``data`` (read from ``path``); anything that is not TOML text raises
+    ``error`` naming the file and what is wrong, never UnicodeDecodeError or RecursionError."""
+    seen = kind_of(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        found = f"{seen}, " if seen else ""
+        raise error(
+            f"{path}: {found}not a {what}: not UTF-8 text (byte {err.start} is "
+            f"0x{data[err.start]:02x}); a {what} is TOML"
+        ) from err
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        found = f"{seen}, not a {what}" if seen else f"not valid TOML: {err}"
+        raise error(f"{path}: {found}") from err
+    except RecursionError as err:  # tomllib recurses once per nesting level
+        raise error(f"{path}: not a {what}: arrays or tables nested too deeply") from err
+
+
+def read_toml(path: Path, what: str, error: type[DynsubError] = FileError) -> dict[str, Any]:
+    """Read and parse the TOML file ``path`` (see :func:`parse_toml`)."""
+    return parse_toml(read_limited(path, what), path, what, error)
+
+
+# What a file holds, from its first bytes, for messages about a file given in the wrong place.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"-----BEGIN CERTIFICATE-----", "a PEM certificate"),
+    (b"-----BEGIN X509 CRL-----", "a PEM CRL"),
+    (b"-----BEGIN PRIVATE KEY-----", "a PEM private key"),
+    (b"-----BEGIN EC PRIVATE KEY-----", "a PEM private key"),
+    (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "a PEM private key"),
+    (b"-----BEGIN PUBLIC KEY-----", "a PEM public key"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+
+
+def kind_of(data: bytes) -> str | None:
+    """``"a PEM certificate"``, ``"an SQLite database"``...: what ``data`` holds, when its
+    first bytes say so; None otherwise (the caller then says what it expected)."""
+    head = data.lstrip()[:64]
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head.startswith(b"-----BEGIN "):
+        return "a PEM file"
+    return None
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.session import CoreSession
 from dynsub_cli.pki import authority, mint
 from dynsub_cli.pki.authority import InitOptions
+from dynsub_cli.store import Event
 from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.ue.procedure import Output, Procedure
 from dynsub_cli.ue.state import UeState
@@ -129,3 +130,10 @@ async def _exchange(
         if answer.close:
             return Exchange(wire, True)
     return Exchange(wire, False)
+
+
+def events_about(
+    store: SubscriptionStore, *, imei: str | None = None, supi: str | None = None
+) -> list[Event]:
+    """The audit trail of a device or subscription, newest first, claims of it included."""
+    return store.events(imei=imei, supi=supi, limit=10_000)

@@ -77,11 +77,14 @@ class ServedCore:
 
 
 @contextlib.contextmanager
-def served_core(config_file: Path, *, cwd: Path) -> Iterator[ServedCore]:
-    """`dynsub core serve` on 127.0.0.1, any free port, until the block ends (then SIGTERM)."""
+def served_core(
+    config_file: Path, *, cwd: Path, args: tuple[str | Path, ...] = ()
+) -> Iterator[ServedCore]:
+    """`dynsub core serve` on 127.0.0.1, any free port, until the block ends (then SIGTERM);
+    ``args`` are more options of `core serve`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "dynsub_cli", "core", "serve", "--config", str(config_file),
-         "--listen", "127.0.0.1:0", "--log-json"],
+         "--listen", "127.0.0.1:0", "--log-json", *map(str, args)],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ from dynsub_cli.config import ListenConfig
 from dynsub_cli.core import service, setup
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.errors import BadInput
+from dynsub_cli.pcap import PcapWriter
 from dynsub_cli.ue.client import parse_address
 
 FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
@@ -119,12 +120,19 @@ def init_command(
     "--config",
     "config_file",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    # A folder is let through so that the error can name the core.toml inside it.
+    type=click.Path(path_type=Path),
     help="core.toml of the core to serve.",
 )
 @click.option("--listen", metavar="HOST:PORT", help="Override [listen] of core.toml (port 0: any).")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of text.")
-def serve_command(config_file: Path, listen: str | None, log_json: bool) -> None:
+@click.option(
+    "--pcap",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every connection's bytes to this pcap (as sent and received, TCP on the "
+    "port served; ciphertext only, 0600), flushed as it goes.",
+)
+def serve_command(config_file: Path, listen: str | None, log_json: bool, pcap: Path | None) -> None:
     """Serve onboarding and registration until SIGINT or SIGTERM.
 
     Logs one line per procedure step on stderr; the first line says where it listens.
@@ -144,10 +152,16 @@ def serve_command(config_file: Path, listen: str | None, log_json: bool) -> None
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await service.serve(cfg, stop, listen=address, log=log, ready=ready)
+        tap = trace.connection if trace is not None else None
+        await service.serve(cfg, stop, listen=address, log=log, ready=ready, tap=tap)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    trace = PcapWriter(pcap, atomic=False) if pcap is not None else None
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    finally:
+        if trace is not None:
+            trace.close()
     render.stopped(as_json=log_json)
 
 

@@ -264,6 +264,13 @@ def mint_command(
         password = read_bytes(p12_password_file, "PKCS#12 password file").rstrip(b"\r\n")
         if not password:
             raise BadInput(f"{p12_password_file}: the PKCS#12 password file is empty")
+        try:  # RFC 7292 B.1: the password is a BMPString, which cryptography takes as UTF-8
+            password.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise BadInput(
+                f"{p12_password_file}: the PKCS#12 password file is not UTF-8 text (byte "
+                f"{err.start}); write the password as text"
+            ) from err
     request = mint.MintRequest(
         out=out,
         count=count,

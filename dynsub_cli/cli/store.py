@@ -23,7 +23,8 @@ _config_option = click.option(
     "--config",
     "config_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    # A folder is let through so that the error can name the core.toml inside it.
+    type=click.Path(path_type=Path),
     help="The core's configuration, DIR/core.toml (names the store and its key).",
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")

@@ -7,17 +7,18 @@ that only need the store (``dynsub store ...``) work on a machine without the PK
 
 from __future__ import annotations
 
-import tomllib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from dynsub_cli.config import wire
 from dynsub_cli.config.reader import Section, describe, unknown_names
-from dynsub_cli.config.units import is_hex, is_imei, parse_bitrate
+from dynsub_cli.config.units import MAX_BITRATE, is_hex, is_imei, parse_bitrate
 from dynsub_cli.errors import ConfigError
-from dynsub_cli.files import exposure
+from dynsub_cli.files import exposure, parse_toml, read_limited
 
 #: The name of the file ``dynsub core init`` writes into a core folder.
 FILE_NAME = "core.toml"
@@ -27,8 +28,18 @@ DEFAULT_ROUTING_INDICATOR = "0000"
 DEFAULT_AMF = bytes.fromhex("8000")  # TS 33.102 Annex H: the AMF "separation bit" set
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 256
+DEFAULT_MAX_CONNECTIONS_PER_PEER = 64
+DEFAULT_FIRST_PDU_SECONDS = 5.0
+DEFAULT_CHALLENGES_PER_MINUTE = 120
 MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (DESIGN.md 3)
-MIN_FRAME_LIMIT = 512
+MIN_FRAME_LIMIT = 512  # the lower bound of the key; wire.check sets the real one from the names
+#: A NAS procedure answers within seconds (TS 24.501 10.2: T3560 is 6 s); a timeout above an
+#: hour keeps a dead peer's slot for good, and asyncio refuses an infinite one late.
+MAX_TIMEOUT = 3600.0
+#: Linux's default ceiling on a process's open files (fs.nr_open): each connection takes one.
+MAX_CONNECTIONS_LIMIT = 1_048_576
+#: TS 23.003 9.1: a DNN (APN) is at most 100 octets.
+MAX_DNN_OCTETS = 100
 IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
 
 #: Billing information a plan may require the UE to supply during onboarding.
@@ -71,11 +82,29 @@ class PkiConfig:
     crls: tuple[Path, ...] = ()
 
 
+class Allocation(StrEnum):
+    """How MSINs are handed out (core.toml [supi] allocation)."""
+
+    #: Drawn at random from the free MSINs of the range, so that the SUPIs of a core cannot be
+    #: enumerated by probing 1, 2, 3 ... (the default).
+    RANDOM = "random"
+    #: One above the highest allocated: predictable, for lab set-ups that want it.
+    SEQUENTIAL = "sequential"
+
+
+class OnRevocation(StrEnum):
+    """What the core does with a subscription whose device certificate a CRL lists."""
+
+    SUSPEND = "suspend"  # suspend it, say why, refuse its registrations (the default)
+    IGNORE = "ignore"  # keep serving it: revocation only stops new onboardings
+
+
 @dataclass(frozen=True)
 class SupiConfig:
     msin_start: str
     msin_end: str
     routing_indicator: str = DEFAULT_ROUTING_INDICATOR
+    allocation: Allocation = Allocation.RANDOM
 
     @property
     def capacity(self) -> int:
@@ -108,6 +137,7 @@ class EnrollmentConfig:
     default_plan: str
     reonboarding: Reonboarding = Reonboarding.SAME_RECORD
     blocklist: tuple[str, ...] = ()  # IMEIs refused whatever their certificate says
+    on_revocation: OnRevocation = OnRevocation.SUSPEND
 
 
 @dataclass(frozen=True)
@@ -134,6 +164,30 @@ class LimitsConfig:
     timeout_seconds: float = DEFAULT_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_frame: int = MAX_FRAME_LIMIT
+    #: Connections one peer host may hold at once, so that one host cannot take every slot
+    #: (None: DEFAULT_MAX_CONNECTIONS_PER_PEER, at most max_connections).
+    max_connections_per_peer: int | None = None
+    #: How long a new connection may take to send its first whole PDU
+    #: (None: DEFAULT_FIRST_PDU_SECONDS, at most timeout_seconds).
+    first_pdu_seconds: float | None = None
+    #: 5G AKA challenges one SUPI may be sent per minute (probes bump its SQN).
+    challenges_per_minute: int = DEFAULT_CHALLENGES_PER_MINUTE
+
+    @property
+    def per_peer(self) -> int:
+        chosen = self.max_connections_per_peer
+        return (
+            chosen
+            if chosen is not None
+            else min(DEFAULT_MAX_CONNECTIONS_PER_PEER, self.max_connections)
+        )
+
+    @property
+    def first_pdu(self) -> float:
+        chosen = self.first_pdu_seconds
+        return (
+            chosen if chosen is not None else min(DEFAULT_FIRST_PDU_SECONDS, self.timeout_seconds)
+        )
 
 
 class EapServerKind(StrEnum):
@@ -234,18 +288,35 @@ SECTIONS = (
 
 def load(path: Path) -> CoreConfig:
     """Read and validate ``core.toml``. Raises ConfigError naming the file, section and key."""
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError as err:
-        raise ConfigError(
-            f"{path}: not found (dynsub core init DIR writes one; pass --config DIR/core.toml)"
-        ) from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    if path.is_dir():
+        inside = path / FILE_NAME
+        hint = (
+            f"the core configuration in it is {inside}"
+            if inside.is_file()
+            else f"it holds no {FILE_NAME} (dynsub core init DIR writes one)"
+        )
+        raise ConfigError(f"{path}: a folder, not a core configuration file; {hint}")
+    if not path.exists():
+        raise ConfigError(f"{path}: not found (dynsub core init DIR writes DIR/{FILE_NAME})")
+    data = parse_toml(
+        read_limited(path, "core configuration"), path, "core configuration", ConfigError
+    )
+    _refuse_other_files(data, path)
     return parse(data, file=str(path), base=path.absolute().parent)
+
+
+def _refuse_other_files(data: Mapping[str, Any], path: Path) -> None:
+    """Another dynsub file given where core.toml was meant: say which, not "unknown section"."""
+    if "files" in data and "format" in data:
+        raise ConfigError(
+            f"{path}: a PKI file (the pki.toml of dynsub pki init), not a core configuration; "
+            f"give the {FILE_NAME} of a core folder (dynsub core init DIR --pki PKIDIR writes one)"
+        )
+    if "usim" in data or "subscription" in data:
+        raise ConfigError(
+            f"{path}: a UE state file, not a core configuration; give the {FILE_NAME} of a "
+            "core folder"
+        )
 
 
 def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
@@ -288,6 +359,7 @@ def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
         authentication=_authentication(section("authentication", required=False)),
         radius_server=_radius_server(data, section),
     )
+    wire.check(config, file)
     return config
 
 
@@ -363,8 +435,20 @@ def _supi(s: Section, network: NetworkConfig) -> SupiConfig:
         lambda v: _digits(v, (1, 2, 3, 4)),
         "must be 1 to 4 digits",
     )
+    allocation = _choice(s, "allocation", Allocation, Allocation.RANDOM)
     s.finish()
-    return SupiConfig(msin_start=start, msin_end=end, routing_indicator=ri)
+    return SupiConfig(msin_start=start, msin_end=end, routing_indicator=ri, allocation=allocation)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(s: Section, key: str, kind: type[E], default: E) -> E:
+    """A key whose value is one member of ``kind``."""
+    value = s.text(key, default.value)
+    allowed = ", ".join(member.value for member in kind)
+    s.check(key, value, lambda v: v in {member.value for member in kind}, f"one of: {allowed}")
+    return kind(value)
 
 
 def _operator(s: Section) -> OperatorConfig:
@@ -386,6 +470,13 @@ def _suci(s: Section) -> SuciConfig:
         profile_b_key_file=s.path("profile_b_key_file"),
         profile_b_key_id=key_id("profile_b_key_id"),
     )
+    # A UE names the key it concealed its SUPI with by this id alone (TS 33.501 C.3.2), so
+    # two keys with one id leave the core holding only one of them.
+    if config.profile_a_key_id == config.profile_b_key_id:
+        raise s.error(
+            "profile_b_key_id",
+            f"{config.profile_b_key_id} is also profile_a_key_id; each key needs its own id",
+        )
     s.finish()
     return config
 
@@ -406,6 +497,7 @@ def _enrollment(
     for imei in blocklist:
         if not is_imei(imei):
             raise s.error("blocklist", f'"{imei}" is not an IMEI (15 digits, Luhn check digit)')
+    on_revocation = _choice(s, "on_revocation", OnRevocation, OnRevocation.SUSPEND)
     default_type = s.text("default_service_type")
     if default_type not in service_types:
         raise s.error(
@@ -435,11 +527,25 @@ def _enrollment(
         default_plan=default_plan,
         reonboarding=Reonboarding(policy),
         blocklist=blocklist,
+        on_revocation=on_revocation,
     )
 
 
-def _service_type(s: Section) -> ServiceType:
+def _name(s: Section, what: str) -> str:
+    """The name of a [service_types.<name>] or [plans.<name>] table: it crosses the wire in
+    lists of length (1 octet) | UTF-8 (docs/protocol.md section 5)."""
     name = s.name.split(".", 1)[1]
+    octets = len(name.encode("utf-8"))
+    if not 1 <= octets <= wire.MAX_NAME_OCTETS:
+        raise ConfigError(
+            f"{s.where}: the {what} name is {octets} octets in UTF-8; it must be 1 to "
+            f"{wire.MAX_NAME_OCTETS} (it is sent to UEs as a 1-octet length and the name)"
+        )
+    return name
+
+
+def _service_type(s: Section) -> ServiceType:
+    name = _name(s, "service type")
     sst = s.check("sst", s.integer("sst"), lambda v: 0 <= v <= 255, "must be 0-255")
     sd = s.text("sd", None)
     if sd is not None:
@@ -448,9 +554,16 @@ def _service_type(s: Section) -> ServiceType:
 
     def bitrate(key: str) -> int:
         try:
-            return parse_bitrate(s.text_or_integer(key))
+            value = parse_bitrate(s.text_or_integer(key))
         except ValueError as err:
             raise s.error(key, str(err)) from err
+        # The dialogue sends 8 octets and the store keeps a signed 64-bit integer (SQLite,
+        # PostgreSQL bigint): the smaller range is the one that reaches the UE intact.
+        if value > MAX_BITRATE:
+            raise s.error(
+                key, f"{value} bit/s is above the largest that can be sent, {MAX_BITRATE}"
+            )
+        return value
 
     config = ServiceType(
         name=name,
@@ -458,15 +571,31 @@ def _service_type(s: Section) -> ServiceType:
         sd=sd,
         ambr_ul=bitrate("ambr_ul"),
         ambr_dl=bitrate("ambr_dl"),
-        dnn=s.check("dnn", s.text("dnn", "internet"), bool, "must not be empty"),
-        description=s.text("description", ""),
+        dnn=s.check(
+            "dnn",
+            s.text("dnn", "internet"),
+            lambda v: 1 <= len(v.encode("utf-8")) <= MAX_DNN_OCTETS,
+            f"must be 1 to {MAX_DNN_OCTETS} octets (TS 23.003 9.1)",
+        ),
+        description=_description(s),
     )
     s.finish()
     return config
 
 
+def _description(s: Section) -> str:
+    # docs/protocol.md section 5: a field's length is 2 octets.
+    text: str = s.check(
+        "description",
+        s.text("description", ""),
+        lambda v: len(v.encode("utf-8")) <= wire.MAX_FIELD_OCTETS,
+        f"longer than {wire.MAX_FIELD_OCTETS} octets in UTF-8, the most a dialogue field holds",
+    )
+    return text
+
+
 def _plan(s: Section, service_types: Mapping[str, ServiceType]) -> Plan:
-    name = s.name.split(".", 1)[1]
+    name = _name(s, "plan")
     requires = s.text_list("requires", ())
     for item in requires:
         if item not in BILLING_FIELDS:
@@ -487,7 +616,7 @@ def _plan(s: Section, service_types: Mapping[str, ServiceType]) -> Plan:
         name=name,
         service_types=allowed,
         requires=requires,
-        description=s.text("description", ""),
+        description=_description(s),
     )
     s.finish()
     return config
@@ -497,14 +626,14 @@ def _limits(s: Section) -> LimitsConfig:
     timeout = s.check(
         "timeout_seconds",
         s.number("timeout_seconds", DEFAULT_TIMEOUT),
-        lambda v: v > 0,
-        "must be positive",
+        lambda v: math.isfinite(v) and 0 < v <= MAX_TIMEOUT,
+        f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}",
     )
     connections = s.check(
         "max_connections",
         s.integer("max_connections", DEFAULT_MAX_CONNECTIONS),
-        lambda v: v > 0,
-        "must be positive",
+        lambda v: 1 <= v <= MAX_CONNECTIONS_LIMIT,
+        f"must be 1-{MAX_CONNECTIONS_LIMIT} (each connection holds one open file)",
     )
     max_frame = s.check(
         "max_frame",
@@ -512,8 +641,33 @@ def _limits(s: Section) -> LimitsConfig:
         lambda v: MIN_FRAME_LIMIT <= v <= MAX_FRAME_LIMIT,
         f"must be {MIN_FRAME_LIMIT}-{MAX_FRAME_LIMIT} (the frame length prefix is 2 bytes)",
     )
+    per_peer = s.check(
+        "max_connections_per_peer",
+        s.integer("max_connections_per_peer", None),
+        lambda v: v is None or 0 < v <= connections,
+        f"must be 1 to max_connections ({connections})",
+    )
+    first_pdu = s.check(
+        "first_pdu_seconds",
+        s.number("first_pdu_seconds", None),
+        lambda v: v is None or 0 < v <= timeout,
+        f"must be positive and at most timeout_seconds ({timeout})",
+    )
+    challenges = s.check(
+        "challenges_per_minute",
+        s.integer("challenges_per_minute", DEFAULT_CHALLENGES_PER_MINUTE),
+        lambda v: v > 0,
+        "must be positive",
+    )
     s.finish()
-    return LimitsConfig(timeout_seconds=timeout, max_connections=connections, max_frame=max_frame)
+    return LimitsConfig(
+        timeout_seconds=timeout,
+        max_connections=connections,
+        max_frame=max_frame,
+        max_connections_per_peer=per_peer,
+        first_pdu_seconds=first_pdu,
+        challenges_per_minute=challenges,
+    )
 
 
 def _address(s: Section, key: str, default: str | None) -> tuple[str, int]:

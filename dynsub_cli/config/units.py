@@ -14,6 +14,8 @@ BITRATE_UNITS: dict[str, int] = {
 }
 _UNIT_NAMES = {"bps": "bps", "kbps": "Kbps", "mbps": "Mbps", "gbps": "Gbps", "tbps": "Tbps"}
 _BITRATE = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")
+#: The largest bit rate the store and the dialogue both carry: a signed 64-bit integer.
+MAX_BITRATE = 2**63 - 1
 
 
 def parse_bitrate(value: str | int) -> int:

@@ -8,6 +8,7 @@ to the same values.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from dynsub_cli.config.core import (
     StoreConfig,
     SuciConfig,
     SupiConfig,
+    parse,
 )
 from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import ConfigError
@@ -61,13 +63,14 @@ replaced while the core runs is read again at the next connection.""",
     "supi": """\
 MSINs handed out to new subscriptions, inclusive, all with the same number of digits.
 A SUPI is never reused, even after its subscription is deleted.
+allocation: "random" (the default: SUPIs cannot be enumerated) or "sequential".
 routing_indicator: TS 23.003 2.2B, 1-4 digits, sent to UEs for their SUCI.""",
     "operator": """\
 op_file: the operator's OP (32 hex digits), readable by the owner only (chmod 600).
 amf: the Authentication Management Field for 5G AKA (4 hex digits).""",
     "suci": """\
 Home network private keys for SUCI concealment (TS 33.501 Annex C), chmod 600.
-Profile A is X25519, Profile B is secp256r1; key ids are 0-255.""",
+Profile A is X25519, Profile B is secp256r1; key ids are 0-255, one per key.""",
     "store": """\
 The subscription store (SQLite) and the 32-byte key that seals K and OPc in it (chmod 600).""",
     "enrollment": """\
@@ -76,6 +79,8 @@ reonboarding: what a device that onboards again gets:
   "new-record" marks the old record "replaced" and allocates a new SUPI,
   "refuse" rejects it as already onboarded.
 blocklist: IMEIs that may never onboard.
+on_revocation: what happens to a subscription whose device certificate a CRL lists:
+  "suspend" (the default) suspends it at its next registration; "ignore" keeps serving it.
 The default service type and plan are what a UE gets when it asks for nothing;
 the default plan must need no billing information.""",
     "service_types": """\
@@ -86,9 +91,15 @@ bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
 Billing plans: which service types they allow and which billing information the UE
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
     "limits": """\
-timeout_seconds: a silent peer is dropped after this long.
+timeout_seconds: a silent peer is dropped after this long (at most 3600).
 max_connections: concurrent UE connections; the core closes any beyond it at once.
-max_frame: largest NAS PDU accepted, in bytes (at most 65535).""",
+max_frame: largest NAS PDU accepted, in bytes (at most 65535; at least the largest
+message a UE sends while onboarding, 1506 with these names: checked at load).
+max_connections_per_peer: connections one host may hold at once (default 64, at most
+  max_connections).
+first_pdu_seconds: a new connection must send its first PDU within this long (default 5,
+  at most timeout_seconds).
+challenges_per_minute: 5G AKA challenges one SUPI may be sent per minute.""",
     "authentication": """\
 Who checks the factory certificate: "builtin" (the core's AUSF) or "radius" (an AAA
 server as Default Credentials Server, e.g. FreeRADIUS from `dynsub core radius-config`):
@@ -150,6 +161,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "msin_start": config.supi.msin_start,
             "msin_end": config.supi.msin_end,
             "routing_indicator": config.supi.routing_indicator,
+            "allocation": config.supi.allocation.value,
         },
         "operator": {
             "op_file": _path(config.operator.op_file, base),
@@ -170,6 +182,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "default_service_type": config.enrollment.default_service_type,
             "default_plan": config.enrollment.default_plan,
             "blocklist": list(config.enrollment.blocklist),
+            "on_revocation": config.enrollment.on_revocation.value,
         },
         "service_types": types,
         "plans": plans,
@@ -177,6 +190,12 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "timeout_seconds": config.limits.timeout_seconds,
             "max_connections": config.limits.max_connections,
             "max_frame": config.limits.max_frame,
+            "challenges_per_minute": config.limits.challenges_per_minute,
+            # Unset, these follow max_connections and timeout_seconds (see the comment).
+            **_set(
+                max_connections_per_peer=config.limits.max_connections_per_peer,
+                first_pdu_seconds=config.limits.first_pdu_seconds,
+            ),
         },
         **_aaa_tables(config, base),
     }
@@ -204,6 +223,10 @@ def _aaa_tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
     return tables
 
 
+def _set(**values: object) -> dict[str, object]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def dumps(config: CoreConfig, base: Path) -> str:
     """core.toml text for ``config``; paths under ``base`` are written relative to it."""
     parts = [_comment(_COMMENTS["header"])]
@@ -215,6 +238,9 @@ def dumps(config: CoreConfig, base: Path) -> str:
 def write(config: CoreConfig, path: Path, *, overwrite: bool = False) -> Path:
     """Write ``config`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
     text = dumps(config, path.absolute().parent)
+    # What is written is what `core serve` will load: refuse here, with the same message, a
+    # configuration it would refuse (core init must not leave a core that cannot serve).
+    parse(tomllib.loads(text), file=str(path), base=path.absolute().parent)
     write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
     return path
 

@@ -8,14 +8,18 @@ ConfigError naming the key that points at it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 
 from dynsub_cli.config import CoreConfig, Plan, ServiceType
+from dynsub_cli.config.core import Allocation
 from dynsub_cli.core.audit import AuditTrail
+from dynsub_cli.core.ratelimit import PerMinute
 from dynsub_cli.eap.credentials import Credentials
 from dynsub_cli.eap.server import EapServer
 from dynsub_cli.errors import BadInput, ConfigError, DynsubError
@@ -43,6 +47,8 @@ class Network:
     #: The EAP server seam: which server authenticates devices (core.assembly decides).
     eap_servers: EapServers = field(repr=False)
     audit: AuditTrail = field(repr=False)
+    #: 5G AKA challenges per SUPI per minute (limits.challenges_per_minute).
+    challenges: PerMinute = field(repr=False)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     @property
@@ -59,8 +65,12 @@ class Network:
 
     @property
     def supi_range(self) -> SupiRange:
+        supi = self.config.supi
         return SupiRange(
-            self.config.network.plmn, self.config.supi.msin_start, self.config.supi.msin_end
+            self.config.network.plmn,
+            supi.msin_start,
+            supi.msin_end,
+            sequential=supi.allocation is Allocation.SEQUENTIAL,
         )
 
     @property
@@ -80,6 +90,23 @@ class Network:
         a trusted root, and revocation. Which manufacturers may onboard is the device policy's
         (core.policy), applied to whatever server authenticated the device."""
         return verify.verify_device(chain, self.trust_anchors, now=self.now(), crls=self.crls)
+
+    @functools.cached_property
+    def _revoked(self) -> frozenset[tuple[bytes, int]]:
+        # (issuer DN in DER, serial) of every certificate the CRLs list; a new Network (the
+        # CRLs read again) computes it anew.
+        return frozenset(
+            (crl.issuer.public_bytes(), entry.serial_number) for crl in self.crls for entry in crl
+        )
+
+    def revocation(self, certificate: x509.Certificate) -> str | None:
+        """Which CRL lists ``certificate``, in words; None if none does."""
+        if (certificate.issuer.public_bytes(), certificate.serial_number) not in self._revoked:
+            return None
+        for crl in self.crls:
+            if crl.issuer == certificate.issuer:
+                return f"{verify.crl_label(crl)} of {crl.issuer.rfc4514_string()} lists it"
+        return "a CRL lists it"
 
     def eap_server(self, identity: str, peer: str) -> EapServer:
         """The EAP server for one onboarding of ``identity`` from ``peer``."""
@@ -105,10 +132,13 @@ class Network:
         config.check_files()
         pki = config.pki
         try:
-            credentials = Credentials.from_pem(
-                read_bytes(pki.core_cert, "core certificate")
-                + read_bytes(pki.core_chain, "core certificate chain"),
-                read_bytes(pki.core_key, "core private key"),
+            credentials = _named(
+                pki.core_key,
+                lambda: Credentials.from_pem(
+                    read_bytes(pki.core_cert, "core certificate")
+                    + read_bytes(pki.core_chain, "core certificate chain"),
+                    read_bytes(pki.core_key, "core private key"),
+                ),
             )
             anchors = tuple(
                 c for p in pki.trust_anchors for c in pem.read_certificates(p, "trust anchor")
@@ -135,6 +165,7 @@ class Network:
             store=store,
             eap_servers=eap_servers,
             audit=audit if audit is not None else AuditTrail(store),
+            challenges=PerMinute(config.limits.challenges_per_minute),
             **({"now": now} if now is not None else {}),
         )
 
@@ -150,8 +181,22 @@ def _hex_secret(path: Path, what: str, length: int) -> bytes:
     return value
 
 
+T = TypeVar("T")
+
+
+def _named(path: Path, load: Callable[[], T]) -> T:
+    """``load()``, with ``path`` named in its error unless the error names it already."""
+    try:
+        return load()
+    except DynsubError as err:
+        if str(path) in err.message:
+            raise
+        raise BadInput(f"{path}: {err.message}") from err
+
+
 def _hn_key(path: Path, profile: Profile) -> HomeNetworkKey:
-    key = HomeNetworkKey.from_pem(read_bytes(path, f"SUCI Profile {profile.name} key"))
+    what = f"SUCI Profile {profile.name} key"
+    key = _named(path, lambda: HomeNetworkKey.from_pem(read_bytes(path, what)))
     if key.profile != profile:
         raise BadInput(
             f"{path}: holds a Profile {key.profile.name} key, not Profile {profile.name}"

@@ -37,9 +37,20 @@ def check(net: Network, claimed_imei: str | None, device: DeviceIdentity) -> Ref
 async def admit(connection: Connection, device: DeviceIdentity) -> None:
     """Refuse (``Refused``) a device the policy does not admit; the device is then the
     connection's."""
-    refused = check(connection.network, connection.imei, device)
+    net = connection.network
+    refused = check(net, connection.imei, device)
     if refused is not None:
         raise refused
+    # A subscription is bound to the manufacturer CA that onboarded it: another maker's
+    # certificate with the same IMEI must not take it over (the store checks it again at
+    # commit, for concurrent connections).
+    existing = await connection.store(net.store.find_by_imei, device.imei)
+    if existing is not None and existing.issuer != device.issuer:
+        raise Refused(
+            Refusal.ISSUER_MISMATCH,
+            f"IMEI {device.imei} has subscription {existing.supi} under {existing.issuer}; "
+            f"this certificate is issued by {device.issuer}",
+        )
 
 
 async def check_reonboarding(connection: Connection) -> None:

@@ -107,18 +107,25 @@ class Connection:
         return await asyncio.to_thread(call, *args, **kwargs)
 
     async def event(self, kind: str, outcome: EventOutcome, reason: str) -> None:
-        """One audit event about this connection's device and subscription: committed before
-        the UE hears more once the UE has authenticated, in the background before (core.audit)."""
+        """One audit event about this connection's device and subscription.
+
+        Once the UE has authenticated, the event names its device and subscription and is
+        committed before the UE hears more. Before, the identity is only the UE's claim: the
+        event names no device (so nobody can write refusals into another device's trail), says
+        what was claimed, and is written in the background within a budget (core.audit).
+        """
         supi = self.supi if self.supi and self.supi.startswith("imsi-") else None
         audit = self.network.audit
         if self.authenticated:
             await audit.write(
                 kind, outcome, imei=self.imei, supi=supi, reason=reason, peer=self.peer
             )
-        else:
-            audit.write_soon(
-                kind, outcome, imei=self.imei, supi=supi, reason=reason, peer=self.peer
-            )
+            return
+        claims = [f"IMEI {self.imei}"] if self.imei else []
+        claims += [f"SUPI {supi}"] if supi else []
+        if claims:
+            reason = f"{reason} (claimed {' and '.join(claims)}, not authenticated)"
+        audit.write_soon(kind, outcome, imei=None, supi=None, reason=reason, peer=self.peer)
 
     def send(self, *messages: m.PlainMessage, close: bool = False) -> Output:
         return Output(tuple(self.channel.seal(message) for message in messages), close)

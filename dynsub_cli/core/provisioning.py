@@ -17,6 +17,7 @@ from dynsub_cli.errors import (
     AuthenticationError,
     DeviceAlreadyOnboarded,
     DynsubError,
+    IssuerMismatch,
     SupiRangeExhausted,
 )
 from dynsub_cli.nas import dialogue as d
@@ -102,7 +103,7 @@ def accept(net: Network, choice: d.Choice) -> Service:
             Refusal.MISSING_BILLING_INFORMATION,
             d.DialogueCause.MISSING_BILLING_INFORMATION,
             f"plan {plan.name!r} needs billing information: {', '.join(missing)} "
-            f"(give it with --account or --billing FIELD=VALUE)",
+            "(the UE gives it as billing information)",
         )
     return Service(
         service_type=service_type.name,
@@ -159,6 +160,8 @@ def commit(
         raise _hidden(
             err, Refusal.SUPI_RANGE_EXHAUSTED, d.DialogueCause.SUPI_RANGE_EXHAUSTED
         ) from err
+    except IssuerMismatch as err:
+        raise _hidden(err, Refusal.ISSUER_MISMATCH, d.DialogueCause.REONBOARDING_REFUSED) from err
     except DeviceAlreadyOnboarded as err:
         raise _hidden(
             err, Refusal.ONBOARDED_MEANWHILE, d.DialogueCause.REONBOARDING_REFUSED

@@ -77,6 +77,18 @@ class Refusal(Enum):
         Answer.REGISTRATION_REJECT,
         "the device has a subscription and the policy refuses onboarding it again",
     )
+    NULL_SCHEME = (
+        "registration",
+        MmCause.UE_IDENTITY_CANNOT_BE_DERIVED,
+        Answer.REGISTRATION_REJECT,
+        "a null-scheme SUCI of an IMSI while home network keys are configured (TS 33.501 6.12.2)",
+    )
+    SUBSCRIPTION_REVOKED = (
+        "registration",
+        MmCause.ILLEGAL_UE,
+        Answer.REGISTRATION_REJECT,
+        "the certificate the subscription was created with is revoked: it is suspended",
+    )
     SUCI_NOT_DECONCEALED = (
         "registration",
         MmCause.UE_IDENTITY_CANNOT_BE_DERIVED,
@@ -126,6 +138,12 @@ class Refusal(Enum):
         MmCause.PEI_NOT_ACCEPTED,
         Answer.REGISTRATION_REJECT,
         "the IMEI is on the core's blocklist",
+    )
+    ISSUER_MISMATCH = (
+        "certificate",
+        MmCause.PEI_NOT_ACCEPTED,
+        Answer.REGISTRATION_REJECT,
+        "the IMEI's subscription was created under another manufacturer CA",
     )
     IDENTITY_MISMATCH = (
         "certificate",
@@ -182,6 +200,12 @@ class Refusal(Enum):
         MmCause.SERVICES_5GS_NOT_ALLOWED,
         Answer.REGISTRATION_REJECT,
         "the subscription's SQN space is used up: the device must onboard again for a new K",
+    )
+    CHALLENGES_EXCEEDED = (
+        "5G AKA",
+        MmCause.CONGESTION,
+        Answer.REGISTRATION_REJECT,
+        "too many challenges for the SUPI in the last minute (limits.challenges_per_minute)",
     )
     WRONG_RES_STAR = (
         "5G AKA",

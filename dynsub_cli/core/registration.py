@@ -25,6 +25,9 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from cryptography import x509
+
+from dynsub_cli.config.core import OnRevocation
 from dynsub_cli.core import authentication
 from dynsub_cli.core.procedure import (
     ABBA,
@@ -39,7 +42,7 @@ from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.core.server import Output
 from dynsub_cli.errors import AuthenticationError, DecodeError, DynsubError, NotFound
 from dynsub_cli.nas import messages as m
-from dynsub_cli.nas.enums import MmCause
+from dynsub_cli.nas.enums import MmCause, ProtectionScheme
 from dynsub_cli.nas.ies import RegistrationResult, SNssai, Suci, UeSecurityCapability
 from dynsub_cli.security import aka, suci
 from dynsub_cli.store import EventKind, EventOutcome, State, Subscription
@@ -71,6 +74,10 @@ class Registration(Procedure):
         cls, connection: Connection, request: m.RegistrationRequest, identity: Suci
     ) -> tuple[Registration, Output]:
         net = connection.network
+        if identity.protection_scheme == ProtectionScheme.NULL and net.home_network_keys:
+            # TS 33.501 6.12.2: with keys provisioned, a SUPI travels concealed; answering a
+            # null-scheme SUCI would tell a prober which SUPIs exist.
+            raise Refused(Refusal.NULL_SCHEME, "the SUCI uses the null scheme")
         try:
             supi = suci.deconceal(_security_suci(identity), net.home_network_keys)
         except DynsubError as err:
@@ -85,6 +92,11 @@ class Registration(Procedure):
 
     async def _challenge(self) -> Output:
         conn = self.connection
+        net = conn.network
+        if not net.challenges.allow(self._supi):
+            # Anyone may conceal a SUPI with the public home network key: each challenge
+            # steps the subscriber's SQN, so probes of one SUPI are bounded.
+            raise Refused(Refusal.CHALLENGES_EXCEEDED, f"{self._supi}: challenge budget spent")
         try:
             record = await conn.store(conn.network.store.start_authentication, self._supi)
         except NotFound as err:
@@ -96,6 +108,7 @@ class Registration(Procedure):
             )
         if record.state is State.SUSPENDED:
             raise Refused(Refusal.SUSPENDED, f"{self._supi} is suspended")
+        await self._check_revocation(record)
         self._record = record
         self._vector = authentication.vector(conn.network, record, conn.random(16))
         conn.note("5g-aka", "challenge sent")
@@ -103,6 +116,20 @@ class Registration(Procedure):
             NGKSI, ABBA, rand=self._vector.rand, autn=self._vector.autn
         )
         return conn.send(request)
+
+    async def _check_revocation(self, record: Subscription) -> None:
+        """A subscription lives no longer than the certificate it was created with."""
+        net = self.connection.network
+        if net.config.enrollment.on_revocation is OnRevocation.IGNORE or not net.crls:
+            return
+        why = net.revocation(x509.load_der_x509_certificate(record.certificate))
+        if why is None:
+            return
+        reason = f"device certificate revoked: {why}"
+        await self.connection.store(
+            net.store.set_state, self._supi, State.SUSPENDED, reason=reason, peer="core"
+        )
+        raise Refused(Refusal.SUBSCRIPTION_REVOKED, f"{self._supi}: {reason}")
 
     async def _aka_response(self, message: m.AuthenticationResponse) -> tuple[Phase, Output]:
         if message.res_star is None:

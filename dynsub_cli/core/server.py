@@ -10,6 +10,7 @@ finish: a record is committed in one transaction or not at all, so nothing half-
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable
@@ -18,6 +19,10 @@ from typing import Protocol
 
 from dynsub_cli.errors import DynsubError, NetworkError, PeerTimeout
 from dynsub_cli.nas.framing import FrameReader, frame
+from dynsub_cli.pcap import Address, TcpStream
+
+#: Opens the trace of one connection (client, server); dynsub_cli.pcap.PcapWriter.connection.
+Tap = Callable[[Address, Address], TcpStream]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,11 @@ class Limits:
     #: connection all the same.
     session_seconds: float = 120.0
     shutdown_grace_seconds: float = 5.0
+    #: Connections one peer host may hold, so that one host cannot take every slot.
+    max_per_peer: int = 64
+    #: A new connection must deliver its first whole PDU within this long: a slot is not
+    #: held by a peer that connects and says nothing, or trickles its first frame.
+    first_pdu_seconds: float = 5.0
 
 
 class Server:
@@ -55,15 +65,19 @@ class Server:
         limits: Limits,
         on_refused: Callable[[str, str], None] = lambda peer, why: None,
         busy: bytes | None = None,
+        tap: Tap | None = None,
     ) -> None:
         """``busy`` is the PDU a connection beyond ``limits.max_connections`` receives before
-        the core closes it (REGISTRATION REJECT #22, from the service)."""
+        the core closes it (REGISTRATION REJECT #22, from the service). ``tap`` traces the
+        bytes of each served connection as read and written (`core serve --pcap`)."""
         self._new_session = new_session
         self._limits = limits
         self._on_refused = on_refused
         self._busy = busy
+        self._tap = tap
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._per_host: collections.Counter[str] = collections.Counter()
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and listen; returns the bound address (port 0 picks a free port)."""
@@ -100,13 +114,21 @@ class Server:
             raise RuntimeError("a connection outside an asyncio task")
         name = writer.get_extra_info("peername")
         peer = f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
+        host = str(name[0]) if isinstance(name, tuple) else peer
+        refused = None
         if len(self._tasks) >= self._limits.max_connections:
-            self._on_refused(peer, f"{self._limits.max_connections} connections already open")
+            refused = f"{self._limits.max_connections} connections already open"
+        elif self._per_host[host] >= self._limits.max_per_peer:
+            refused = f"{host} already holds {self._limits.max_per_peer} connections"
+        if refused is not None:
+            self._on_refused(peer, refused)
             await self._turn_away(reader, writer)
             return
         self._tasks.add(task)
+        self._per_host[host] += 1
+        stream = self._traced(writer)
         try:
-            await self._run(peer, reader, writer)
+            await self._run(peer, reader, writer, stream)
         except asyncio.CancelledError:
             # close() cut this connection at the end of the grace period. The task ends
             # normally rather than cancelled: asyncio's stream callback (Python 3.11) calls
@@ -114,6 +136,11 @@ class Server:
             self._on_refused(peer, "the core stopped before the procedure ended")
         finally:
             self._tasks.discard(task)
+            self._per_host[host] -= 1
+            if self._per_host[host] <= 0:
+                del self._per_host[host]
+            if stream is not None:
+                stream.close()
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -129,15 +156,34 @@ class Server:
             await asyncio.wait_for(reader.read(65536), 1.0)
         writer.close()
 
+    def _traced(self, writer: asyncio.StreamWriter) -> TcpStream | None:
+        client, server = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+        if self._tap is None or not isinstance(client, tuple) or not isinstance(server, tuple):
+            return None
+        return self._tap((str(client[0]), int(client[1])), (str(server[0]), int(server[1])))
+
     async def _run(
-        self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        peer: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        stream: TcpStream | None = None,
     ) -> None:
         session = self._new_session(peer)
         frames = FrameReader(max_frame=self._limits.max_frame)
-        deadline = time.monotonic() + self._limits.session_seconds
+        started = time.monotonic()
+        deadline = started + self._limits.session_seconds
+        first = started + self._limits.first_pdu_seconds
+        served = False
         while True:
             try:
-                pdus = frames.feed(await self._read(reader, deadline))
+                if served:
+                    data = await self._read(reader, deadline)
+                else:
+                    data = await self._read(reader, min(first, deadline), first=True)
+                if stream is not None:
+                    stream.data(True, data)
+                pdus = frames.feed(data)
             except DynsubError as err:
                 # A timeout, a closed connection or a bad frame ends the connection; the
                 # session records why and may answer (e.g. a 5GMM STATUS) before it closes.
@@ -145,15 +191,22 @@ class Server:
                     # A stalled peer, not a silent one: say so in the log.
                     err = PeerTimeout(f"{err.message}, {frames.buffered} octets into a frame")
                 out = await session.fail(err)
-                await self._send(writer, out)
+                await self._send(writer, out, stream)
                 return
             for pdu in pdus:
+                served = True
                 out = await session.receive(pdu)
-                if not await self._send(writer, out) or out.close:
+                if not await self._send(writer, out, stream) or out.close:
                     return
 
-    async def _read(self, reader: asyncio.StreamReader, deadline: float) -> bytes:
+    async def _read(
+        self, reader: asyncio.StreamReader, deadline: float, *, first: bool = False
+    ) -> bytes:
         left = min(self._limits.timeout_seconds, deadline - time.monotonic())
+        if left <= 0 and first:
+            raise PeerTimeout(
+                f"no whole PDU within {self._limits.first_pdu_seconds:g} s of connecting"
+            )
         if left <= 0:
             raise PeerTimeout(f"the UE did not finish within {self._limits.session_seconds:.0f} s")
         try:
@@ -167,12 +220,17 @@ class Server:
         return data
 
     @staticmethod
-    async def _send(writer: asyncio.StreamWriter, out: Output) -> bool:
+    async def _send(
+        writer: asyncio.StreamWriter, out: Output, stream: TcpStream | None = None
+    ) -> bool:
         if not out.pdus:
             return True
+        data = b"".join(frame(pdu) for pdu in out.pdus)
         try:
-            writer.write(b"".join(frame(pdu) for pdu in out.pdus))
+            writer.write(data)
             await writer.drain()
         except OSError:
             return False
+        if stream is not None:
+            stream.data(False, data)
         return True

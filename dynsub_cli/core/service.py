@@ -26,7 +26,7 @@ from dynsub_cli.core import assembly, policy
 from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import LogRecord
-from dynsub_cli.core.server import Limits, Server
+from dynsub_cli.core.server import Limits, Server, Tap
 from dynsub_cli.core.session import CoreSession
 from dynsub_cli.eap.server import Authenticated
 from dynsub_cli.errors import AuthenticationError, DynsubError, NetworkError
@@ -107,8 +107,10 @@ async def serve(
     listen: tuple[str, int] | None = None,
     log: Callable[[LogRecord], None] = lambda record: None,
     ready: Callable[[str, int], None] = lambda host, port: None,
+    tap: Tap | None = None,
 ) -> None:
-    """Serve until ``stop`` is set; committed records are never lost on the way out."""
+    """Serve until ``stop`` is set; committed records are never lost on the way out.
+    ``tap`` traces every connection's bytes (dynsub_cli.pcap)."""
     with assembly.open_store(config) as store:
         # Stamped before loading, so that a CRL replaced while the core starts is read again.
         seen = stamps(config.pki.crls)
@@ -119,6 +121,8 @@ async def serve(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
             max_frame=config.limits.max_frame,
+            max_per_peer=config.limits.per_peer,
+            first_pdu_seconds=config.limits.first_pdu,
         )
 
         def refused(peer: str, why: str) -> None:
@@ -131,6 +135,7 @@ async def serve(
             limits=limits,
             on_refused=refused,
             busy=busy,
+            tap=tap,
         )
         host, port = listen or (config.listen.host, config.listen.port)
         bound = await server.start(host, port)

@@ -22,7 +22,6 @@ Keys are 0600 from their first byte. ``pki.toml`` is written last, so a folder w
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ import tomli_w
 from cryptography import x509
 
 from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, FileError
-from dynsub_cli.files import make_private_dir, write_atomic, write_secret
+from dynsub_cli.files import make_private_dir, read_toml, write_atomic, write_secret
 from dynsub_cli.pki import hsm, pem
 from dynsub_cli.pki import imei as imei_rules
 from dynsub_cli.pki.issue import Issuer, Subject, Template, generate_key
@@ -260,17 +259,12 @@ def load(folder: Path) -> Pki:
     """Read ``folder/pki.toml``; unknown or missing keys are errors that name the key."""
     folder = folder.absolute()
     config_path = folder / CONFIG_NAME
-    try:
-        config = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
+    if not config_path.exists():
         raise FileError(
             f"{folder}: not a dynsub PKI (no {CONFIG_NAME}); create one with: dynsub pki init"
             f" {folder}"
-        ) from err
-    except OSError as err:
-        raise FileError(f"{config_path}: cannot read: {err.strerror}") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{config_path}: not valid TOML: {err}") from err
+        )
+    config = read_toml(config_path, "PKI configuration", ConfigError)
 
     def text(key: str) -> str:
         value = config.get(key)

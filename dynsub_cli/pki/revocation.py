@@ -82,7 +82,7 @@ def load(pki: Pki) -> RevocationList:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return RevocationList(0, ())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ConfigError(f"{path}: cannot read the revocation list: {err}") from err
     try:
         entries = tuple(

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dynsub_cli.errors import PkiError
+from dynsub_cli.files import check_private
 from dynsub_cli.pki import pem
 from dynsub_cli.pki.profiles import KeyType
 
@@ -72,7 +73,8 @@ class KeyFileSigner:
 
     @classmethod
     def read(cls, path: Path, what: str = "CA key") -> KeyFileSigner:
-        return cls(pem.read_key(path, what), path)
+        # A CA key is a secret like any other: refused unless it is ours and 0600 (files.py).
+        return cls(pem.read_key(check_private(path, what), what), path)
 
     @property
     def key_type(self) -> KeyType:

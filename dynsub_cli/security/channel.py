@@ -13,15 +13,22 @@ which knows its role, judges them with :func:`~dynsub_cli.security.nas.header_ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import messages as m
 from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType, header_type
+
+#: Sees (protected PDU, its plaintext) for each protected message: a trace of what no capture
+#: shows. As sensitive as the NAS keys.
+Plaintext = Callable[[bytes, bytes], None]
 
 
 class Channel:
     def __init__(self, role: Role) -> None:
         self._role = role
         self._context: SecurityContext | None = None
+        self.on_plaintext: Plaintext | None = None
 
     @property
     def secured(self) -> bool:
@@ -36,7 +43,10 @@ class Channel:
         and a context is on; else as it came (a plain message, or a protected one before
         security mode, for the caller to judge)."""
         if self._context is not None and header_type(pdu) is not SecurityHeaderType.PLAIN:
-            return codec.decode(self._context.unprotect(pdu))
+            plain = self._context.unprotect(pdu)
+            if self.on_plaintext is not None:
+                self.on_plaintext(pdu, plain)
+            return codec.decode(plain)
         return codec.decode(pdu)
 
     def seal(self, message: m.PlainMessage, *, new_context: bool = False) -> bytes:
@@ -45,4 +55,7 @@ class Channel:
         if self._context is None:
             return plain
         cipher = not (new_context and self._role is Role.NETWORK)
-        return self._context.protect(plain, new_context=new_context, cipher=cipher)
+        protected = self._context.protect(plain, new_context=new_context, cipher=cipher)
+        if self.on_plaintext is not None:
+            self.on_plaintext(protected, plain)
+        return protected

@@ -116,6 +116,8 @@ class SupiRange:
     plmn: str  # MCC + MNC digits
     msin_start: str
     msin_end: str
+    #: False: MSINs drawn at random from the free ones, so SUPIs cannot be enumerated.
+    sequential: bool = True
 
     def __post_init__(self) -> None:
         ok = self.plmn.isdigit() and self.msin_start.isdigit() and self.msin_end.isdigit()

@@ -24,7 +24,7 @@ LIVE_BY_FINGERPRINT = f"{_SELECT} WHERE fingerprint = ? AND state != 'replaced'"
 PAGE = f"{_SELECT} WHERE supi > ? ORDER BY supi LIMIT ?"
 PAGE_BY_STATE = f"{_SELECT} WHERE state = ? AND supi > ? ORDER BY supi LIMIT ?"
 LIVE_FOR_DEVICE = (
-    "SELECT supi, state FROM subscriptions "
+    "SELECT supi, state, issuer FROM subscriptions "
     "WHERE state != 'replaced' AND (imei = ? OR fingerprint = ?)"
 )
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from dynsub_cli.errors import (
     DeviceAlreadyOnboarded,
+    IssuerMismatch,
     NotFound,
     SqnExhausted,
     StoreError,
@@ -270,6 +271,11 @@ class Subscriptions:
                 f"{self._where}: device {device.imei} matches several live subscriptions "
                 f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
             )
+        if live and live[0]["issuer"] != device.issuer:
+            raise IssuerMismatch(
+                f"device {device.imei} has subscription {live[0]['supi']} under "
+                f"{live[0]['issuer']}, not under {device.issuer}"
+            )
         return live[0] if live else None
 
     # --- reads ----------------------------------------------------------------------------
@@ -469,15 +475,17 @@ class Subscriptions:
     def events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
-        """The latest ``limit`` events, newest first, optionally for one device or SUPI."""
+        """The latest ``limit`` events, newest first, optionally for one device or SUPI (with
+        the unauthenticated claims of it, which name no device: ``imei``/``supi`` None)."""
         clauses: builtins.list[str] = []
         args: builtins.list[str] = []
-        if imei is not None:
-            clauses.append("imei = ?")
-            args.append(imei)
-        if supi is not None:
-            clauses.append("supi = ?")
-            args.append(supi)
+        for column, value in (("imei", imei), ("supi", supi)):
+            if value is None:
+                continue
+            # The events that name it, and those of connections that only claimed it: the
+            # core writes those unnamed, the claim in the reason (core.procedure).
+            clauses.append(f"({column} = ? OR ({column} IS NULL AND instr(reason, ?) > 0))")
+            args += [value, f"{column.upper()} {value}"]
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock, self._translate():
             found = self._conn.execute(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dynsub_cli.errors import BadInput, DynsubError, FileError, NetworkError, PeerTimeout
-from dynsub_cli.files import SECRET_MODE, check_writable
+from dynsub_cli.files import SECRET_MODE, check_private_fd, check_writable
 from dynsub_cli.nas.framing import FrameReader, frame
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
@@ -23,6 +23,7 @@ from dynsub_cli.ue.onboarding import DEFAULT_CHOICES, Choices, Onboarding
 from dynsub_cli.ue.procedure import Output, Procedure
 from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
+from dynsub_cli.ue.trace import Connection, Trace
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -76,11 +77,13 @@ def run(
     on_step: OnStep,
     before_send: Callable[[], None] = lambda: None,
     started: float | None = None,
+    trace: Trace | None = None,
 ) -> None:
     """Drive ``procedure`` over one TCP connection until it is done or fails.
 
     Step times count from ``started`` (time.monotonic(); default: now), so that a caller that
-    records steps of its own (the state file saved) shares the procedure's clock.
+    records steps of its own (the state file saved) shares the procedure's clock. With
+    ``trace``, the connection is written to it (ue.trace) as it goes.
     """
     started = time.monotonic() if started is None else started
 
@@ -95,8 +98,8 @@ def run(
             f"cannot connect to the core at {core[0]}:{core[1]}: {err.strerror or err} "
             "(is `dynsub core serve` running there?)"
         ) from err
-    with sock:
-        sock.sendall(b"".join(frame(pdu) for pdu in first.pdus))
+    with sock, _traced(sock, procedure, trace) as connection:
+        _send(sock, first.pdus, connection)
         reader = FrameReader()
         while True:
             try:
@@ -113,6 +116,8 @@ def run(
                 if procedure.refusal is not None:
                     raise procedure.refusal  # the network's refusal, cut short
                 raise _at(NetworkError("the core closed the connection"), procedure)
+            if connection is not None:
+                connection.read(data)
             for pdu in reader.feed(data):
                 try:
                     out = procedure.receive(pdu)
@@ -121,14 +126,39 @@ def run(
                         # Tell the core why, if it still listens: after its own refusal it
                         # may have closed already, and the error is what the user needs.
                         with contextlib.suppress(OSError):
-                            sock.sendall(frame(procedure.error_response))
+                            _send(sock, (procedure.error_response,), connection)
                     raise
+                finally:
+                    if connection is not None:
+                        connection.received(pdu)
                 report(out)
                 before_send()
                 if out.pdus:
-                    sock.sendall(b"".join(frame(p) for p in out.pdus))
+                    _send(sock, out.pdus, connection)
                 if out.done:
                     return
+
+
+@contextlib.contextmanager
+def _traced(
+    sock: socket.socket, procedure: Procedure[UeState], trace: Trace | None
+) -> Iterator[Connection | None]:
+    if trace is None:
+        yield None
+        return
+    connection = trace.connection(sock)
+    procedure.on_plaintext = connection.plaintext
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _send(sock: socket.socket, pdus: tuple[bytes, ...], connection: Connection | None) -> None:
+    data = b"".join(frame(pdu) for pdu in pdus)
+    sock.sendall(data)
+    if connection is not None:
+        connection.sent(pdus, data)
 
 
 def _at(err: DynsubError, procedure: Procedure[UeState]) -> DynsubError:
@@ -145,23 +175,28 @@ def onboard(
     timeout: float = DEFAULT_TIMEOUT,
     on_step: OnStep = lambda step: None,
     tls_keylog: Path | None = None,
+    trace: Trace | None = None,
+    register: bool = True,
 ) -> Report:
     """Onboard with the factory certificate, save the state, then register with 5G AKA.
 
     ``tls_keylog`` names a file (0600, appended) for the EAP-TLS secrets in the NSS key log
     format, so that Wireshark can decrypt the TLS inside EAP; by default they stay secret.
+    ``trace`` records both connections; without ``register`` the UE stops once onboarded.
     """
     started = time.monotonic()
     report = Report(state_file=state_file)
     record = report.recording(on_step)
     device = devices.load(device_dir)
     # Before the core commits a subscription whose K only this file will hold.
+    states.check_replaceable(state_file)
     check_writable(state_file, "UE state file")
     with contextlib.ExitStack() as stack:
         keylog = None if tls_keylog is None else stack.enter_context(_keylog(tls_keylog))
-        state = _onboard(device, core, state_file, choices, timeout, record, started, keylog)
+        state = _onboard(device, core, state_file, choices, timeout, record, started, keylog, trace)
     report.supi = state.supi
-    register_state(state_file, core, timeout=timeout, on_step=record)
+    if register:
+        register_state(state_file, core, timeout=timeout, on_step=record, trace=trace)
     report.seconds = time.monotonic() - started
     return report
 
@@ -172,6 +207,12 @@ def _keylog(path: Path) -> Iterator[Callable[[bytes], None]]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, SECRET_MODE)
     except OSError as err:
         raise FileError(f"{path}: cannot write the TLS key log: {err.strerror}") from err
+    # The key log is as secret as K: with a capture it yields KAUSF, the NAS keys, OPc and K.
+    try:
+        check_private_fd(fd, path, "TLS key log")
+    except FileError:
+        os.close(fd)
+        raise
     with os.fdopen(fd, "ab", buffering=0) as out:
 
         def write(line: bytes) -> None:
@@ -189,6 +230,7 @@ def _onboard(
     record: OnStep,
     started: float,
     keylog: Callable[[bytes], None] | None,
+    trace: Trace | None,
 ) -> UeState:
     """The onboarding connection: the state is saved before the core's SUBSCRIPTION is acked."""
     onboarding = Onboarding(device, choices, keylog=keylog)
@@ -213,6 +255,7 @@ def _onboard(
         on_step=record,
         before_send=save_once_committed,
         started=started,
+        trace=trace,
     )
     return onboarding.result
 
@@ -223,6 +266,7 @@ def register_state(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     on_step: OnStep = lambda step: None,
+    trace: Trace | None = None,
 ) -> UeState:
     """A normal registration; the state file is rewritten when 5G AKA moves the SQN on."""
     state = states.load(state_file)
@@ -243,6 +287,7 @@ def register_state(
         timeout=timeout,
         on_step=on_step,
         before_send=save_sqn,
+        trace=trace,
     )
     return registration.result
 
@@ -253,10 +298,13 @@ def register(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     on_step: OnStep = lambda step: None,
+    trace: Trace | None = None,
 ) -> Report:
     started = time.monotonic()
     report = Report(state_file=state_file)
-    state = register_state(state_file, core, timeout=timeout, on_step=report.recording(on_step))
+    state = register_state(
+        state_file, core, timeout=timeout, on_step=report.recording(on_step), trace=trace
+    )
     report.supi = state.supi
     report.seconds = time.monotonic() - started
     return report

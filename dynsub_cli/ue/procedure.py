@@ -33,7 +33,7 @@ from dynsub_cli.nas.ies import (
     UeSecurityCapability,
 )
 from dynsub_cli.security import keys
-from dynsub_cli.security.channel import Channel
+from dynsub_cli.security.channel import Channel, Plaintext
 from dynsub_cli.security.nas import Role, SecurityContext, SecurityHeaderType, header_type
 
 CAPABILITY = UeSecurityCapability.from_algorithms({0, 1, 2}, {1, 2})
@@ -83,6 +83,8 @@ class Procedure(Generic[T]):
         self._steps: list[Step] = []
         self._done = False
         self._result: T | None = None
+        #: Told (protected PDU, its plaintext) for every PDU NAS security protects or opens,
+        #: so that a trace can show what no capture can (ue.trace); nothing by default.
 
     @property
     def has_result(self) -> bool:
@@ -104,6 +106,16 @@ class Procedure(Generic[T]):
 
     def _handle(self, message: m.Message) -> Output:
         raise NotImplementedError
+
+    @property
+    def on_plaintext(self) -> Plaintext | None:
+        """Called with (protected PDU, its plaintext) for every protected message, both ways,
+        for the plaintext trace (ue.trace); None keeps them to the procedure."""
+        return self._channel.on_plaintext
+
+    @on_plaintext.setter
+    def on_plaintext(self, tap: Plaintext | None) -> None:
+        self._channel.on_plaintext = tap
 
     def _open(self, pdu: bytes) -> m.Message:
         message = self._channel.open(pdu)

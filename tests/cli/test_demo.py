@@ -145,7 +145,9 @@ def test_demo_again_in_the_same_folder_reuses_pki_and_core(tmp_path: Path) -> No
     listing = json.loads(
         _cli(f"dynsub store list --json --config {second['core']['config']}").stdout
     )
-    assert [r["supi"] for r in listing] == [first["ue"]["supi"], second["ue"]["supi"]]
+    assert [r["supi"] for r in listing] == sorted(
+        [first["ue"]["supi"], second["ue"]["supi"]]
+    )  # SUPI order
 
 
 def test_demo_shows_progress_the_record_and_where_everything_lives(tmp_path: Path) -> None:
@@ -168,11 +170,13 @@ def test_demo_shows_progress_the_record_and_where_everything_lives(tmp_path: Pat
 
 
 def test_demo_says_which_step_failed(tmp_path: Path) -> None:
-    _json_demo(tmp_path)
-    # A core whose SUPI range is used up cannot create the next device's record.
+    msin = _json_demo(tmp_path)["ue"]["supi"][-10:]
+    # A core whose SUPI range is used up cannot create the next device's record: narrow the
+    # range to the one MSIN the first device got.
     core_toml = tmp_path / "core" / "core.toml"
     text = core_toml.read_text()
-    core_toml.write_text(text.replace('msin_end = "9999999999"', 'msin_end = "0000000001"'))
+    text = text.replace('msin_start = "0000000001"', f'msin_start = "{msin}"')
+    core_toml.write_text(text.replace('msin_end = "9999999999"', f'msin_end = "{msin}"'))
     result = _demo("--workdir", str(tmp_path), expect=ExitCode.REJECTED)
     assert "• serve: core serving on 127.0.0.1:" in result.stderr
     assert re.search(r"dynsub: error: \S.* failed: ", result.stderr), result.stderr

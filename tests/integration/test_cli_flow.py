@@ -267,7 +267,9 @@ def test_events_tell_the_onboarding_and_the_registrations(session: Session) -> N
         ("registration", "success"),  # the registration `ue onboard` ends with
         ("registration", "success"),  # `ue register`
     ]
-    assert all(e["imei"] == imei for e in oldest_first)
+    # Before EAP-TLS the IMEI is only claimed: those events name no device, and say the claim.
+    assert [e["imei"] for e in oldest_first] == [None, None, imei, imei, imei]
+    assert all(f"claimed IMEI {imei}" in e["reason"] for e in oldest_first[:2])
     assert [e["supi"] for e in oldest_first[2:]] == [supi] * 3
     # The first three happen on the onboarding connection, each registration on its own.
     peers = [e["peer"] for e in oldest_first]

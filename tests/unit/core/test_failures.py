@@ -26,7 +26,7 @@ from dynsub_cli.ue import device as devices
 from dynsub_cli.ue.onboarding import Onboarding
 from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
-from tests.flow import Core, Lab, converse, make_lab, open_core
+from tests.flow import Core, Lab, converse, events_about, make_lab, open_core
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_an_exhausted_sqn_is_refused_with_a_cause(lab: Lab, core: Core) -> None:
         converse(registration, registration.start(), core.session())
 
     assert raised.value.cause == MmCause.SERVICES_5GS_NOT_ALLOWED
-    refused_once(core, Refusal.SQN_EXHAUSTED, core.store.events(supi=state.supi))
+    refused_once(core, Refusal.SQN_EXHAUSTED, events_about(core.store, supi=state.supi))
     onboard(lab, core, 5)
 
 
@@ -98,7 +98,7 @@ def test_a_store_locked_past_its_timeout_is_refused_as_temporary(lab: Lab, core:
         holder.close()
 
     assert raised.value.cause == MmCause.CONGESTION  # TS 24.501 5.5.1.2.5: try again later
-    refused_once(core, Refusal.STORE_UNAVAILABLE, core.store.events(supi=state.supi))
+    refused_once(core, Refusal.STORE_UNAVAILABLE, events_about(core.store, supi=state.supi))
     onboard(lab, core, 4)
 
 
@@ -116,7 +116,7 @@ def test_a_record_deleted_mid_session_is_refused(lab: Lab, core: Core) -> None:
         converse(registration, registration.start(), core.session(), uplink=delete_before_auts)
 
     assert raised.value.cause == MmCause.TEMPORARILY_NOT_AUTHORIZED_FOR_SNPN  # onboard again
-    refused_once(core, Refusal.NO_SUBSCRIPTION, core.store.events(supi=state.supi))
+    refused_once(core, Refusal.NO_SUBSCRIPTION, events_about(core.store, supi=state.supi))
     onboard(lab, core, 2)  # the device onboards again, from scratch
 
 
@@ -136,6 +136,6 @@ def test_an_offer_that_cannot_be_encoded_is_an_internal_error(lab: Lab, core: Co
         converse(procedure, procedure.start(), core.session())
 
     assert raised.value.cause == MmCause.PROTOCOL_ERROR_UNSPECIFIED
-    refused_once(core, Refusal.INTERNAL_ERROR, core.store.events(imei=device.imei))
+    refused_once(core, Refusal.INTERNAL_ERROR, events_about(core.store, imei=device.imei))
     core.network = good_network
     onboard(lab, core, 3)

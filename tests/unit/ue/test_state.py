@@ -52,7 +52,7 @@ def test_a_broken_file_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "ue.toml"
     path.write_text('format = 1\n[subscription]\nsupi = "imsi-1"\n')
     path.chmod(0o600)
-    with pytest.raises(BadInput, match=r"not a dynsub UE state file .*dynsub ue onboard"):
+    with pytest.raises(BadInput, match=r"ue.toml: usim: missing table. .*dynsub ue onboard"):
         state.load(path)
     path.write_text("format = 7\n")
     with pytest.raises(BadInput, match="format 7 is not 1"):
