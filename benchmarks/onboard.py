@@ -18,6 +18,10 @@ Rows, each with 1 and with 20 concurrent UEs (clients):
 - onboarding: the onboarding procedure only (EAP-TLS, security mode, the dialogue, the commit).
 - ue onboard: onboarding then the 5G AKA registration on a second connection, as `dynsub ue
   onboard` does (the state file is written too).
+- via FreeRADIUS (``--radius``): the onboarding procedure through a second core whose
+  [authentication] relays EAP to a real FreeRADIUS (`dynsub core radius-config`, reject_delay
+  0), in the same run as the built-in rows; "x built-in" is the built-in onboarding rate over
+  this one. Its server CPU is the core's only (FreeRADIUS runs in its own process).
 
 Columns: rate (completed per second over the wall time of the cell), p50/p99 latency of one
 operation, the cost relative to the TLS handshake at the same concurrency (TLS rate / rate),
@@ -149,6 +153,38 @@ def onboarding_only(device_dir: Path, port: int) -> None:
     assert onboarding.has_result
 
 
+def start_radius_core(
+    config_file: Path, work: Path
+) -> tuple[subprocess.Popen[bytes], int, subprocess.Popen[bytes]]:
+    """FreeRADIUS from `core radius-config`, and a core beside ``config_file`` pointed at it."""
+    folder = work / "freeradius"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    subprocess.run(
+        [sys.executable, "-m", "dynsub_cli", "core", "radius-config", str(folder), "--config",
+         str(config_file), "--listen", f"{HOST}:{port}", "--reject-delay", "0"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    radius = subprocess.Popen(
+        ["freeradius", "-f", "-d", str(folder)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    log = folder / "log" / "radius.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "Ready to process requests" in log.read_text()):
+        if radius.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"FreeRADIUS did not start: {radius.poll()}")
+        time.sleep(0.05)
+    radius_config = config_file.with_name("core-radius.toml")
+    radius_config.write_text(
+        config_file.read_text()
+        + f'\n[authentication]\nserver = "radius"\naddress = "{HOST}:{port}"\n'
+        + f'secret_file = "{folder / "shared-secret"}"\n'
+    )
+    core, core_port = start_core(radius_config, work / "core-radius.log")
+    return core, core_port, radius
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc; its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -230,6 +266,7 @@ def measure(
 
 def _print(cells: list[Cell]) -> None:
     baseline = {c.concurrency: c for c in cells if c.name == "TLS handshake"}
+    builtin = {c.concurrency: c for c in cells if c.name == "onboarding"}
     header = (
         f"{'UEs':>3}  {'operation':<14} {'n':>4} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'x TLS':>6} {'server CPU ms/op':>17} {'client CPU ms/op':>17}"
@@ -242,6 +279,11 @@ def _print(cells: list[Cell]) -> None:
             f"{cell.concurrency:>3}  {cell.name:<14} {len(cell.latencies):>4} {cell.rate:>8.1f} "
             f"{cell.quantile(50) * 1e3:>8.1f} {cell.quantile(99) * 1e3:>8.1f} {ratio:>6.2f} "
             f"{cell.server_cpu * 1e3:>17.2f} {cell.client_cpu * 1e3:>17.2f}"
+            + (
+                f"   x built-in {builtin[cell.concurrency].rate / cell.rate:.2f}"
+                if cell.name == "via FreeRADIUS"
+                else ""
+            )
         )
 
 
@@ -345,6 +387,9 @@ def main() -> None:
         action="store_true",
         help="compare the store backends instead: SQLite (1 core), PostgreSQL (1 and 2 cores)",
     )
+    parser.add_argument(
+        "--radius", action="store_true", help="add the onboarding row through FreeRADIUS"
+    )
     args = parser.parse_args()
     if args.stores:
         stores(args.n20, 20, args.max_seconds)
@@ -353,7 +398,8 @@ def main() -> None:
     warmup = 3
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-") as tmp:
         work = Path(tmp)
-        needed = warmup * 2 + sum(n for _, n in plan) * 2
+        rows = 3 if args.radius else 2
+        needed = warmup * rows + sum(n for _, n in plan) * rows
         print(f"minting {needed} devices and a core in {work} ...", file=sys.stderr)
         lab = make_lab(work, devices=needed)
         fresh: Iterator[Path] = iter(lab.devices)
@@ -370,6 +416,7 @@ def main() -> None:
             target=tls_server, args=(lab.config_file, work / "tls.sqlite", sender), daemon=True
         )
         tls.start()
+        radius: tuple[subprocess.Popen[bytes], int, subprocess.Popen[bytes]] | None = None
         try:
             tls_port = int(receiver.recv())
             assert tls.pid is not None
@@ -383,6 +430,16 @@ def main() -> None:
                 ("onboarding", lambda: onboarding_only(next_device(), core_port), core.pid),
                 ("ue onboard", full, core.pid),
             ]
+            if args.radius:
+                radius = start_radius_core(lab.config_file, work)
+                relayed, relayed_port = radius[0], radius[1]
+                jobs.append(
+                    (
+                        "via FreeRADIUS",
+                        lambda: onboarding_only(next_device(), relayed_port),
+                        relayed.pid,
+                    )
+                )
             for _, job, _ in jobs:  # warm up caches, imports and connections
                 for _ in range(warmup):
                     job()
@@ -399,6 +456,11 @@ def main() -> None:
                 for name, job, pid in jobs
             ]
         finally:
+            if radius is not None:
+                radius[0].send_signal(signal.SIGTERM)
+                radius[0].wait(timeout=30)
+                radius[2].terminate()
+                radius[2].wait(timeout=30)
             tls.terminate()
             core.send_signal(signal.SIGTERM)
             core.wait(timeout=30)

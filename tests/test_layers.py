@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "files", "nas", "enrollment"},
     "pcap": {"errors", "files"},
     "store": {"errors", "files", "enrollment", "security"},
+    "aaa": {"errors", "files", "enrollment", "config", "pki", "eap"},
     "core": {
         "errors",
         "files",
@@ -39,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "security",
         "eap",
         "store",
+        "aaa",
     },
     "ue": {"errors", "files", "pcap", "pki", "nas", "security", "eap"},
     "demo": {
@@ -56,6 +58,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "cli": {
         "__init__",
+        "aaa",
         "errors",
         "files",
         "enrollment",

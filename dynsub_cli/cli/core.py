@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from dynsub_cli import config
+from dynsub_cli.aaa import freeradius
 from dynsub_cli.cli import render
 from dynsub_cli.config import ListenConfig
 from dynsub_cli.core import service, setup
@@ -162,3 +163,55 @@ def serve_command(config_file: Path, listen: str | None, log_json: bool, pcap: P
         if trace is not None:
             trace.close()
     render.stopped(as_json=log_json)
+
+
+@core.command("radius-config")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="core.toml of the core FreeRADIUS authenticates for.",
+)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where FreeRADIUS listens [default: [authentication] address, else 127.0.0.1:1812].",
+)
+@click.option(
+    "--reject-delay",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Seconds FreeRADIUS waits before an Access-Reject (0 for tests).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def radius_config_command(
+    folder: Path, config_file: Path, listen: str | None, reject_delay: int, as_json: bool
+) -> None:
+    """Write a FreeRADIUS 3.2 folder that authenticates this core's devices (EAP-TLS).
+
+    Run it with `freeradius -f -d FOLDER` (-X to watch), and point the core at it with
+    [authentication] server = "radius" in core.toml.
+    """
+    cfg = config.load(config_file)
+    address = parse_address(listen) if listen else None
+    made = freeradius.configure(folder, cfg, listen=address, reject_delay=reject_delay)
+    result = {
+        "folder": str(made.folder),
+        "listen": f"{made.host}:{made.port}",
+        "secret_file": str(made.secret_file),
+        "run": f"freeradius -f -d {made.folder}",
+        "crl_note": freeradius.crl_note(made.crls),
+    }
+    if as_json:
+        render.emit_json(result)
+        return
+    render.info(f"FreeRADIUS folder {made.folder} written; run: freeradius -f -d {made.folder}")
+    if cfg.authentication.secret_file is None:
+        render.info(
+            'point the core at it in core.toml:\n[authentication]\nserver = "radius"\n'
+            f'address = "{made.host}:{made.port}"\nsecret_file = "{made.secret_file}"'
+        )
+    render.info(freeradius.crl_note(made.crls))

@@ -198,6 +198,38 @@ class LimitsConfig:
         )
 
 
+class EapServerKind(StrEnum):
+    """Which EAP server authenticates the factory certificate ([authentication] server)."""
+
+    BUILTIN = "builtin"  # the core's own AUSF (TS 33.501 Annex B); KAUSF from the EMSK
+    RADIUS = "radius"  # an AAA server as the DCS (TS 33.501 I.2.2.2.2); KAUSF from the MSK
+
+
+DEFAULT_RADIUS_PORT = 1812  # RFC 2865 3 (IANA "radius")
+
+
+@dataclass(frozen=True)
+class AuthenticationConfig:
+    server: EapServerKind = EapServerKind.BUILTIN
+    #: The AAA server (server = "radius"): address, 0600 shared secret, per-try timeout, and
+    #: retransmissions after the first try (RFC 5080 2.2.1).
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_RADIUS_PORT
+    secret_file: Path | None = None
+    timeout_seconds: float = 3.0
+    retries: int = 2
+
+
+@dataclass(frozen=True)
+class RadiusServerConfig:
+    """The built-in EAP-TLS server answering RADIUS, as another AMF's DCS ([radius_server])."""
+
+    host: str
+    port: int
+    secret_file: Path
+    clients: tuple[str, ...] = ("127.0.0.1",)  # source addresses of the NAS allowed in
+
+
 @dataclass(frozen=True)
 class CoreConfig:
     network: NetworkConfig
@@ -211,6 +243,8 @@ class CoreConfig:
     plans: Mapping[str, Plan]
     listen: ListenConfig = field(default_factory=ListenConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    authentication: AuthenticationConfig = field(default_factory=AuthenticationConfig)
+    radius_server: RadiusServerConfig | None = None
 
     def supi_for(self, msin: str) -> str:
         """TS 23.003 2.2A: an IMSI-type SUPI, ``imsi-<mcc><mnc><msin>``."""
@@ -224,6 +258,8 @@ class CoreConfig:
             self.suci.profile_b_key_file,
             self.store.key_file,
             *((self.store.password_file,) if self.store.password_file is not None else ()),
+            *filter(None, (self.authentication.secret_file,)),
+            *((self.radius_server.secret_file,) if self.radius_server else ()),
         )
 
     def check_files(self) -> None:
@@ -254,6 +290,8 @@ SECTIONS = (
     "service_types",
     "plans",
     "limits",
+    "authentication",
+    "radius_server",
 )
 
 
@@ -331,6 +369,8 @@ def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
         service_types=service_types,
         plans=plans,
         limits=_limits(section("limits", required=False)),
+        authentication=_authentication(section("authentication", required=False)),
+        radius_server=_radius_server(data, section),
     )
     wire.check(config, file)
     return config
@@ -670,3 +710,42 @@ def _limits(s: Section) -> LimitsConfig:
         first_pdu_seconds=first_pdu,
         challenges_per_minute=challenges,
     )
+
+
+def _address(s: Section, key: str, default: str | None) -> tuple[str, int]:
+    value = s.text(key, default)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 0xFFFF:
+        raise s.error(key, f'must be "HOST:PORT" with a port 1-65535, got "{value}"')
+    return host.strip("[]"), int(port)
+
+
+def _authentication(s: Section) -> AuthenticationConfig:
+    kind = s.text("server", EapServerKind.BUILTIN.value)
+    allowed = ", ".join(k.value for k in EapServerKind)
+    s.check("server", kind, lambda v: v in set(EapServerKind), f"one of: {allowed}")
+    host, port = _address(s, "address", f"127.0.0.1:{DEFAULT_RADIUS_PORT}")
+    secret = s.path("secret_file", None)
+    if kind == EapServerKind.RADIUS and secret is None:
+        raise s.error("secret_file", 'server = "radius" needs the RADIUS shared secret file')
+    timeout = s.check(
+        "timeout_seconds", s.number("timeout_seconds", 3.0), lambda v: v > 0, "must be positive"
+    )
+    retries = s.check("retries", s.integer("retries", 2), lambda v: 0 <= v <= 10, "must be 0-10")
+    s.finish()
+    return AuthenticationConfig(EapServerKind(kind), host, port, secret, timeout, retries)
+
+
+def _radius_server(data: Mapping[str, Any], section: Any) -> RadiusServerConfig | None:
+    if "radius_server" not in data:
+        return None
+    s: Section = section("radius_server")
+    host, port = _address(s, "listen", None)
+    config = RadiusServerConfig(
+        host=host,
+        port=port,
+        secret_file=s.path("secret_file"),
+        clients=s.text_list("clients", ("127.0.0.1",)),
+    )
+    s.finish()
+    return config

@@ -19,6 +19,7 @@ from dynsub_cli.config.core import (
     BILLING_FIELDS,
     FILE_NAME,
     IMSI_DIGITS,
+    AuthenticationConfig,
     CoreConfig,
     EnrollmentConfig,
     ListenConfig,
@@ -102,6 +103,13 @@ max_connections_per_peer: connections one host may hold at once (default 64, at 
 first_pdu_seconds: a new connection must send its first PDU within this long (default 5,
   at most timeout_seconds).
 challenges_per_minute: 5G AKA challenges one SUPI may be sent per minute.""",
+    "authentication": """\
+Who checks the factory certificate: "builtin" (the core's AUSF) or "radius" (an AAA
+server as Default Credentials Server, e.g. FreeRADIUS from `dynsub core radius-config`):
+address HOST:PORT, secret_file (0600), timeout_seconds per try, retries after the first.""",
+    "radius_server": """\
+The built-in EAP-TLS server answering RADIUS, as another AMF's DCS: listen HOST:PORT,
+secret_file (0600), clients: the NAS addresses allowed in.""",
 }
 
 
@@ -198,7 +206,30 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
                 first_pdu_seconds=config.limits.first_pdu_seconds,
             ),
         },
+        **_aaa_tables(config, base),
     }
+
+
+def _aaa_tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
+    """[authentication] and [radius_server], written only when they say more than defaults."""
+    tables: dict[str, dict[str, Any]] = {}
+    auth = config.authentication
+    if auth != AuthenticationConfig():
+        tables["authentication"] = {
+            "server": auth.server.value,
+            "address": f"{auth.host}:{auth.port}",
+            **({"secret_file": _path(auth.secret_file, base)} if auth.secret_file else {}),
+            "timeout_seconds": auth.timeout_seconds,
+            "retries": auth.retries,
+        }
+    dcs = config.radius_server
+    if dcs is not None:
+        tables["radius_server"] = {
+            "listen": f"{dcs.host}:{dcs.port}",
+            "secret_file": _path(dcs.secret_file, base),
+            "clients": list(dcs.clients),
+        }
+    return tables
 
 
 def _set(**values: object) -> dict[str, object]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from dynsub_cli.config import CoreConfig
+from dynsub_cli.aaa.client import RadiusClient, radius_settings
+from dynsub_cli.config import CoreConfig, EapServerKind
 from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import EapServers, Network
 from dynsub_cli.eap.builtin import BuiltinServer
@@ -31,8 +32,24 @@ def _builtin(network: Network, identity: str, peer: str) -> EapServer:
     return BuiltinServer(network.credentials, network.verify_device)
 
 
+def radius_server_eap(current: Callable[[], Network]) -> Callable[[str, str], EapServer]:
+    """The EAP server of [radius_server] (dynsub as another AMF's DCS): the built-in one, on
+    the network as it is now (its CRLs), with TLS 1.2 too: RADIUS peers such as
+    wpa_supplicant may not speak 1.3 (RFC 5216)."""
+
+    def make(identity: str, peer: str) -> EapServer:
+        network = current()
+        return BuiltinServer(network.credentials, network.verify_device, tls12=True)
+
+    return make
+
+
 def eap_servers(config: CoreConfig) -> EapServers:
-    """The EAP server core.toml names (the built-in AUSF today)."""
+    """The EAP server core.toml names: the built-in AUSF, or an AAA server over RADIUS."""
+    auth = config.authentication
+    if auth.server is EapServerKind.RADIUS and auth.secret_file is not None:
+        relay = RadiusClient(radius_settings(auth))
+        return lambda network, identity, peer: relay.server(identity, peer)
     return _builtin
 
 

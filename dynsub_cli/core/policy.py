@@ -8,6 +8,7 @@ not blocklisted.
 
 from __future__ import annotations
 
+from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import Connection, Refused
 from dynsub_cli.core.refusals import Refusal
 from dynsub_cli.enrollment import Reonboarding
@@ -15,22 +16,31 @@ from dynsub_cli.pki import verify
 from dynsub_cli.pki.verify import DeviceIdentity
 
 
-async def admit(connection: Connection, device: DeviceIdentity) -> None:
-    """Refuse (``Refused``) a device the policy does not admit; the device is then the
-    connection's."""
-    net = connection.network
-    if device.imei != connection.imei:
-        raise Refused(
+def check(net: Network, claimed_imei: str | None, device: DeviceIdentity) -> Refused | None:
+    """The refusal the policy gives ``device`` claiming ``claimed_imei``, or None: shared by
+    NAS onboarding and the RADIUS server role."""
+    if device.imei != claimed_imei:
+        return Refused(
             Refusal.IDENTITY_MISMATCH,
-            f"certificate IMEI {device.imei} differs from the SUCI's {connection.imei}",
+            f"certificate IMEI {device.imei} differs from the SUCI's {claimed_imei}",
         )
     if not any(verify.issued_by(device.certificate, ca) for ca in net.manufacturer_cas):
-        raise Refused(
+        return Refused(
             Refusal.UNTRUSTED_MANUFACTURER,
             f"{device.issuer} is not listed in core.toml [pki] manufacturer_cas",
         )
     if device.imei in net.config.enrollment.blocklist:
-        raise Refused(Refusal.BLOCKLISTED, f"IMEI {device.imei} is blocklisted")
+        return Refused(Refusal.BLOCKLISTED, f"IMEI {device.imei} is blocklisted")
+    return None
+
+
+async def admit(connection: Connection, device: DeviceIdentity) -> None:
+    """Refuse (``Refused``) a device the policy does not admit; the device is then the
+    connection's."""
+    net = connection.network
+    refused = check(net, connection.imei, device)
+    if refused is not None:
+        raise refused
     # A subscription is bound to the manufacturer CA that onboarded it: another maker's
     # certificate with the same IMEI must not take it over (the store checks it again at
     # commit, for concurrent connections).

@@ -294,6 +294,8 @@ class Refusal(Enum):
 #: the words, which may name anything (a CA called "Unrevoked Devices Ltd").
 _CERTIFICATE_RULES: tuple[tuple[Rule, Refusal], ...] = (
     (Rule.REVOKED, Refusal.CERTIFICATE_REVOKED),
+    # An AAA server refused the binding of the EAP identity to the certificate's IMEI.
+    (Rule.IDENTITY_MISMATCH, Refusal.IDENTITY_MISMATCH),
     (Rule.UNTRUSTED_MANUFACTURER, Refusal.UNTRUSTED_MANUFACTURER),
     (Rule.CHAIN, Refusal.UNTRUSTED_MANUFACTURER),
     (Rule.POLICY_MISSING, Refusal.DEVICE_POLICY_MISSING),

@@ -13,19 +13,24 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from dynsub_cli.aaa.server import Accepted, RadiusServer
+from dynsub_cli.aaa.server import serve as radius_serve
 from dynsub_cli.config import CoreConfig
-from dynsub_cli.core import assembly
+from dynsub_cli.core import assembly, policy
 from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server, Tap
 from dynsub_cli.core.session import CoreSession
-from dynsub_cli.errors import DynsubError, NetworkError
+from dynsub_cli.eap.server import Authenticated
+from dynsub_cli.errors import AuthenticationError, DynsubError, NetworkError
+from dynsub_cli.files import read_secret
 from dynsub_cli.nas import codec
 from dynsub_cli.nas import messages as m
 from dynsub_cli.nas.enums import MmCause
@@ -134,10 +139,54 @@ async def serve(
         )
         host, port = listen or (config.listen.host, config.listen.port)
         bound = await server.start(host, port)
+        dcs = await _radius_server(config, watch, log)
         ready(*bound)
-        await server.serve_until(stop)
-        await audit.drain()
+        try:
+            await server.serve_until(stop)
+            await audit.drain()
+        finally:
+            if dcs is not None:
+                dcs.close()
 
+
+async def _radius_server(
+    config: CoreConfig, watch: CrlWatch, log: Callable[[LogRecord], None]
+) -> asyncio.DatagramTransport | None:
+    """[radius_server]: the built-in EAP-TLS server as another AMF's DCS (docs/aaa.md), with
+    the trust, CRLs and device policy of NAS onboarding."""
+    settings = config.radius_server
+    if settings is None:
+        return None
+    secret = read_secret(settings.secret_file, "RADIUS shared secret").strip()
+
+    def admit(identity: str, result: Authenticated) -> None:
+        claimed = _ONBOARDING_NAI.match(identity)
+        refused = policy.check(watch.current(), claimed and claimed[1], result.identity)
+        if refused is not None:
+            raise AuthenticationError(f"{refused.refusal.meaning}: {refused}")
+
+    def note(line: str) -> None:
+        log(LogRecord("radius", "radius-server", "refused", line))
+
+    def accepted(done: Accepted) -> None:
+        log(LogRecord(done.peer, "radius-server", "ok", f"Access-Accept: {done.identity}",
+                      imei=done.result.identity.imei))  # fmt: skip
+
+    endpoint = RadiusServer(
+        assembly.radius_server_eap(watch.current),
+        secret,
+        clients=settings.clients,
+        admit=admit,
+        log=note,
+        accepted=accepted,
+    )
+    transport, port = await radius_serve(endpoint, settings.host, settings.port)
+    log(LogRecord("-", "radius-server", "ok", f"RADIUS server on {settings.host}:{port}"))
+    return transport
+
+
+#: TS 23.003 2.2B: the onboarding SUCI (null scheme) of an IMEI, as a NAI.
+_ONBOARDING_NAI = re.compile(r"type1\.rid[0-9]+\.schid0\.useridimei-([0-9]{15})@")
 
 #: How long `background` waits for the core to bind, and to stop.
 _START_SECONDS = 30.0

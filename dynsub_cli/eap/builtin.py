@@ -23,8 +23,9 @@ class BuiltinServer:
         verify: Verifier[DeviceIdentity],
         *,
         max_packet: int = DEFAULT_MAX_PACKET,
+        tls12: bool = False,
     ) -> None:
-        self._engine = Authenticator(credentials, verify, max_packet=max_packet)
+        self._engine = Authenticator(credentials, verify, max_packet=max_packet, tls12=tls12)
 
     async def start(self) -> bytes:
         return self._engine.start()

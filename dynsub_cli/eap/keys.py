@@ -15,6 +15,7 @@ T = TypeVar("T")
 # RFC 9190 2.3: the exporter labels; the context is the one-octet Type-Code 0x0D.
 KEY_MATERIAL_LABEL = b"EXPORTER_EAP_TLS_Key_Material"
 METHOD_ID_LABEL = b"EXPORTER_EAP_TLS_Method-Id"
+TLS12_LABEL = b"client EAP encryption"  # RFC 5216 2.3
 TYPE_CODE = bytes([Type.TLS])
 KEY_MATERIAL_LEN = 128  # MSK (64) || EMSK (64), from ONE exporter call
 METHOD_ID_LEN = 64
@@ -50,8 +51,13 @@ class Result(Generic[T]):
 
 def derive(tls: TlsConnection, chain: list[x509.Certificate], identity: T) -> Result[T]:
     """Export the keys of a completed TLS 1.3 handshake (RFC 9190 2.3)."""
-    material = tls.export(KEY_MATERIAL_LABEL, KEY_MATERIAL_LEN, TYPE_CODE)
-    method_id = tls.export(METHOD_ID_LABEL, METHOD_ID_LEN, TYPE_CODE)
+    if tls.version == "TLSv1.2":
+        # RFC 5216 2.3: Key_Material = TLS-PRF-128(master, "client EAP encryption", randoms).
+        material = tls.export(TLS12_LABEL, KEY_MATERIAL_LEN, None)
+        method_id = tls.randoms
+    else:
+        material = tls.export(KEY_MATERIAL_LABEL, KEY_MATERIAL_LEN, TYPE_CODE)
+        method_id = tls.export(METHOD_ID_LABEL, METHOD_ID_LEN, TYPE_CODE)
     return Result(
         msk=material[:64],
         emsk=material[64:],

@@ -64,13 +64,14 @@ def describe(err: SSL.Error) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _context(credentials: Credentials, keylog: Keylog | None) -> SSL.Context:
+def _context(credentials: Credentials, keylog: Keylog | None, tls12: bool = False) -> SSL.Context:
     # One context per credentials (compared by identity) and keylog: a core serves every
     # session with the same one, as OpenSSL intends (SSL_CTX is shared, SSL is per connection),
     # instead of loading its certificate and key again for each onboarding.
     context = SSL.Context(SSL.TLS_METHOD)
-    # RFC 9190: EAP-TLS 1.3 only; TLS 1.2 would need the RFC 5216 PRF key derivation instead.
-    context.set_min_proto_version(SSL.TLS1_3_VERSION)
+    # RFC 9190: EAP-TLS 1.3; TLS 1.2 (RFC 5216 keys) only where asked: the RADIUS server role,
+    # whose peers (e.g. wpa_supplicant) may not speak 1.3.
+    context.set_min_proto_version(SSL.TLS1_2_VERSION if tls12 else SSL.TLS1_3_VERSION)
     context.set_max_proto_version(SSL.TLS1_3_VERSION)
     context.use_certificate(credentials.certificate)
     context.use_privatekey(credentials.private_key)
@@ -96,9 +97,10 @@ class TlsConnection:
         server: bool,
         keylog: Keylog | None = None,
         check_chain: ChainCheck | None = None,
+        tls12: bool = False,
     ) -> None:
         try:
-            self._conn = SSL.Connection(_context(credentials, keylog), None)
+            self._conn = SSL.Connection(_context(credentials, keylog, tls12), None)
         except SSL.Error as err:
             raise AuthenticationError(f"cannot set up TLS: {describe(err)}") from err
         self._server = server
@@ -196,12 +198,18 @@ class TlsConnection:
             self._chain = chain
         return list(self._chain)
 
-    def export(self, label: bytes, length: int, context: bytes) -> bytes:
-        """RFC 8446 7.5 exporter (what RFC 9190 2.3 derives every EAP key from)."""
+    def export(self, label: bytes, length: int, context: bytes | None) -> bytes:
+        """RFC 8446 7.5 exporter (what RFC 9190 2.3 derives every EAP key from); in TLS 1.2,
+        with no context, the RFC 5705 exporter is RFC 5216 2.3's PRF over both randoms."""
         try:
             return bytes(self._conn.export_keying_material(label, length, context))
         except SSL.Error as err:
             raise ProtocolError(f"TLS exporter failed: {describe(err)}") from err
+
+    @property
+    def randoms(self) -> bytes:
+        """client.random || server.random (RFC 5216 2.3: the TLS 1.2 Method-Id)."""
+        return bytes(self._conn.client_random() or b"") + bytes(self._conn.server_random() or b"")
 
     @property
     def version(self) -> str:

@@ -191,10 +191,13 @@ class Authenticator(_Engine[T]):
         max_packet: int = DEFAULT_MAX_PACKET,
         max_message: int = DEFAULT_MAX_MESSAGE,
         keylog: Keylog | None = None,
+        tls12: bool = False,
     ) -> None:
+        """``tls12`` also accepts TLS 1.2 (RFC 5216), for the RADIUS server role."""
         super().__init__(
             credentials, verify, max_packet=max_packet, max_message=max_message, keylog=keylog
         )
+        self._tls12 = tls12
         if not 0 <= first_identifier <= 0xFF:
             raise ProtocolError(f"EAP Identifier seed {first_identifier} is not one octet")
         self._identifier = (first_identifier - 1) & 0xFF
@@ -209,7 +212,9 @@ class Authenticator(_Engine[T]):
         return super()._tls_packet(payload)
 
     def _start_tls(self) -> bytes:
-        self._tls = TlsConnection(self._credentials, server=True, keylog=self._keylog)
+        self._tls = TlsConnection(
+            self._credentials, server=True, keylog=self._keylog, tls12=self._tls12
+        )
         self.state = State.HANDSHAKE
         # RFC 5216 3.1 / RFC 9190 2.1.1: EAP-TLS Start: S set, no data.
         return self._tls_packet(TlsPayload(TlsFlags.START))
@@ -292,7 +297,9 @@ class Authenticator(_Engine[T]):
             raise AuthenticationError("the peer completed TLS without a certificate")
         identity = self._verify(chain)
         self._pending_result = derive(tls, chain, identity)
-        tls.send(SUCCESS_INDICATION)
+        if tls.version != "TLSv1.2":
+            # RFC 5216 has no success indication: the peer acknowledges our Finished.
+            tls.send(SUCCESS_INDICATION)
         self.state = State.CONFIRMING
         return self._send(tls.take())
 

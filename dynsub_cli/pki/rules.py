@@ -55,6 +55,8 @@ class Rule(Enum):
     NO_CERTIFICATE = "no-certificate"
     NO_ANCHORS = "no-anchors"
     MALFORMED = "malformed"  # the certificate cannot be decoded, or a field of it cannot
+    # --- binding (an AAA server's refusal, dynsub_cli.aaa) --------------------------------
+    IDENTITY_MISMATCH = "identity-mismatch"  # TS 33.501 B.2.1.1: not the claimed device
 
     @property
     def phrase(self) -> str:
@@ -105,6 +107,7 @@ _PHRASES: dict[Rule, str] = {
     Rule.NO_CERTIFICATE: "no certificate presented",
     Rule.NO_ANCHORS: "no trusted root to verify against",
     Rule.MALFORMED: "certificate is malformed",
+    Rule.IDENTITY_MISMATCH: "certificate IMEI is not the one the EAP identity claims",
 }
 
 

@@ -27,6 +27,7 @@ from dynsub_cli.eap.tls import Peer
 from dynsub_cli.errors import (
     AuthenticationError,
     DynsubError,
+    IntegrityError,
     ProtocolError,
     Rejected,
     UnexpectedMessage,
@@ -163,9 +164,19 @@ class Onboarding(Procedure[UeState]):
         result = self._peer.result
         self._completed(f"mutual certificate authentication ({result.tls_version})")
         self.step = "security mode"
-        self._kausf = result.kausf
         serving_network = keys.serving_network_name(*_plmn_of(result.peer_chain[0]))
-        self._start_security(command, keys.kseaf(self._kausf, serving_network), self._supi)
+        # docs/protocol.md "KAUSF": EMSK[0:32] from the built-in AUSF (TS 33.501 B.2.1.1),
+        # MSK[0:32] from an AAA server (I.2.2.2.2 step 14); the command's MAC says which.
+        candidates = (result.kausf, result.msk[:32])
+        for kausf in candidates:
+            try:
+                self._start_security(command, keys.kseaf(kausf, serving_network), self._supi)
+            except IntegrityError:
+                if kausf is candidates[-1]:
+                    raise
+                continue
+            self._kausf = kausf
+            break
         self._completed("NAS security: 128-NEA2, 128-NIA2")
         self.step = "registration"
         self._state = self._await_accept

@@ -63,6 +63,7 @@ FAILURES: dict[tuple[str, ...], Callable[[Path], list[str | Path]]] = {
     ("pki", "revoke"): lambda d: ["--pki", _empty(d), _garbage(d)],
     ("pki", "crl"): lambda d: ["--pki", _empty(d)],
     ("core", "init"): lambda d: [d / "core", "--pki", _empty(d)],
+    ("core", "radius-config"): lambda d: [d / "radius", "--config", d / NO_CONFIG],
     ("ue", "onboard"): lambda d: ["--device", _empty(d), "--core", "127.0.0.1:9"],
     ("ue", "register"): lambda d: ["--state", d / "none.toml", "--core", "127.0.0.1:9"],
     ("ue", "load"): lambda d: ["--devices", _empty(d), "--core", "127.0.0.1:9", "--count", "1"],

@@ -84,6 +84,7 @@ BASES: dict[str, dict[str, Any]] = {
         "crls": "{crl}",
     },
     "core serve": {"config_file": "{core}/core.toml", "listen": "127.0.0.1:{port}"},
+    "core radius-config": {"folder": "{out}/radius", "config_file": "{core}/core.toml"},
     "ue onboard": {"device": "{device}", "core": CLOSED, "state_file": "{out}/ue.toml"},
     "ue register": {"state_file": "{state}", "core": CLOSED},
     "ue load": {"devices_folder": "{devices}", "core": CLOSED, "count": "1"},
@@ -99,6 +100,11 @@ BASES: dict[str, dict[str, Any]] = {
         "config_path": "{core}/core.toml",
         "supi": "imsi-001010000000001",
         "yes": True,
+    },
+    "store copy": {
+        "source": "{core}/core.toml",
+        "target": "{out}/copy.sqlite",
+        "key_file": "{core}/secrets/store.key",
     },
     "demo": {"workdir": "{out}/demo"},
 }
