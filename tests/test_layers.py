@@ -1,4 +1,4 @@
-"""The import rules of DESIGN.md section 6, enforced on the source with ast.
+"""The import rules of docs/architecture.md section 1, enforced on the source with ast.
 
 A lower layer never imports a higher one; only ``cli`` imports click or rich, prints or exits.
 """

@@ -16,7 +16,8 @@ What the folder holds (``freeradius -f -d DIR`` runs it with no edits):
 
 Policy in the virtual server: the EAP identity (the onboarding SUCI NAI,
 ``type1.rid0.schid0.useridimei-<IMEI>@...``) names an IMEI, and ``check_cert_cn`` requires the
-certificate's CN (the IMEI, DESIGN.md 2) to be that one, so a device cannot onboard under
+certificate's CN (the IMEI: the device profile, docs/architecture.md section 5) to be that one, so a
+device cannot onboard under
 another's identity. On Access-Accept the reply carries 3GPP-IMEISV (TS 29.061 16.4.7) and the
 whole device certificate: the core records the certificate and its SHA-256 fingerprint, and
 FreeRADIUS 3.2 exports neither directly. Its ``verify`` hook writes the client certificate to a
@@ -309,7 +310,7 @@ modules {{
 \t\t\t# Only the device's issuer is checked: the manufacturer CA's own status would need
 \t\t\t# a CRL of the root too.
 \t\t\tcheck_all_crl = no
-\t\t\t# DESIGN.md 2: the device certificate's CN is its IMEI; it must be the one the
+\t\t\t# dynsub's device profile: the device certificate's CN is its IMEI; it must be the one the
 \t\t\t# EAP identity (the onboarding SUCI) claims.
 \t\t\tcheck_cert_cn = "%{{control:{CLAIMED_IMEI}}}"
 \t\t\tcipher_list = "DEFAULT"

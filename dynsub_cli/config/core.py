@@ -1,4 +1,4 @@
-"""core.toml: what a core serves, to whom, and with which secrets (DESIGN.md section 4).
+"""core.toml: what a core serves, to whom, and with which secrets (docs/architecture.md section 6).
 
 :func:`load` parses and validates the file without touching the files it names, so commands
 that only need the store (``dynsub store ...``) work on a machine without the PKI;
@@ -33,7 +33,7 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_CONNECTIONS_PER_PEER = 64
 DEFAULT_FIRST_PDU_SECONDS = 5.0
 DEFAULT_CHALLENGES_PER_MINUTE = 120
-MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (DESIGN.md 3)
+MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (docs/protocol.md section 1)
 MIN_FRAME_LIMIT = 512  # the lower bound of the key; wire.check sets the real one from the names
 #: A NAS procedure answers within seconds (TS 24.501 10.2: T3560 is 6 s); a timeout above an
 #: hour keeps a dead peer's slot for good, and asyncio refuses an infinite one late.
@@ -550,7 +550,7 @@ def _enrollment(
     if default_plan not in plans:
         raise s.error("default_plan", f'unknown plan "{default_plan}"; defined: {", ".join(plans)}')
     plan = plans[default_plan]
-    # DESIGN.md 4: a freshly minted device onboards with no options, so the defaults must fit.
+    # A freshly minted device onboards with no options, so the defaults must fit.
     if plan.requires:
         raise s.error(
             "default_plan",

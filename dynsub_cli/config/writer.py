@@ -47,7 +47,7 @@ DEFAULT_STORE = Path("subscriptions.sqlite")
 
 _COMMENTS: dict[str, str] = {
     "header": """\
-dynsub core configuration (DESIGN.md section 4).
+dynsub core configuration (man dynsub-core).
 Relative paths are relative to the folder of this file. Unknown keys are errors.""",
     "network": """\
 The PLMN this core serves. Every SUPI it allocates is imsi-<mcc><mnc><msin>.""",

@@ -6,7 +6,8 @@ The core's certificate, the trust anchors and the manufacturer CA stay in the PK
 are named by path, so that a CRL written later by `dynsub pki crl` is what the core reads.
 
 The devices a core accepts default to those of its own PKI. When they come from another
-manufacturer, under another root (DESIGN.md 2: a separate root per branch), the core is given
+manufacturer, under another root (a separate root per branch, docs/architecture.md section 5), the
+core is given
 that manufacturer's root, CA and CRL instead; each is checked here, so that a core which could
 never accept a device is refused at init rather than at the first onboarding.
 """

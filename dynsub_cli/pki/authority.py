@@ -1,6 +1,7 @@
 """The PKI folder: ``dynsub pki init`` creates it, every other command loads it.
 
-A PKI folder (0700) holds the CA hierarchy of DESIGN.md section 2, the core certificate, the
+A PKI folder (0700) holds the CA hierarchy of docs/architecture.md section 5, the core certificate,
+the
 minting ledger and the revocation list, described by ``pki.toml``:
 
 ```

@@ -1,6 +1,7 @@
 """dynsub's subscription key K, generated on both sides after onboarding, and its confirmation.
 
-DESIGN.md 3.1 asks the UE to "generate its security key in response to a request from the
+The onboarding flow (docs/protocol.md section 2) asks the UE to "generate its security key in
+response to a request from the
 core network". Neither side sends K: both derive it from KAUSF of the onboarding EAP-TLS run
 and two fresh nonces, and the UE proves it holds the same K with a MAC.
 

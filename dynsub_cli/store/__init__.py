@@ -1,4 +1,5 @@
-"""The subscription store (DESIGN.md section 5): SQLite, sealed secrets, audit trail, exports."""
+"""The subscription store (docs/architecture.md section 3): SQLite or PostgreSQL, sealed secrets,
+audit trail, exports."""
 
 from dynsub_cli.store.model import (
     SQN_MAX,

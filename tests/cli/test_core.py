@@ -33,7 +33,8 @@ def operator(tmp_path: Path) -> Pki:
 
 @pytest.fixture
 def maker(tmp_path: Path) -> Pki:
-    """A manufacturer with its own root: the separate-root case of DESIGN.md 2."""
+    """A manufacturer with its own root: the separate-root case of docs/architecture.md section
+    5."""
     made = make_pki(tmp_path / "maker", manufacturer="Maker GmbH")
     revocation.write_crl(made)
     return made

@@ -10,7 +10,8 @@ Two captures, both read with ``tshark -r FILE -d tcp.port==PORT,nas-5gs -T pdml`
 
 For each, every PDU must be a top-level NAS-5GS PDU, with no malformed packet and no expert
 info of warning or error level anywhere (TCP included: a lost segment would show there), and
-the sequence of (direction, message) per connection must be the one of DESIGN.md 3.1. Messages
+the sequence of (direction, message) per connection must be the one of docs/protocol.md section 2.
+Messages
 after SECURITY MODE COMMAND are ciphered with 128-NEA2, which Wireshark cannot read without
 keys, so they appear as "protected" with their direction; their number and order still pin
 the flow down (each is named in the patterns below).
@@ -60,7 +61,7 @@ _TLS_HANDSHAKES = {"1": "client-hello", "2": "server-hello"}
 
 _EAP_RESPONSE = "ul authentication response eap-response eap-tls[^\n]*\n"
 _EAP_REQUEST = "dl authentication request eap-request eap-tls[^\n]*\n"
-# DESIGN.md 3.1, first connection: the seed flow.
+# docs/protocol.md section 2, first connection: the seed flow.
 ONBOARDING = re.compile(
     "ul registration request initial nai\n"  # null-scheme SUCI from the certificate
     "dl registration reject #74\n"  # no subscription: start subscription generation
@@ -81,7 +82,7 @@ ONBOARDING = re.compile(
     "dl protected\n"  # DEREGISTRATION REQUEST (#93)
     "ul protected\n"  # DEREGISTRATION ACCEPT
 )
-# DESIGN.md 3.1, last line: a normal registration with the generated subscription.
+# docs/protocol.md section 2, last line: a normal registration with the generated subscription.
 REGISTRATION = re.compile(
     "ul registration request initial imsi scheme [12]\n"  # SUCI Profile A or B
     "dl authentication request rand autn\n"  # 5G AKA
@@ -187,7 +188,7 @@ def _check(dissection: Dissection, expected: list[re.Pattern[str]]) -> None:
     connections = dissection.connections()
     assert len(connections) == len(expected), connections
     for shown, pattern in zip(connections, expected, strict=True):
-        assert pattern.fullmatch(shown), f"not the flow of DESIGN.md 3.1:\n{shown}"
+        assert pattern.fullmatch(shown), f"not the flow of docs/protocol.md section 2:\n{shown}"
     # Wireshark also reads the TLS 1.3 handshake inside EAP-TLS: the UE opens it, the core's
     # certificate follows in the server's flight.
     assert {"ul client-hello", "dl server-hello"} <= dissection.tls

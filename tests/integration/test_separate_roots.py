@@ -1,4 +1,5 @@
-"""A separate root per branch (DESIGN.md 2), as two organisations would set it up.
+"""A separate root per branch (docs/architecture.md section 5), as two organisations would set it
+up.
 
 A manufacturer's PKI (its own root, manufacturer CA, CRL) mints the devices; an operator's PKI
 (another root, operator CA, core certificate) runs the core. The devices are minted trusting the

@@ -1,4 +1,5 @@
-"""A small test PKI in the shape of DESIGN.md 2, minted with ``cryptography``, and verifiers.
+"""A small test PKI in the shape of docs/architecture.md section 5, minted with ``cryptography``,
+and verifiers.
 
 root -> manufacturer CA -> device (clientAuth), root -> operator CA -> core (serverAuth).
 ``pki("rogue")`` builds a second, untrusted hierarchy of the same shape. The verifiers use
@@ -103,7 +104,8 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
 
 
 def device(manufacturer: Issued, **changes: object) -> Issued:
-    """A device certificate per DESIGN.md 2; ``changes`` override ``issue`` arguments."""
+    """A device certificate per docs/architecture.md section 5; ``changes`` override ``issue``
+    arguments."""
     args: dict[str, object] = {
         "eku": ExtendedKeyUsageOID.CLIENT_AUTH,
         "san": x509.UniformResourceIdentifier("urn:gsma:imei:49015420-323751-8"),
