@@ -328,7 +328,7 @@ def mint_command(
         ),
     )
     with render.progress("minting", max(count, 1), enabled=not as_json) as advance:
-        result = mint.mint(loaded, request, progress=advance)
+        result = mint.mint(loaded, request, progress=advance, stage=advance.stage)
     summary: dict[str, Any] = {
         "run": result.run,
         "out": str(result.out),

@@ -22,6 +22,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -192,6 +193,9 @@ def _cell(value: Any) -> str:
 class Advance(Protocol):
     def __call__(self, count: int = 1) -> None: ...
 
+    def stage(self, description: str) -> None:
+        """Say what the job does now (before its first step, say)."""
+
 
 @contextmanager
 def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance]:
@@ -200,11 +204,7 @@ def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance
     Yields a callable that advances the bar by ``count`` steps.
     """
     if not enabled or not err.is_terminal:
-
-        def advance_quietly(count: int = 1) -> None:
-            return None
-
-        yield advance_quietly
+        yield _Quiet()
         return
     bar = Progress(
         TextColumn("{task.description}"),
@@ -217,12 +217,26 @@ def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance
         transient=False,
     )
     with bar:
-        task = bar.add_task(description, total=total)
+        yield _Bar(bar, bar.add_task(description, total=total), description)
 
-        def advance(count: int = 1) -> None:
-            bar.advance(task, count)
 
-        yield advance
+class _Quiet:
+    def __call__(self, count: int = 1) -> None:
+        return None
+
+    def stage(self, description: str) -> None:
+        return None
+
+
+class _Bar:
+    def __init__(self, bar: Progress, task: TaskID, description: str) -> None:
+        self._bar, self._task, self._description = bar, task, description
+
+    def __call__(self, count: int = 1) -> None:
+        self._bar.update(self._task, advance=count, description=self._description)
+
+    def stage(self, description: str) -> None:
+        self._bar.update(self._task, description=description)
 
 
 # --- the core's log ----------------------------------------------------------------------

@@ -372,9 +372,15 @@ def _requests_by_imei(
 
 
 def mint(
-    pki: Pki, request: MintRequest, *, progress: Callable[[int], None] | None = None
+    pki: Pki,
+    request: MintRequest,
+    *,
+    progress: Callable[[int], None] | None = None,
+    stage: Callable[[str], None] = lambda what: None,
 ) -> MintResult:
-    """Mint ``request.count`` devices; ``progress(n)`` is called as each chunk is committed.
+    """Mint ``request.count`` devices; ``progress(n)`` is called as each chunk is committed,
+    ``stage(what)`` before each step that takes a while before the first device (reserving a
+    large run's IMEIs, starting the workers).
 
     Workers start from a forkserver, so a script that calls this needs multiprocessing's
     ``if __name__ == "__main__":`` guard (the ``dynsub`` command and ``python -m`` have it).
@@ -403,6 +409,7 @@ def mint(
         run = new_run_id()
         with RunLock(ledger.locks, run):
             # Refused (overlapping range, TAC full) before anything is recorded.
+            stage(f"reserving {count} IMEIs")
             reservations = ledger.reserve(run, out, tac, count, request.first_snr) if count else []
             outcome = "failed"
             flusher = _Flusher()
@@ -423,7 +430,9 @@ def mint(
                         commit(_mint_with(worker, chunk))
                 else:
                     workers = min(workers, len(chunks))
+                    stage(f"starting {workers} workers")
                     with _pool(workers, setup) as pool:
+                        stage("minting")
                         _run_chunks(pool, chunks, commit)
                 outcome = "done"
             except KeyboardInterrupt:
