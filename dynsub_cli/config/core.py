@@ -27,6 +27,7 @@ DEFAULT_ROUTING_INDICATOR = "0000"
 DEFAULT_AMF = bytes.fromhex("8000")  # TS 33.102 Annex H: the AMF "separation bit" set
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 256
+DEFAULT_HOOK_TIMEOUT = 5.0
 MAX_FRAME_LIMIT = 0xFFFF  # the 2-byte length prefix of the TCP framing (DESIGN.md 3)
 MIN_FRAME_LIMIT = 512
 IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
@@ -137,6 +138,35 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where Prometheus scrapes the core, with /healthz and /readyz (docs/operations.md)."""
+
+    listen: tuple[str, int] | None = None  # None: no metrics endpoint
+
+
+class HookFailure(StrEnum):
+    """What an onboarding gets when its hook fails, times out or answers garbage."""
+
+    DENY = "deny"
+    ALLOW = "allow"  # the policy's answer stands
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    """``[hooks.onboarding]``: an executable (JSON on stdin and stdout) or an HTTP URL."""
+
+    command: tuple[str, ...] = ()  # the executable and its arguments
+    url: str | None = None
+    timeout_seconds: float = DEFAULT_HOOK_TIMEOUT
+    on_error: HookFailure = HookFailure.DENY
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    onboarding: HookConfig | None = None
+
+
+@dataclass(frozen=True)
 class CoreConfig:
     network: NetworkConfig
     pki: PkiConfig
@@ -149,6 +179,8 @@ class CoreConfig:
     plans: Mapping[str, Plan]
     listen: ListenConfig = field(default_factory=ListenConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
     def supi_for(self, msin: str) -> str:
         """TS 23.003 2.2A: an IMSI-type SUPI, ``imsi-<mcc><mnc><msin>``."""
@@ -191,6 +223,8 @@ SECTIONS = (
     "service_types",
     "plans",
     "limits",
+    "metrics",
+    "hooks",
 )
 
 
@@ -247,6 +281,8 @@ def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
         service_types=service_types,
         plans=plans,
         limits=_limits(section("limits", required=False)),
+        metrics=_metrics(section("metrics", required=False)),
+        hooks=_hooks(section("hooks", required=False)),
     )
     return config
 
@@ -474,3 +510,51 @@ def _limits(s: Section) -> LimitsConfig:
     )
     s.finish()
     return LimitsConfig(timeout_seconds=timeout, max_connections=connections, max_frame=max_frame)
+
+
+def _metrics(s: Section) -> MetricsConfig:
+    listen = s.text("listen", None)
+    s.finish()
+    if listen is None:
+        return MetricsConfig()
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 0xFFFF:
+        raise s.error("listen", f'must be "HOST:PORT" with a port 0-65535, got "{listen}"')
+    return MetricsConfig(listen=(host.strip("[]"), int(port)))
+
+
+def _hooks(s: Section) -> HooksConfig:
+    table = s.table_or_none("onboarding")
+    s.finish()
+    if table is None:
+        return HooksConfig()
+    h = Section(s.file, s.base, "hooks.onboarding", table)
+    command = h.text_or_list("command", None)
+    url = h.text("url", None)
+    if (command is None) == (url is None):
+        raise ConfigError(f"{h.where}: give exactly one of command (an executable) or url")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise h.error("url", f'must be an http:// or https:// URL, got "{url}"')
+    if command is not None:
+        if not command or not command[0]:
+            raise h.error("command", "name the executable")
+        # The executable resolves like every path of core.toml; its arguments stay as given.
+        command = (str(h.resolve(command[0])), *command[1:])
+    timeout = h.check(
+        "timeout_seconds",
+        h.number("timeout_seconds", DEFAULT_HOOK_TIMEOUT),
+        lambda v: 0 < v <= 300,
+        "must be more than 0 and at most 300",
+    )
+    on_error = h.text("on_error", HookFailure.DENY.value)
+    allowed = ", ".join(f.value for f in HookFailure)
+    h.check("on_error", on_error, lambda v: v in set(HookFailure), f"one of: {allowed}")
+    h.finish()
+    return HooksConfig(
+        HookConfig(
+            command=tuple(command or ()),
+            url=url,
+            timeout_seconds=timeout,
+            on_error=HookFailure(on_error),
+        )
+    )
