@@ -7,6 +7,7 @@ checked against the store and the audit trail.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -82,7 +83,7 @@ def store_json(lab: Lab, tmp_path: Path, *what: str) -> Any:
 
 
 def metrics_base(tmp_path: Path, core: ServedCore) -> str:
-    return "http://" + ready(tmp_path / "ready.json")["metrics"]
+    return "http://" + str(ready(tmp_path / "ready.json")["metrics"])
 
 
 def test_metrics_match_the_store_and_the_audit_trail(tmp_path: Path) -> None:
@@ -164,3 +165,75 @@ def test_readyz_follows_the_store(tmp_path: Path) -> None:
             holder.execute("ROLLBACK")
             holder.close()
         until(lambda: get(base, "/readyz")[0] == 200, "/readyz ready again")
+
+
+def reloaded(core: ServedCore, done: int, outcome: str) -> Callable[[], bool]:
+    """True once the core logged more than ``done`` reloads with ``outcome``."""
+    return lambda: len(reloads(core, outcome)) > done
+
+
+def reloads(core: ServedCore, outcome: str) -> list[dict[str, Any]]:
+    return [r for r in core.records() if r["step"] == "reload" and r["outcome"] == outcome]
+
+
+def onboard(lab: Lab, device: Path, core: ServedCore, tmp_path: Path, expect: int = 0) -> str:
+    done = dynsub("ue", "onboard", "--device", device, "--core", core.address,
+                  cwd=tmp_path, expect=expect)  # fmt: skip
+    return done.stdout + done.stderr
+
+
+def test_sighup_applies_a_new_blocklist_and_keeps_the_old_policy_on_a_broken_file(
+    tmp_path: Path,
+) -> None:
+    lab = make_lab(tmp_path, devices=3)
+    first, blocked, other = lab.devices
+    good = lab.config_file.read_text(encoding="utf-8")
+    with served_core(lab.config_file, cwd=tmp_path) as core:
+        onboard(lab, first, core, tmp_path)
+        lab.config_file.write_text(
+            good.replace("blocklist = []", f'blocklist = ["{blocked.name}"]'), encoding="utf-8"
+        )
+        sent = dynsub("core", "reload", "--config", lab.config_file, cwd=tmp_path)
+        assert f"pid {core.process.pid}" in sent.stderr + sent.stdout
+        until(reloaded(core, 0, "ok"), "the reload")
+        told = onboard(lab, blocked, core, tmp_path, expect=12)  # ExitCode.REJECTED
+        assert "#5" in told or "PEI" in told.upper()
+        # A core.toml that does not validate: logged, the blocklist above stays in force.
+        lab.config_file.write_text(good + "\n[metrics]\nlisten = 'nowhere'\n", encoding="utf-8")
+        dynsub("core", "reload", "--config", lab.config_file, cwd=tmp_path)
+        until(reloaded(core, 0, "failed"), "the failed reload")
+        failed = reloads(core, "failed")[0]["message"]
+        assert "[metrics] listen" in failed
+        assert "the previous configuration stays in force" in failed
+        onboard(lab, blocked, core, tmp_path, expect=12)
+        onboard(lab, other, core, tmp_path)
+        assert core.process.poll() is None
+    refusals = [r for r in core.records() if r.get("cause") == int(MmCause.PEI_NOT_ACCEPTED)]
+    assert len(refusals) == 2
+    assert core.exit_code == 0
+
+
+def test_fifty_sighups_during_a_load_run_lose_no_onboarding(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path, devices=20)
+    with served_core(lab.config_file, cwd=tmp_path) as core:
+        load = subprocess.Popen(
+            [sys.executable, "-m", "dynsub_cli", "ue", "load", "--devices",
+             str(lab.devices[0].parent), "--core", core.address, "--count", "40",
+             "--concurrency", "4", "--json"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        )  # fmt: skip
+        for sent in range(50):
+            core.process.send_signal(signal.SIGHUP)
+            # Each reload is logged before the next signal, so that none merges with another.
+            until(reloaded(core, sent, "ok"), f"reload {sent + 1}")
+        out, err = load.communicate(timeout=HANG)
+        assert load.returncode == 0, err
+        assert core.process.poll() is None
+    summary = json.loads(out)
+    assert summary["arrivals"] == summary["succeeded"] == 40
+    assert summary["failed"] == 0
+    assert len(reloads(core, "ok")) == 50
+    assert not reloads(core, "failed")
+    stats = store_json(lab, tmp_path, "stats")
+    assert stats["total"] == 20
+    assert stats["events_by_kind"]["subscription_created"] == {"success": 20}
