@@ -159,7 +159,8 @@ class Metrics:
             self.reloads.labels(record.step, record.outcome).inc()
         if record.step == "hook" and record.seconds is not None:
             self.hook_latency.labels("onboarding").observe(record.seconds)
-            self.hook_calls.labels("onboarding", record.outcome).inc()
+            answer = {"ok": "allow", "refused": "deny"}.get(record.outcome, record.outcome)
+            self.hook_calls.labels("onboarding", answer).inc()
         procedure = record.procedure
         if record.refusal is not None:
             self._refused(record, procedure)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -25,6 +26,9 @@ from dynsub_cli.security import keys
 from dynsub_cli.security.ecies import HomeNetworkKey, Profile
 from dynsub_cli.store import Policy, SupiRange
 from dynsub_cli.store.backend import SubscriptionStore
+
+if TYPE_CHECKING:  # core.hooks runs on a Connection, which holds a Network
+    from dynsub_cli.core.hooks import OnboardingHook
 
 #: Makes the EAP server of one onboarding on a network: (network, EAP identity, peer).
 EapServers = Callable[["Network", str, str], EapServer]
@@ -44,6 +48,8 @@ class Network:
     eap_servers: EapServers = field(repr=False)
     audit: AuditTrail = field(repr=False)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    #: [hooks.onboarding] of core.toml (core.hooks), consulted before each commit.
+    onboarding_hook: OnboardingHook | None = field(default=None, repr=False)
 
     @property
     def mcc(self) -> str:
@@ -101,6 +107,7 @@ class Network:
         *,
         audit: AuditTrail | None = None,
         now: Callable[[], dt.datetime] | None = None,
+        onboarding_hook: OnboardingHook | None = None,
     ) -> Network:
         config.check_files()
         pki = config.pki
@@ -135,6 +142,7 @@ class Network:
             store=store,
             eap_servers=eap_servers,
             audit=audit if audit is not None else AuditTrail(store),
+            onboarding_hook=onboarding_hook,
             **({"now": now} if now is not None else {}),
         )
 
