@@ -84,6 +84,11 @@ bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
     "plans": f"""\
 Billing plans: which service types they allow and which billing information the UE
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
+    "metrics": """\
+Prometheus /metrics, /healthz and /readyz of the core (docs/operations.md).""",
+    "hooks": """\
+The onboarding provisioning hook: an executable (JSON on stdin and stdout) or an HTTP URL
+(JSON POST), consulted before each commit (docs/operations.md).""",
     "limits": """\
 timeout_seconds: a silent peer is dropped after this long.
 max_connections: concurrent UE connections; the core closes any beyond it at once.
@@ -170,7 +175,26 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             "max_connections": config.limits.max_connections,
             "max_frame": config.limits.max_frame,
         },
+        **_operations(config, base),
     }
+
+
+def _operations(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
+    """[metrics] and [hooks], written only when set: a default core.toml has neither."""
+    tables: dict[str, dict[str, Any]] = {}
+    if config.metrics.listen is not None:
+        host, port = config.metrics.listen
+        tables["metrics"] = {"listen": f"{host}:{port}"}
+    hook = config.hooks.onboarding
+    if hook is not None:
+        entry: dict[str, Any] = {}
+        if hook.url is not None:
+            entry["url"] = hook.url
+        else:
+            entry["command"] = [_path(Path(hook.command[0]), base), *hook.command[1:]]
+        entry |= {"timeout_seconds": hook.timeout_seconds, "on_error": hook.on_error.value}
+        tables["hooks"] = {"onboarding": entry}
+    return tables
 
 
 def dumps(config: CoreConfig, base: Path) -> str:
