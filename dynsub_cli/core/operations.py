@@ -159,8 +159,19 @@ class Operations:
             self._health.listening = True
         if self._config_file is not None:
             path = pid_file(self._config_file)
-            write_atomic(path, f"{os.getpid()}\n".encode())
-            self._pid_written = path
+            try:
+                write_atomic(path, f"{os.getpid()}\n".encode())
+                self._pid_written = path
+            except DynsubError as err:
+                # A read-only core folder still serves; only `core reload` needs the file.
+                self.log(
+                    LogRecord(
+                        "-",
+                        "pid-file",
+                        "failed",
+                        f"{err.message}; send SIGHUP to pid {os.getpid()} to reload",
+                    )
+                )
         if self._ready_file is not None:
             document: dict[str, object] = {"host": host, "port": port, "pid": os.getpid()}
             if self.metrics_address is not None:

@@ -237,6 +237,9 @@ def test_core_toml_names_one_hook(tmp_path: Path) -> None:
     assert hook is not None
     assert hook.command == (str(lab.core / "hook.py"), "--strict")
     assert (hook.timeout_seconds, hook.on_error) == (2.0, HookFailure.DENY)
+    # The writer keeps the section (core init --force, the tests' own rewrites).
+    configs.write(configs.load(lab.config_file), lab.config_file, overwrite=True)
+    assert configs.load(lab.config_file).hooks.onboarding == hook
     lab.config_file.write_text(
         text + '\n[hooks.onboarding]\ncommand = "x"\nurl = "http://127.0.0.1:1/"\n',
         encoding="utf-8",
