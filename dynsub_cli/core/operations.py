@@ -199,7 +199,17 @@ class Operations:
         while True:
             await requested.wait()
             requested.clear()
-            await asyncio.to_thread(self.reload)
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception as err:  # a bug must not end reloading, nor the core
+                self.log(
+                    LogRecord(
+                        "-",
+                        "reload",
+                        "failed",
+                        f"{type(err).__name__}: {err}; the previous configuration stays in force",
+                    )
+                )
 
     def reload(self) -> bool:
         """Read core.toml and its files again; True if the new configuration is in force."""
