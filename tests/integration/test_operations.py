@@ -113,6 +113,7 @@ def test_metrics_match_the_store_and_the_audit_trail(tmp_path: Path) -> None:
         seen: list[float] = []
         while load.poll() is None:  # scraped during the run: counters only grow
             seen.append(value(scrape(base), "dynsub_onboardings_total", outcome="ok", cause=""))
+            time.sleep(0.05)
         load.communicate(timeout=HANG)
         assert seen == sorted(seen)
         after = scrape(base)
