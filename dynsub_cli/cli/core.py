@@ -13,7 +13,7 @@ from dynsub_cli import config
 from dynsub_cli.aaa import freeradius
 from dynsub_cli.cli import render
 from dynsub_cli.config import ListenConfig
-from dynsub_cli.core import service, setup
+from dynsub_cli.core import operations, service, setup
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.errors import BadInput
 from dynsub_cli.pcap import PcapWriter
@@ -115,6 +115,23 @@ def init_command(
     render.info(f"serve it with: dynsub core serve --config {made.config_file}")
 
 
+@core.command("reload")
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="core.toml of the running core.",
+)
+def reload_command(config_file: Path) -> None:
+    """Make the running core read core.toml and its files again (SIGHUP).
+
+    New connections get the new configuration; the core logs whether it took it.
+    """
+    pid = operations.send_reload(config_file)
+    render.info(f"sent SIGHUP to the core (pid {pid}); its log says whether it reloaded")
+
+
 @core.command("serve")
 @click.option(
     "--config",
@@ -132,11 +149,25 @@ def init_command(
     help="Write every connection's bytes to this pcap (as sent and received, TCP on the "
     "port served; ciphertext only, 0600), flushed as it goes.",
 )
-def serve_command(config_file: Path, listen: str | None, log_json: bool, pcap: Path | None) -> None:
+@click.option(
+    "--ready-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write this file (JSON: host, port, pid, metrics) once the core listens; removed "
+    "when it stops.",
+)
+def serve_command(
+    config_file: Path,
+    listen: str | None,
+    log_json: bool,
+    pcap: Path | None,
+    ready_file: Path | None,
+) -> None:
     """Serve onboarding and registration until SIGINT or SIGTERM.
 
     Logs one line per procedure step on stderr; the first line says where it listens.
     Stopping waits briefly for running procedures; a record is committed whole or not at all.
+    SIGHUP (`dynsub core reload`) reads core.toml and its files again for new connections;
+    the pid is in core.pid next to core.toml (docs/operations.md).
     """
     cfg = config.load(config_file)
     address = _listen(listen)
@@ -149,11 +180,16 @@ def serve_command(config_file: Path, listen: str | None, log_json: bool, pcap: P
 
     async def main() -> None:
         stop = asyncio.Event()
+        reload = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, reload.set)
         tap = trace.connection if trace is not None else None
-        await service.serve(cfg, stop, listen=address, log=log, ready=ready, tap=tap)
+        await service.serve(
+            cfg, stop, listen=address, log=log, ready=ready, tap=tap,
+            config_file=config_file, reload=reload, ready_file=ready_file,
+        )  # fmt: skip
 
     trace = PcapWriter(pcap, atomic=False) if pcap is not None else None
     try:

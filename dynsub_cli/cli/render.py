@@ -257,6 +257,12 @@ class _Record(Protocol):
     def supi(self) -> str | None: ...
     @property
     def cause(self) -> int | None: ...
+    @property
+    def procedure(self) -> str | None: ...
+    @property
+    def refusal(self) -> str | None: ...
+    @property
+    def seconds(self) -> float | None: ...
 
 
 def _now() -> str:
@@ -285,6 +291,10 @@ def log_line(record: _Record, *, as_json: bool) -> None:
         "imei": record.imei,
         "supi": record.supi,
         "cause": record.cause,
+        # What the metrics count by (docs/operations.md), for log pipelines too.
+        "procedure": record.procedure,
+        "refusal": record.refusal,
+        "seconds": record.seconds,
     }
     who = " ".join(
         f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None

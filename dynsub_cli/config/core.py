@@ -42,6 +42,7 @@ MAX_TIMEOUT = 3600.0
 MAX_CONNECTIONS_LIMIT = 1_048_576
 #: TS 23.003 9.1: a DNN (APN) is at most 100 octets.
 MAX_DNN_OCTETS = 100
+DEFAULT_HOOK_TIMEOUT = 5.0
 IMSI_DIGITS = 15  # TS 23.003 2.2: an IMSI has at most 15 digits
 
 #: Billing information a plan may require the UE to supply during onboarding.
@@ -231,6 +232,35 @@ class RadiusServerConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where Prometheus scrapes the core, with /healthz and /readyz (docs/operations.md)."""
+
+    listen: tuple[str, int] | None = None  # None: no metrics endpoint
+
+
+class HookFailure(StrEnum):
+    """What an onboarding gets when its hook fails, times out or answers garbage."""
+
+    DENY = "deny"
+    ALLOW = "allow"  # the policy's answer stands
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    """``[hooks.onboarding]``: an executable (JSON on stdin and stdout) or an HTTP URL."""
+
+    command: tuple[str, ...] = ()  # the executable and its arguments
+    url: str | None = None
+    timeout_seconds: float = DEFAULT_HOOK_TIMEOUT
+    on_error: HookFailure = HookFailure.DENY
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    onboarding: HookConfig | None = None
+
+
+@dataclass(frozen=True)
 class CoreConfig:
     network: NetworkConfig
     pki: PkiConfig
@@ -245,6 +275,8 @@ class CoreConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     authentication: AuthenticationConfig = field(default_factory=AuthenticationConfig)
     radius_server: RadiusServerConfig | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
     def supi_for(self, msin: str) -> str:
         """TS 23.003 2.2A: an IMSI-type SUPI, ``imsi-<mcc><mnc><msin>``."""
@@ -292,6 +324,8 @@ SECTIONS = (
     "limits",
     "authentication",
     "radius_server",
+    "metrics",
+    "hooks",
 )
 
 
@@ -371,6 +405,8 @@ def parse(data: Mapping[str, Any], *, file: str, base: Path) -> CoreConfig:
         limits=_limits(section("limits", required=False)),
         authentication=_authentication(section("authentication", required=False)),
         radius_server=_radius_server(data, section),
+        metrics=_metrics(section("metrics", required=False)),
+        hooks=_hooks(section("hooks", required=False)),
     )
     wire.check(config, file)
     return config
@@ -749,3 +785,51 @@ def _radius_server(data: Mapping[str, Any], section: Any) -> RadiusServerConfig 
     )
     s.finish()
     return config
+
+
+def _metrics(s: Section) -> MetricsConfig:
+    listen = s.text("listen", None)
+    s.finish()
+    if listen is None:
+        return MetricsConfig()
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 0xFFFF:
+        raise s.error("listen", f'must be "HOST:PORT" with a port 0-65535, got "{listen}"')
+    return MetricsConfig(listen=(host.strip("[]"), int(port)))
+
+
+def _hooks(s: Section) -> HooksConfig:
+    table = s.table_or_none("onboarding")
+    s.finish()
+    if table is None:
+        return HooksConfig()
+    h = Section(s.file, s.base, "hooks.onboarding", table)
+    command = h.text_or_list("command", None)
+    url = h.text("url", None)
+    if (command is None) == (url is None):
+        raise ConfigError(f"{h.where}: give exactly one of command (an executable) or url")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise h.error("url", f'must be an http:// or https:// URL, got "{url}"')
+    if command is not None:
+        if not command or not command[0]:
+            raise h.error("command", "name the executable")
+        # The executable resolves like every path of core.toml; its arguments stay as given.
+        command = (str(h.resolve(command[0])), *command[1:])
+    timeout = h.check(
+        "timeout_seconds",
+        h.number("timeout_seconds", DEFAULT_HOOK_TIMEOUT),
+        lambda v: 0 < v <= 300,
+        "must be more than 0 and at most 300",
+    )
+    on_error = h.text("on_error", HookFailure.DENY.value)
+    allowed = ", ".join(f.value for f in HookFailure)
+    h.check("on_error", on_error, lambda v: v in set(HookFailure), f"one of: {allowed}")
+    h.finish()
+    return HooksConfig(
+        HookConfig(
+            command=tuple(command or ()),
+            url=url,
+            timeout_seconds=timeout,
+            on_error=HookFailure(on_error),
+        )
+    )

@@ -108,6 +108,25 @@ class Section:
                 raise self.error(key, f"expected an array of strings, found {describe(item)}")
         return tuple(value)
 
+    def text_or_list(self, key: str, default: Any = _MISSING) -> Any:
+        """A string (one item) or an array of strings, as a tuple."""
+        value = self._take(key, default)
+        if value is default:
+            return value
+        if isinstance(value, str):
+            return (value,)
+        self._typed(key, value, list, "a string or an array of strings")
+        for item in value:
+            if not isinstance(item, str):
+                raise self.error(key, f"expected an array of strings, found {describe(item)}")
+        return tuple(value)
+
+    def table_or_none(self, key: str) -> Mapping[str, Any] | None:
+        value = self._take(key, None)
+        if value is not None and not isinstance(value, Mapping):
+            raise self.error(key, f"expected a table [{self.name}.{key}], got {describe(value)}")
+        return value
+
     def path(self, key: str, default: Any = _MISSING) -> Any:
         value = self.text(key, default)
         return value if value is default else self.resolve(value)

@@ -93,6 +93,11 @@ bps, Kbps, Mbps, Gbps, Tbps) or an integer in bit/s.""",
     "plans": f"""\
 Billing plans: which service types they allow and which billing information the UE
 must supply (requires; allowed fields: {", ".join(BILLING_FIELDS)}).""",
+    "metrics": """\
+Prometheus /metrics, /healthz and /readyz of the core (docs/operations.md).""",
+    "hooks": """\
+The onboarding provisioning hook: an executable (JSON on stdin and stdout) or an HTTP URL
+(JSON POST), consulted before each commit (docs/operations.md).""",
     "limits": """\
 timeout_seconds: a silent peer is dropped after this long (at most 3600).
 max_connections: concurrent UE connections; the core closes any beyond it at once.
@@ -207,6 +212,7 @@ def _tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
             ),
         },
         **_aaa_tables(config, base),
+        **_operations(config, base),
     }
 
 
@@ -234,6 +240,24 @@ def _aaa_tables(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
 
 def _set(**values: object) -> dict[str, object]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _operations(config: CoreConfig, base: Path) -> dict[str, dict[str, Any]]:
+    """[metrics] and [hooks], written only when set: a default core.toml has neither."""
+    tables: dict[str, dict[str, Any]] = {}
+    if config.metrics.listen is not None:
+        host, port = config.metrics.listen
+        tables["metrics"] = {"listen": f"{host}:{port}"}
+    hook = config.hooks.onboarding
+    if hook is not None:
+        entry: dict[str, Any] = {}
+        if hook.url is not None:
+            entry["url"] = hook.url
+        else:
+            entry["command"] = [_path(Path(hook.command[0]), base), *hook.command[1:]]
+        entry |= {"timeout_seconds": hook.timeout_seconds, "on_error": hook.on_error.value}
+        tables["hooks"] = {"onboarding": entry}
+    return tables
 
 
 def dumps(config: CoreConfig, base: Path) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dynsub_cli.aaa.client import RadiusClient, radius_settings
 from dynsub_cli.config import CoreConfig, EapServerKind
 from dynsub_cli.core.audit import AuditTrail
+from dynsub_cli.core.hooks import OnboardingHook
 from dynsub_cli.core.network import EapServers, Network
 from dynsub_cli.eap.builtin import BuiltinServer
 from dynsub_cli.eap.server import EapServer
@@ -61,4 +62,14 @@ def network(
     now: Callable[[], dt.datetime] | None = None,
 ) -> Network:
     """What every session of a core shares, loaded from ``config`` and its files."""
-    return Network.load(config, store, eap_servers(config), audit=audit, now=now)
+    hook = config.hooks.onboarding
+    return Network.load(
+        config,
+        store,
+        eap_servers(config),
+        audit=audit,
+        now=now,
+        onboarding_hook=(
+            OnboardingHook(hook, config.service_types, config.plans) if hook is not None else None
+        ),
+    )

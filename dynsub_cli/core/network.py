@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 
@@ -32,6 +32,9 @@ from dynsub_cli.security import keys
 from dynsub_cli.security.ecies import HomeNetworkKey
 from dynsub_cli.store import SupiRange
 from dynsub_cli.store.backend import SubscriptionStore
+
+if TYPE_CHECKING:  # core.hooks runs on a Connection, which holds a Network
+    from dynsub_cli.core.hooks import OnboardingHook
 
 #: Makes the EAP server of one onboarding on a network: (network, EAP identity, peer).
 EapServers = Callable[["Network", str, str], EapServer]
@@ -53,6 +56,8 @@ class Network:
     #: 5G AKA challenges per SUPI per minute (limits.challenges_per_minute).
     challenges: PerMinute = field(repr=False)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    #: [hooks.onboarding] of core.toml (core.hooks), consulted before each commit.
+    onboarding_hook: OnboardingHook | None = field(default=None, repr=False)
 
     @property
     def mcc(self) -> str:
@@ -131,6 +136,7 @@ class Network:
         *,
         audit: AuditTrail | None = None,
         now: Callable[[], dt.datetime] | None = None,
+        onboarding_hook: OnboardingHook | None = None,
     ) -> Network:
         config.check_files()
         pki = config.pki
@@ -173,6 +179,7 @@ class Network:
             eap_servers=eap_servers,
             audit=audit if audit is not None else AuditTrail(store),
             challenges=PerMinute(config.limits.challenges_per_minute),
+            onboarding_hook=onboarding_hook,
             **({"now": now} if now is not None else {}),
         )
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-from dynsub_cli.core import policy, provisioning
+from dynsub_cli.core import hooks, policy, provisioning
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.procedure import (
     ABBA,
@@ -169,6 +169,10 @@ class Onboarding(Procedure):
             self._service = provisioning.accept(self._net, choice)
         except provisioning.NotAccepted as err:
             raise Refused(err.refusal, err.message, dialogue_cause=err.cause) from err
+        if self._net.onboarding_hook is not None:  # the operator's say, before the commit
+            self._service = await hooks.consult(
+                self.connection, self._net.onboarding_hook, self._device, choice, self._service
+            )
         self._network_nonce = self.connection.random(subscription.NONCE_LENGTH)
         self.connection.note(
             "dialogue", f"service {choice.service_type}, plan {choice.plan} accepted"

@@ -52,6 +52,13 @@ class LogRecord:
     imei: str | None = None
     supi: str | None = None
     cause: int | None = None
+    #: The procedure running (``Procedure.step``), None before one starts: what the metrics
+    #: (core.metrics) count onboardings and registrations by.
+    procedure: str | None = None
+    #: The refusal's name (``Refusal``, lower case) on the line that ends a refused session.
+    refusal: str | None = None
+    #: How long the step took, for steps that wait on something outside (the hook).
+    seconds: float | None = None
 
 
 class Refused(Exception):
@@ -98,9 +105,33 @@ class Connection:
         self.imei: str | None = None
         self.supi: str | None = None
         self.authenticated = False
+        #: The step name of the procedure running on this connection, once one has started.
+        self.procedure: str | None = None
 
-    def note(self, step: str, message: str, outcome: str = "ok", cause: int | None = None) -> None:
-        self._log(LogRecord(self.peer, step, outcome, message, self.imei, self.supi, cause))
+    def note(
+        self,
+        step: str,
+        message: str,
+        outcome: str = "ok",
+        cause: int | None = None,
+        *,
+        refusal: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        self._log(
+            LogRecord(
+                self.peer,
+                step,
+                outcome,
+                message,
+                self.imei,
+                self.supi,
+                cause,
+                self.procedure,
+                refusal,
+                seconds,
+            )
+        )
 
     async def store(self, call: Callable[A, T], *args: A.args, **kwargs: A.kwargs) -> T:
         """Run one store call in a worker thread: a slow store never stalls other UEs."""
@@ -186,6 +217,7 @@ class Procedure:
     def __init__(self, connection: Connection, phase: Enum) -> None:
         self.connection = connection
         self.phase = phase
+        connection.procedure = self.step
 
     @property
     def settled(self) -> bool:

@@ -188,6 +188,18 @@ class Refusal(Enum):
         Answer.DEREGISTRATION,
         "every SUPI of the configured range is allocated",
     )
+    HOOK_DENIED = (
+        "dialogue",
+        MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN,
+        Answer.DEREGISTRATION,
+        "the operator's provisioning hook refused the device (its reason reaches the UE)",
+    )
+    HOOK_FAILED = (
+        "dialogue",
+        MmCause.CONGESTION,
+        Answer.DEREGISTRATION,
+        "the provisioning hook failed or did not answer in time, and on_error is deny",
+    )
     KEY_CONFIRMATION_FAILED = (
         "key generation",
         MmCause.MAC_FAILURE,

@@ -67,6 +67,8 @@ class Server:
         on_refused: Callable[[str, str], None] = lambda peer, why: None,
         busy: bytes | None = None,
         tap: Tap | None = None,
+        on_open: Callable[[str], None] = lambda peer: None,
+        on_close: Callable[[str], None] = lambda peer: None,
     ) -> None:
         """``busy`` is the PDU a connection beyond ``limits.max_connections`` receives before
         the core closes it (REGISTRATION REJECT #22, from the service). ``tap`` traces the
@@ -76,6 +78,8 @@ class Server:
         self._on_refused = on_refused
         self._busy = busy
         self._tap = tap
+        self._on_open = on_open  # a served connection starts and ends (core.metrics)
+        self._on_close = on_close
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._per_host: collections.Counter[str] = collections.Counter()
@@ -135,6 +139,7 @@ class Server:
             return
         self._tasks.add(task)
         self._per_host[host] += 1
+        self._on_open(peer)
         stream = self._traced(writer)
         try:
             await self._run(peer, reader, writer, stream)
@@ -148,6 +153,7 @@ class Server:
             self._per_host[host] -= 1
             if self._per_host[host] <= 0:
                 del self._per_host[host]
+            self._on_close(peer)
             if stream is not None:
                 stream.close()
             writer.close()

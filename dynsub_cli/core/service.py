@@ -25,6 +25,7 @@ from dynsub_cli.config import CoreConfig
 from dynsub_cli.core import assembly, policy
 from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import Network
+from dynsub_cli.core.operations import Operations
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server, Tap
 from dynsub_cli.core.session import CoreSession
@@ -78,6 +79,14 @@ class CrlWatch:
         with self._lock:
             return self._current()
 
+    def replace(self, network: Network, seen: tuple[Stamp, ...]) -> None:
+        """A reload (core.operations): ``network`` for new connections, its CRLs watched from
+        now on; ``seen`` are their stamps taken before ``network`` read them."""
+        with self._lock:
+            self.network = network
+            self._paths = tuple(network.config.pki.crls)
+            self._seen = seen
+
     def _current(self) -> Network:
         stamps_now = stamps(self._paths)
         if stamps_now == self._seen:
@@ -108,15 +117,23 @@ async def serve(
     log: Callable[[LogRecord], None] = lambda record: None,
     ready: Callable[[str, int], None] = lambda host, port: None,
     tap: Tap | None = None,
+    config_file: Path | None = None,
+    reload: asyncio.Event | None = None,
+    ready_file: Path | None = None,
 ) -> None:
     """Serve until ``stop`` is set; committed records are never lost on the way out.
-    ``tap`` traces every connection's bytes (dynsub_cli.pcap)."""
-    with assembly.open_store(config) as store:
+    ``tap`` traces every connection's bytes (dynsub_cli.pcap). Setting ``reload`` reads
+    ``config_file`` again (core.operations); ``ready_file`` is written once the core listens."""
+    ops = Operations(config, log, config_file=config_file, ready_file=ready_file)
+    log = ops.log
+    with assembly.open_store(config) as store, contextlib.ExitStack() as running:
         # Stamped before loading, so that a CRL replaced while the core starts is read again.
         seen = stamps(config.pki.crls)
         audit = AuditTrail(store, on_failure=lambda problem: log(_failed("audit", problem)))
         network = assembly.network(config, store, audit=audit)
         watch = CrlWatch(network, config.pki.crls, log, seen=seen)
+        ops.start(store, audit, watch)
+        running.callback(ops.stop)
         limits = Limits(
             timeout_seconds=config.limits.timeout_seconds,
             max_connections=config.limits.max_connections,
@@ -126,6 +143,7 @@ async def serve(
         )
 
         def refused(peer: str, why: str) -> None:
+            ops.refused(peer, why)
             log(LogRecord(peer, "connection", "refused", why))
 
         # TS 24.501 5.5.1.2.5: #22 (congestion) tells the UE to try again later.
@@ -136,17 +154,24 @@ async def serve(
             on_refused=refused,
             busy=busy,
             tap=tap,
+            on_open=ops.opened,
+            on_close=ops.closed,
         )
         host, port = listen or (config.listen.host, config.listen.port)
         bound = await server.start(host, port)
         dcs = await _radius_server(config, watch, log)
+        ops.listening(*bound)
         ready(*bound)
+        reloading = asyncio.create_task(ops.reloads(reload or asyncio.Event()))
         try:
             await server.serve_until(stop)
-            await audit.drain()
         finally:
+            reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloading
             if dcs is not None:
                 dcs.close()
+        await audit.drain()
 
 
 async def _radius_server(

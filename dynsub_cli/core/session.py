@@ -154,7 +154,11 @@ class CoreSession:
         refusal = refused.refusal
         self.phase = Phase.CLOSED
         conn.note(
-            refusal.step, f"{refusal.meaning}: {refused.detail}", "refused", int(refused.cause)
+            refusal.step,
+            f"{refusal.meaning}: {refused.detail}",
+            "refused",
+            int(refused.cause),
+            refusal=refusal.name.lower(),
         )
         procedure = self._procedure
         kind = procedure.refused_kind if procedure is not None else EventKind.REGISTRATION_REJECTED

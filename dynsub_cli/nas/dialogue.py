@@ -58,6 +58,7 @@ class DialogueCause(IntEnum):
     REONBOARDING_REFUSED = 7
     MALFORMED = 8
     INTERNAL = 9
+    DENIED = 10  # the operator's provisioning hook refused the device (its reason in text)
 
 
 # --- field encoding ---------------------------------------------------------------------

@@ -84,6 +84,7 @@ BASES: dict[str, dict[str, Any]] = {
         "crls": "{crl}",
     },
     "core serve": {"config_file": "{core}/core.toml", "listen": "127.0.0.1:{port}"},
+    "core reload": {"config_file": "{core}/core.toml"},
     "core radius-config": {"folder": "{out}/radius", "config_file": "{core}/core.toml"},
     "ue onboard": {"device": "{device}", "core": CLOSED, "state_file": "{out}/ue.toml"},
     "ue register": {"state_file": "{state}", "core": CLOSED},
