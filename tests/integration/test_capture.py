@@ -226,7 +226,7 @@ def _written(tmp_path: Path) -> tuple[Path, list[Exchange]]:
         second = converse(registration, registration.start(), core.session())
     connections: list[TcpCapture] = []
     for port, exchange in ((50001, first), (50002, second)):
-        capture = TcpCapture(port, 38412, after=connections[-1] if connections else None)
+        capture = TcpCapture(port, 38412)  # pcap_bytes writes them in this order
         for direction, pdu in exchange.pdus:
             capture.send(direction == "ul", frame(pdu))
         capture.close()
