@@ -96,9 +96,8 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
 )
 @click.option(
     "--tac",
-    default=authority.DEFAULT_TAC,
-    show_default=True,
-    help="Default Type Allocation Code (8 digits) that 'mint' allocates IMEIs from.",
+    help="The Type Allocation Code (8 digits) this PKI allocates IMEIs from, and no other; "
+    "default: 00 and six random digits (a re-init with --force keeps the folder's).",
 )
 @click.option(
     "--ca-days",
@@ -147,7 +146,7 @@ def init_command(
     manufacturer: str,
     operator: str,
     key_type: str,
-    tac: str,
+    tac: str | None,
     ca_days: int,
     core_days: int,
     force: bool,
@@ -242,7 +241,7 @@ def _not_after(value: str) -> dt.datetime:
     "each folder holds a DEFECT file, and the ledger keeps them apart from good devices. "
     f"NAME: {', '.join(d.value for d in defects.Defect)}.",
 )
-@click.option("--tac", help="Type Allocation Code (8 digits); default: the PKI's.")
+@click.option("--tac", help="Type Allocation Code (8 digits): only the PKI's own is accepted.")
 @click.option(
     "--first-snr",
     type=int,
@@ -311,7 +310,7 @@ def mint_command(
     requests: list[csr.Request] = []
     refused: list[csr.Refused] = []
     if csr_path is not None:
-        requests, refused = csr.read(csr.files(csr_path), tac or loaded.tac)
+        requests, refused = csr.read(csr.files(csr_path), loaded.own_tac(tac))
         count = len(requests)
     request = mint.MintRequest(
         out=out,

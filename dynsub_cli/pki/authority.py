@@ -23,6 +23,7 @@ Keys are 0600 from their first byte. ``pki.toml`` is written last, so a folder w
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import tomli_w
 from cryptography import x509
 
-from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, FileError
+from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, DynsubError, FileError
 from dynsub_cli.files import make_private_dir, read_toml, write_atomic, write_secret
 from dynsub_cli.pki import hsm, pem
 from dynsub_cli.pki import imei as imei_rules
@@ -44,8 +45,10 @@ ROOT_NAME = "3GPP device ecosystem root"
 ECOSYSTEM = "3GPP device ecosystem"
 DEFAULT_MANUFACTURER = "dynsub test manufacturer"
 DEFAULT_OPERATOR = "dynsub test operator"
-#: Reporting Body Identifier 00 is the one for test IMEIs; 001/01 echo the test PLMN.
-DEFAULT_TAC = "00100100"
+#: Reporting Body Identifier 00 is the one for test IMEIs: a PKI made without a TAC draws the
+#: other six digits at random, so that two PKIs never share one by default (two makers with one
+#: TAC would issue the same IMEIs).
+TEST_TAC_PREFIX = "00"
 DEFAULT_CA_DAYS = 7305  # 20 years: CAs outlive the devices they vouch for
 DEFAULT_CORE_DAYS = 825
 
@@ -99,6 +102,18 @@ class Pki:
     #: (CA role, RFC 7512 URI) of each CA key held in a token; the others are key files.
     token_keys: tuple[tuple[str, str], ...] = ()
 
+    def own_tac(self, tac: str | None) -> str:
+        """The TAC a run allocates from: this PKI's own. A PKI owns its TAC, so another is
+        refused: two manufacturers minting in one TAC would issue the same IMEIs."""
+        if tac is None or tac == self.tac:
+            return self.tac
+        imei_rules.check_tac(tac)  # a malformed one is named as such first
+        raise BadInput(
+            f"TAC {tac} is not this PKI's: it allocates IMEIs of TAC {self.tac} only (pki.toml "
+            f"tac); leave `tac` out, or make a PKI of its own for TAC {tac}",
+            parameter="tac",
+        )
+
     @property
     def core_dns_name(self) -> str:
         return core_dns_name(self.mcc, self.mnc)
@@ -143,7 +158,7 @@ class InitOptions:
     manufacturer: str = DEFAULT_MANUFACTURER
     operator: str = DEFAULT_OPERATOR
     key_type: KeyType = KeyType.P256
-    tac: str = DEFAULT_TAC
+    tac: str | None = None  # None: the folder's own (re-init), else drawn (draw_tac)
     ca_days: int = DEFAULT_CA_DAYS
     core_days: int = DEFAULT_CORE_DAYS
     force: bool = False
@@ -168,10 +183,25 @@ def _check_plmn(mcc: str, mnc: str) -> None:
         raise BadInput(f"MNC {mnc!r}: a Mobile Network Code is 2 or 3 decimal digits")
 
 
+def draw_tac() -> str:
+    """A TAC of its own for a new PKI: RBI 00 (test IMEIs) and six random digits."""
+    return TEST_TAC_PREFIX + f"{secrets.randbelow(10**6):06d}"
+
+
+def _tac_of(folder: Path, options: InitOptions) -> str:
+    if options.tac is not None:
+        return options.tac
+    try:  # re-initialised with force: the ledger is kept, and so is its TAC
+        return str(load(folder).tac)
+    except DynsubError:
+        return draw_tac()
+
+
 def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) -> Pki:
     """Create the CA hierarchy and core certificate in ``folder``; refuse an existing PKI."""
     _check_plmn(options.mcc, options.mnc)
-    imei_rules.check_tac(options.tac)
+    tac = _tac_of(folder.absolute(), options)
+    imei_rules.check_tac(tac)
     for what, days in (("ca_days", options.ca_days), ("core_days", options.core_days)):
         if days < 1:
             raise BadInput(f"`{what}` {days}: a validity needs at least one day", parameter=what)
@@ -248,7 +278,7 @@ def init(folder: Path, options: InitOptions, *, now: dt.datetime | None = None) 
         "manufacturer": options.manufacturer,
         "operator": options.operator,
         "key_type": key_type.value,
-        "tac": options.tac,
+        "tac": tac,
         "files": dict(FILES),
     }
     if token_keys:

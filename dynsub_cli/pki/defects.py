@@ -165,7 +165,7 @@ def mint(
     """Mint ``count`` devices that break exactly ``defect.rule``, into ``out``."""
     if count < 1:
         raise BadInput(f"`count` {count}: mint at least one device", parameter="count")
-    tac = tac or pki.tac
+    tac = pki.own_tac(tac)
     check_tac(tac)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     out = out.absolute()

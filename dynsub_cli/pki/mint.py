@@ -386,7 +386,7 @@ def mint(
     ``if __name__ == "__main__":`` guard (the ``dynsub`` command and ``python -m`` have it).
     """
     started = time.perf_counter()
-    tac = request.tac or pki.tac
+    tac = pki.own_tac(request.tac)
     check_tac(tac)
     workers = default_workers() if request.workers is None else request.workers
     if workers < 1:

@@ -14,6 +14,7 @@ from dynsub_cli.cli import main
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.pki import authority
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.pki.profiles import DEVICE
 from tests.unit.pki.factory import BROKEN, BROKEN_RULE, device, make_pki, revoked_device, write_pem
 
@@ -60,11 +61,27 @@ def test_init_p384_and_human_output(tmp_path: Path) -> None:
     assert authority.load(tmp_path / "p").manufacturer == "ACME"
 
 
+def test_each_pki_owns_a_tac_of_its_own(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert run("pki", "init", tmp_path / name).exit_code == 0
+    a, b = (authority.load(tmp_path / name) for name in ("a", "b"))
+    assert a.tac != b.tac  # drawn from 10^6: one run in a million would see one TAC twice
+    assert a.tac.startswith("00")
+    assert b.tac.startswith("00")
+    refused = run("pki", "mint", "--pki", tmp_path / "a", "--out", tmp_path / "o", "--tac", b.tac)
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert f"TAC {b.tac} is not this PKI's" in refused.stderr
+    assert "--tac" in refused.stderr  # the flag, named by the command line
+    # A re-init keeps the folder's TAC (its ledger stays).
+    assert run("pki", "init", tmp_path / "a", "--force").exit_code == 0
+    assert authority.load(tmp_path / "a").tac == a.tac
+
+
 def test_mint_and_verify(pki: Pki, tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = run_json("pki", "mint", "--pki", pki.root, "--out", out, "--count", "4")
     assert summary["count"] == 4
-    assert summary["first_imei"] == "001001000000007"
+    assert summary["first_imei"] == make_imei(pki.tac, 0)
     assert Path(summary["manifest_csv"]).is_file()
     assert Path(summary["manifest_json"]).is_file()
     for entry in json.loads(Path(summary["manifest_json"]).read_text())["devices"]:

@@ -62,11 +62,11 @@ def wait_until(check: object, what: str) -> None:
 def second_maker(lab: Lab, folder: Path, imei: str) -> tuple[Path, Path, Path]:
     """A second manufacturer (own root) minting a device with ``imei``; its root, its CA, and
     the device folder (trusting the lab's root, to authenticate the lab's core)."""
-    authority.init(folder, InitOptions(manufacturer="Other Maker Ltd"))
+    # Another PKI given the same TAC on purpose (two PKIs never share one by default).
+    authority.init(folder, InitOptions(manufacturer="Other Maker Ltd", tac=imei[:8]))
     other = authority.load(folder)
     request = mint.MintRequest(
         out=folder / "devices",
-        tac=imei[:8],
         first_snr=int(imei[8:14]),
         workers=1,
         trust_anchors=(authority.load(lab.pki).load_root(),),

@@ -83,9 +83,12 @@ def test_a_second_run_continues_and_an_explicit_overlap_is_refused(
     with pytest.raises(AlreadyExists, match="never issued twice"):
         mint.mint(pki, mint.MintRequest(out=out, count=2, first_snr=4, workers=1))
     explicit = mint.mint(
-        pki, mint.MintRequest(out=out, count=1, tac="35999999", first_snr=500, workers=1)
+        pki, mint.MintRequest(out=out, count=1, tac=pki.tac, first_snr=500, workers=1)
     )
-    assert explicit.devices[0].imei == make_imei("35999999", 500)
+    assert explicit.devices[0].imei == make_imei(pki.tac, 500)
+    # A PKI owns its TAC: another maker's is refused, so no two PKIs issue one IMEI.
+    with pytest.raises(BadInput, match="is not this PKI's"):
+        mint.mint(pki, mint.MintRequest(out=out, count=1, tac="35999999", workers=1))
 
 
 def test_p12_and_not_after(pki: Pki, tmp_path: Path) -> None:
