@@ -564,34 +564,24 @@ class PostgresSubscriptions:
             )
             return current
 
-    def _step_sqn(self, conn: Conn, supi: str) -> tuple[dict[str, Any], int]:
-        row = conn.execute(f"{_BY_SUPI} FOR UPDATE", (supi,)).fetchone()
-        if row is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
-        sqn = int(row["sqn"]) + SQN_STEP
-        if sqn > SQN_MAX:
-            raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
-        conn.execute(
-            "UPDATE subscriptions SET sqn = %s, updated_at = %s WHERE supi = %s",
-            (sqn, self._timestamp(), supi),
-        )
-        return row, sqn
-
-    def next_sqn(self, supi: str) -> int:
-        """TS 33.102 C.3.2: step SEQ (SQN += 2^5) under the row's lock, and return it."""
-        with self._write() as conn:
-            return self._step_sqn(conn, supi)[1]
-
     def start_authentication(self, supi: str) -> Subscription:
         sealer = self._need_sealer()
         with self._write() as conn:
+            # TS 33.102 C.3.2: SEQ steps under the row's lock (SQN += 2^5), so concurrent
+            # authentications of one SUPI get different SQNs.
             row = conn.execute(f"{_BY_SUPI} FOR UPDATE", (supi,)).fetchone()
             if row is None:
                 raise NotFound(f"{supi}: no such subscription in {self._where}")
             record = rows.to_subscription(row, sealer)
             if record.state is not State.ACTIVE:
                 return record  # no challenge follows, so SQN_HE stays where it is
-            _, sqn = self._step_sqn(conn, supi)
+            sqn = record.sqn + SQN_STEP
+            if sqn > SQN_MAX:
+                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+            conn.execute(
+                "UPDATE subscriptions SET sqn = %s, updated_at = %s WHERE supi = %s",
+                (sqn, self._timestamp(), supi),
+            )
         return dataclasses.replace(record, sqn=sqn)
 
     def update_sqn(self, supi: str, sqn: int) -> None:

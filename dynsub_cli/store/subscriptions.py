@@ -408,29 +408,12 @@ class Subscriptions:
             )
             return current
 
-    def next_sqn(self, supi: str) -> int:
-        """Step the network's SQN for a new authentication vector and return it, atomically.
-
-        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). Two
-        concurrent authentications of one SUPI get different SQNs.
-        """
-        with self._write() as conn:
-            row = conn.execute("SELECT sqn FROM subscriptions WHERE supi = ?", (supi,)).fetchone()
-            if row is None:
-                raise NotFound(f"{supi}: no such subscription in {self._where}")
-            sqn = int(row[0]) + SQN_STEP
-            if sqn > SQN_MAX:
-                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
-            conn.execute(
-                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
-                (sqn, self._timestamp(), supi),
-            )
-            return sqn
-
     def start_authentication(self, supi: str) -> Subscription:
         """Step SQN_HE for a new vector and return the record with it and its secrets.
 
-        Only an active record's SQN moves: a suspended or replaced one is returned as it is.
+        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5), in one
+        transaction, so two concurrent authentications of one SUPI get different SQNs. Only an
+        active record's SQN moves: a suspended or replaced one is returned as it is.
 
         TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). One
         transaction, so two concurrent authentications of one SUPI get different SQNs.

@@ -13,7 +13,7 @@ from dynsub_cli.store import Device, Secrets, Service, Subscriptions, SupiRange
 from dynsub_cli.store.backends import is_url
 from dynsub_cli.store.postgres import PostgresSubscriptions
 
-#: Either backend; both have what the tests call (next_sqn is not in the Protocol).
+#: Either backend, as the tests open them.
 AnyStore = Subscriptions | PostgresSubscriptions
 
 KEY = bytes(range(32))

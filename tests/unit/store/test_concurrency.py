@@ -177,7 +177,7 @@ def test_concurrent_authentications_get_distinct_sqns(location: str) -> None:
 
     def work(index: int) -> None:
         with open_location(path) as store:
-            sqns.extend(store.next_sqn(supi) for _ in range(10))
+            sqns.extend(store.start_authentication(supi).sqn for _ in range(10))
 
     assert _run_threads(5, work) == []
     assert sorted(sqns) == [32 * n for n in range(1, 51)]

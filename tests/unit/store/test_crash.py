@@ -36,9 +36,9 @@ with open_store(path) as store:
         sys.stdout.flush()
         if serial % 3 == 0:
             supi = onboard(store, serial, policy=Reonboarding.NEW_RECORD, supi_range=wide)
+        store.start_authentication(supi)  # steps SQN while the record is active
         if serial % 5 == 0:
             store.set_state(supi, State.SUSPENDED)
-        store.next_sqn(supi)
         serial += 1
 """
 

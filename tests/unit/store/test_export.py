@@ -36,7 +36,7 @@ def store(tmp_path: Path) -> Iterator[Subscriptions]:
         opened.set_state("imsi-001010000000002", State.SUSPENDED)
         onboard(opened, 3)
         onboard(opened, 3, policy=Reonboarding.NEW_RECORD)  # 3 is replaced by 4
-        opened.next_sqn("imsi-001010000000001")
+        opened.start_authentication("imsi-001010000000001")
         yield opened
 
 

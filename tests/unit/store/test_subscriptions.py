@@ -167,7 +167,7 @@ def test_without_the_key_records_read_but_secrets_do_not(location: str) -> None:
 
 def test_same_record_policy_keeps_the_supi_and_replaces_the_key(store: AnyStore) -> None:
     supi = onboard(store, 1)
-    store.next_sqn(supi)
+    store.start_authentication(supi)
     store.set_state(supi, State.SUSPENDED)
     new_secrets = fresh_secrets()
     result = store.create_or_update_from_onboarding(
@@ -305,17 +305,17 @@ def test_deleting_a_replacement_unlinks_the_old_record(store: AnyStore) -> None:
 
 def test_sqn_steps_by_the_ind_size_and_resync_sets_it(store: AnyStore) -> None:
     supi = onboard(store, 1)
-    assert [store.next_sqn(supi) for _ in range(3)] == [32, 64, 96]
+    assert [store.start_authentication(supi).sqn for _ in range(3)] == [32, 64, 96]
     store.update_sqn(supi, 0x123456789A)
     assert store.get(supi).sqn == 0x123456789A
-    assert store.next_sqn(supi) == 0x123456789A + 32
+    assert store.start_authentication(supi).sqn == 0x123456789A + 32
     store.update_sqn(supi, SQN_MAX - 10)
     with pytest.raises(StoreError, match="SQN space exhausted"):
-        store.next_sqn(supi)
+        store.start_authentication(supi)
     with pytest.raises(ValueError, match="48 bits"):
         store.update_sqn(supi, SQN_MAX + 1)
     with pytest.raises(NotFound):
-        store.next_sqn("imsi-001010000000999")
+        store.start_authentication("imsi-001010000000999")
     with pytest.raises(NotFound):
         store.update_sqn("imsi-001010000000999", 1)
 
