@@ -107,6 +107,11 @@ class Network:
             (crl.issuer.public_bytes(), entry.serial_number) for crl in self.crls for entry in crl
         )
 
+    @property
+    def revokes_any(self) -> bool:
+        """True when a CRL lists any certificate at all (most cores' CRLs are empty)."""
+        return bool(self._revoked)
+
     def revocation(self, certificate: x509.Certificate) -> str | None:
         """Which CRL lists ``certificate``, in words; None if none does."""
         if (certificate.issuer.public_bytes(), certificate.serial_number) not in self._revoked:

@@ -120,8 +120,8 @@ class Registration(Procedure):
     async def _check_revocation(self, record: Subscription) -> None:
         """A subscription lives no longer than the certificate it was created with."""
         net = self.connection.network
-        if net.config.enrollment.on_revocation is OnRevocation.IGNORE or not net.crls:
-            return
+        if net.config.enrollment.on_revocation is OnRevocation.IGNORE or not net.revokes_any:
+            return  # nothing to look up: no certificate to parse on the registration path
         why = net.revocation(x509.load_der_x509_certificate(record.certificate))
         if why is None:
             return
