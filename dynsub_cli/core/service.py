@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import re
 import threading
@@ -162,6 +163,10 @@ async def serve(
         audit = AuditTrail(store, on_failure=lambda problem: log(_failed("audit", problem)))
         network = assembly.network(config, store, audit=audit)
         watch = CrlWatch(network, config.pki.crls, log, seen=seen)
+        # What start-up loaded (modules, certificates, keys, the network) lives as long as the
+        # core: moved out of the cyclic collector's way, so that its collections only walk
+        # what connections make.
+        gc.freeze()
         ops.start(store, audit, watch)
         running.callback(ops.stop)
         limits = Limits(
