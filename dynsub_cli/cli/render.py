@@ -12,9 +12,9 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import click
@@ -329,7 +329,19 @@ class _Record(Protocol):
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    """UTC to the hundredth of a second; the formatted second is reused while it lasts (a busy
+    core writes hundreds of lines a second, and strftime was a visible part of each)."""
+    global _formatted_second
+    now = time.time()
+    second = int(now)
+    formatted = _formatted_second  # one read: another thread may replace it meanwhile
+    if formatted[0] != second:
+        formatted = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _formatted_second = formatted
+    return f"{formatted[1]}.{int((now - second) * 100):02d}Z"
+
+
+_formatted_second: tuple[int, str] = (-1, "")
 
 
 def _log(document: dict[str, Any], text: str, as_json: bool) -> None:
@@ -345,6 +357,25 @@ _log_lock = threading.Lock()
 def log_line(record: _Record, *, as_json: bool) -> None:
     """One line per procedure step, from any thread."""
     now = _now()
+    if as_json:
+        _log_json(record, now)
+        return
+    who = " ".join(
+        f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
+    )
+    title = None
+    if record.cause is not None:
+        from dynsub_cli.nas.enums import cause_title  # the core has imported NAS already
+
+        title = cause_title(record.cause)
+    cause = f" cause=#{record.cause}" if record.cause is not None else ""
+    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
+        cause += f' "{title}"'
+    text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
+    _log({}, text.rstrip(), False)
+
+
+def _log_json(record: _Record, now: str) -> None:
     document = {
         "time": now,
         "peer": record.peer,
@@ -359,17 +390,7 @@ def log_line(record: _Record, *, as_json: bool) -> None:
         "refusal": record.refusal,
         "seconds": record.seconds,
     }
-    who = " ".join(
-        f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
-    )
-    from dynsub_cli.nas.enums import cause_title  # the core has imported NAS already
-
-    title = cause_title(record.cause) if record.cause is not None else None
-    cause = f" cause=#{record.cause}" if record.cause is not None else ""
-    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
-        cause += f' "{title}"'
-    text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
-    _log(document, text.rstrip(), as_json)
+    _log(document, "", True)
 
 
 def listening(host: str, port: int, *, as_json: bool) -> None:
