@@ -65,6 +65,10 @@ class Target:
 
 
 TARGETS = (
+    *(
+        Target("startup", ("rows", command, "median_s"), f"`{command}`, seconds", 0.2)
+        for command in ("dynsub --version", "dynsub --help", "dynsub crypto milenage")
+    ),
     Target("onboard", ("onboarding_1ue", "x_tls"), "onboarding, 1 UE, x a TLS handshake", 1.6),
     Target("onboard", ("onboarding_20ue", "x_tls"), "onboarding, 20 UEs, x TLS", 1.8),
     Target(
@@ -88,6 +92,12 @@ TARGETS = (
 )
 
 
+def _startup(full: bool) -> dict[str, Any]:
+    from benchmarks import startup
+
+    return startup.run(21 if full else 11)
+
+
 def _onboard(full: bool) -> dict[str, Any]:
     from benchmarks import onboard
 
@@ -98,6 +108,7 @@ def _onboard(full: bool) -> dict[str, Any]:
 
 #: name -> run(full) -> figures; each imported only when it runs.
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "startup": _startup,
     "onboard": _onboard,
 }
 
