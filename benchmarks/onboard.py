@@ -207,14 +207,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _registered_ues(device_dirs: Sequence[Path], port: int, folder: Path) -> Callable[[], None]:
-    """Onboard each device once (not measured); the job registers one of them, never one
-    UE twice at once, as one device's state file is one UE."""
+    """Onboard each device once (not measured); the job registers one of them."""
     folder.mkdir()
-    idle: list[Path] = []
+    state_files: list[Path] = []
     for n, device_dir in enumerate(device_dirs):
-        state_file = folder / f"ue-{n}.toml"
-        client.onboard(device_dir, (HOST, port), state_file, register=False)
-        idle.append(state_file)
+        state_files.append(folder / f"ue-{n}.toml")
+        client.onboard(device_dir, (HOST, port), state_files[-1], register=False)
+    return _registering(state_files, port)
+
+
+def _registering(state_files: Sequence[Path], port: int) -> Callable[[], None]:
+    """A job that registers one of the UEs of ``state_files``, never one UE twice at once
+    (one state file is one UE)."""
+    idle = list(state_files)
     lock = threading.Lock()
 
     def job() -> None:
@@ -233,28 +238,15 @@ def _client(
     kind: str, items: list[Path], port: int, n: int, concurrency: int, start: Any, out: Any
 ) -> None:
     """One client process of :func:`measure_spread`: ``concurrency`` UEs as threads."""
-    if kind == "registration":
-        idle = list(items)
-        lock = threading.Lock()
+    fresh = iter(items)
+    take = threading.Lock()
 
-        def job() -> None:
-            with lock:
-                state_file = idle.pop()
-            try:
-                client.register(state_file, (HOST, port))
-            finally:
-                with lock:
-                    idle.append(state_file)
+    def onboard_next() -> None:
+        with take:
+            device = next(fresh)
+        onboarding_only(device, port)
 
-    else:
-        fresh = iter(items)
-        take = threading.Lock()
-
-        def job() -> None:
-            with take:
-                device = next(fresh)
-            onboarding_only(device, port)
-
+    job = _registering(items, port) if kind == "registration" else onboard_next
     start.wait()
     out.send(measure(kind, job, n=n, concurrency=concurrency, server_pid=os.getpid(),
                      max_seconds=60.0))  # fmt: skip

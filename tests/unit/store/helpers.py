@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets as random
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,3 +106,23 @@ def open_location(
     if is_url(location):
         return PostgresSubscriptions.open(location, key, now=now)
     return Subscriptions.open(Path(location), key, now=now)
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    """Run ``work(i)`` on ``count`` threads that start together; the errors they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            work(index)
+        except BaseException as err:  # collected and asserted on by the caller
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

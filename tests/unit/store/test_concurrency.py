@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,28 +15,9 @@ import pytest
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded
 from dynsub_cli.store import State
-from tests.unit.store.helpers import AnyStore, device, onboard, open_location
+from tests.unit.store.helpers import AnyStore, device, onboard, open_location, run_threads
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            work(index)
-        except BaseException as err:  # collected and asserted on by the caller
-            errors.append(err)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_threads_sharing_one_store_get_distinct_supis(location: str) -> None:
@@ -49,7 +28,7 @@ def test_threads_sharing_one_store_get_distinct_supis(location: str) -> None:
             for n in range(20):
                 supis.append(onboard(store, index * 100 + n))
 
-        assert _run_threads(8, work) == []
+        assert run_threads(8, work) == []
         assert len(set(supis)) == 160
         assert sorted(supis) == [f"imsi-00101{n:010d}" for n in range(1, 161)]
         assert store.stats().total == 160
@@ -64,7 +43,7 @@ def test_threads_with_their_own_connections_get_distinct_supis(location: str) ->
         with open_location(path) as store:
             supis.extend(onboard(store, index * 100 + n) for n in range(15))
 
-    assert _run_threads(6, work) == []
+    assert run_threads(6, work) == []
     assert len(set(supis)) == 90
 
 
@@ -79,7 +58,7 @@ def test_one_device_on_many_connections_ends_with_one_live_record(
         with open_location(path) as store:
             onboard(store, 7, policy=policy)
 
-    errors = _run_threads(10, work)
+    errors = run_threads(10, work)
     with open_location(path) as store:
         live = [s for s in store.list() if s.state is not State.REPLACED]
         assert len(live) == 1
@@ -179,5 +158,5 @@ def test_concurrent_authentications_get_distinct_sqns(location: str) -> None:
         with open_location(path) as store:
             sqns.extend(store.start_authentication(supi).sqn for _ in range(10))
 
-    assert _run_threads(5, work) == []
+    assert run_threads(5, work) == []
     assert sorted(sqns) == [32 * n for n in range(1, 51)]

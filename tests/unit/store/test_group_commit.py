@@ -4,14 +4,12 @@ returns, and one that fails takes nothing of the others with it."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from dynsub_cli.errors import NotFound
 from dynsub_cli.store import EventKind, EventOutcome
 from dynsub_cli.store.subscriptions import Subscriptions
-from tests.unit.store.helpers import onboard, open_store
+from tests.unit.store.helpers import onboard, open_store, run_threads
 
 WRITERS = 16
 WRITES = 25
@@ -24,25 +22,6 @@ def _commits(store: Subscriptions) -> list[str]:
         lambda statement: seen.append(statement) if statement == "COMMIT" else None
     )
     return seen
-
-
-def _in_parallel(count: int, work: Callable[[int], None]) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            work(index)
-        except BaseException as err:  # asserted on by the caller
-            errors.append(err)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def _other_connection_counts(path: Path) -> int:
@@ -67,7 +46,7 @@ def test_concurrent_writers_share_commits_and_each_is_committed_on_return(
                 if n % 5 == 0:  # reads meet a group's open transaction between writers
                     store.stats()
 
-        assert _in_parallel(WRITERS, work) == []
+        assert run_threads(WRITERS, work) == []
         writes = WRITERS * WRITES
         assert _other_connection_counts(path) == writes
         # Every write saw at least itself from outside once it had returned.
@@ -96,7 +75,7 @@ def test_a_failing_write_in_a_batch_takes_nothing_of_the_others_with_it(tmp_path
                 else:
                     store.update_sqn(supis[index], 32 * (n + 1))
 
-        errors = _in_parallel(WRITERS, work)
+        errors = run_threads(WRITERS, work)
         assert len(errors) == WRITERS // 2
         assert all(isinstance(err, NotFound) for err in errors)
         with sqlite3.connect(path) as other:
