@@ -7,13 +7,14 @@ Only this module imports rich. JSON goes to stdout; diagnostics and progress go 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import click
 from rich.console import Console
@@ -65,6 +66,46 @@ def data(text: str) -> None:
     """Exported data on stdout, exactly as given."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def to_terminal() -> bool:
+    """Whether stdout is a terminal (tables and page hints), or a pipe or file (plain rows)."""
+    return out.is_terminal
+
+
+@contextmanager
+def data_stream() -> Iterator[TextIO]:
+    """stdout for data written as it is read (a whole store's records), in blocks rather than
+    flushed line by line. A reader that stops early (``| head``) has taken what it wanted: the
+    command stops writing and ends with status 0, without a traceback."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's advice (signal docs, "Note on SIGPIPE"): point stdout at /dev/null so that
+        # the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise click.exceptions.Exit(0) from None
+
+
+def plain_rows(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """The plain form of :func:`table` (``# title``, the header, one tab-separated line per
+    record), written as the rows come; returns how many rows were written."""
+    count = 0
+    with data_stream() as stream:
+        lines = [f"# {title}", "\t".join(columns)]
+        for row in rows:
+            lines.append("\t".join([_plain(value) for value in row]))
+            count += 1
+            if len(lines) >= 512:
+                lines.append("")
+                stream.write("\n".join(lines))
+                lines.clear()
+        lines.append("")
+        stream.write("\n".join(lines))
+    return count
 
 
 def traceback_of(error: BaseException) -> None:
