@@ -90,11 +90,6 @@ def list_(
     On a terminal the table shows one page (--limit, default 50) and, when more follow, the
     --after SUPI that shows the next one on stderr. Piped or redirected, it writes plain rows,
     every subscription unless --limit is given; --json writes a JSON array of them.
-
-    \b
-    Examples:
-      dynsub store list --config core/core.toml --limit 100
-      dynsub store list --config core/core.toml --limit 100 --after imsi-001010000000100
     """
     wanted = State(state) if state else None
     with _opened(config_path) as subs:
