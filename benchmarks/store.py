@@ -29,18 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pty
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dynsub_cli import config
-from tests.bulkstore import build
+from tests.bulkstore import build, measured
 
 
 @dataclass(frozen=True)
@@ -81,45 +78,6 @@ for _ in conn.execute(f"SELECT * FROM {sys.argv[2]}"):
 """
 
 
-#: Runs its arguments and reports their exit status and peak RSS. A child's ru_maxrss counts
-#: the memory of the process it was forked or spawned from (Linux carries the high-water mark
-#: across exec), so the measured command is started by this small interpreter (-I -S: no site,
-#: about 8 MB), not by the benchmark with its store builder loaded.
-_LAUNCHER = """
-import os, sys
-pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=[
-    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
-_, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
-"""
-
-
-def child(argv: Sequence[str], *, terminal: bool = False) -> tuple[float, float]:
-    """Run ``argv`` with stdout to /dev/null (or to a pseudo-terminal whose output is read and
-    dropped); returns its wall seconds and peak RSS in MB (that command's own, from wait4)."""
-    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, *argv]
-    started = time.perf_counter()
-    if terminal:
-        controller, tty = pty.openpty()
-        proc = subprocess.Popen(launcher, stdout=tty, stderr=subprocess.PIPE)
-        os.close(tty)
-        try:
-            while os.read(controller, 65536):
-                pass
-        except OSError:  # EIO: the command has closed the terminal
-            pass
-        finally:
-            os.close(controller)
-    else:
-        proc = subprocess.Popen(launcher, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, report = proc.communicate()
-    seconds = time.perf_counter() - started
-    status, maxrss_kb = (int(field) for field in report.split())
-    if status != 0:
-        raise RuntimeError(f"{' '.join(argv)}: exit {status}")
-    return seconds, maxrss_kb / 1024
-
-
 def _row(
     name: str, seconds: float, rss: float, records: int | None, base: float | None
 ) -> dict[str, Any]:
@@ -143,17 +101,17 @@ def run(count: int = 100_000, folder: Path | None = None) -> dict[str, Any]:
         store_file = str(config.load(core).store.path)
         sizes = {"subscriptions": count, "events": 2 * count}
         dynsub = [sys.executable, "-m", "dynsub_cli"]
-        child([*dynsub, "store", "stats", "--config", str(core)])  # warm the page cache
+        measured([*dynsub, "store", "stats", "--config", str(core)])  # warm the page cache
         rows, baseline = [], {}
         for table, size in sizes.items():
-            seconds, rss = child([sys.executable, "-c", _READ_ALL, store_file, table])
+            seconds, rss = measured([sys.executable, "-c", _READ_ALL, store_file, table])
             baseline[table] = seconds
             rows.append(_row(f"baseline: sqlite3 reads {table}", seconds, rss, size, seconds))
-        seconds, rss = child([*dynsub, "--version"])
+        seconds, rss = measured([*dynsub, "--version"])
         rows.append(_row("baseline: dynsub --version", seconds, rss, None, None))
         for command in COMMANDS:
             argv = [*dynsub, "store", *command.args, "--config", str(core)]
-            seconds, rss = child(argv, terminal=command.terminal)
+            seconds, rss = measured(argv, terminal=command.terminal)
             records = command.records
             if records is None and command.table is not None:
                 records = sizes[command.table]

@@ -113,8 +113,11 @@ def _array(value: list[Any] | tuple[Any, ...], indent: str) -> str:
     if not value:
         return "[]"
     inner = indent + _INDENT
-    return "[\n" + inner + (",\n" + inner).join([_encode(item, inner) for item in value]) + (
-        "\n" + indent + "]"
+    return (
+        "[\n"
+        + inner
+        + (",\n" + inner).join([_encode(item, inner) for item in value])
+        + ("\n" + indent + "]")
     )
 
 
