@@ -56,7 +56,12 @@ def test_dumps_is_json_dumps_with_indent_2(value: Any) -> None:
 
 
 def test_a_shape_seen_before_is_written_the_same_way() -> None:
-    for value in ({"a": 1, "b": "x"}, {"a": None, "b": {"c": []}}, {"b": 1, "a": 2}):
+    shapes: list[dict[str, Any]] = [
+        {"a": 1, "b": "x"},
+        {"a": None, "b": {"c": []}},
+        {"b": 1, "a": 2},
+    ]
+    for value in shapes:
         assert jsontext.dumps(value) == json.dumps(value, indent=2)
         assert jsontext.dumps([value, value]) == json.dumps([value, value], indent=2)
 
