@@ -103,6 +103,8 @@ def _object(value: dict[Any, Any], indent: str) -> str:
             if item is None
             else int.__repr__(item)
             if type(item) is int
+            else _object(item, inner)
+            if type(item) is dict
             else _encode(item, inner)
             for item in value.values()
         ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 from dynsub_cli.store.model import Device, Secrets, Service, State, Subscription
@@ -20,8 +19,6 @@ _SELECT = (
     "updated_at, replaced_by FROM subscriptions"
 )
 
-#: A record without billing information (most of them) shares this one, read-only.
-_EMPTY_BILLING: Mapping[str, str] = MappingProxyType({})
 #: State by its stored value: a dict look-up, where State(value) is a call per row.
 _STATES = {state.value: state for state in State}
 
@@ -177,7 +174,12 @@ def to_subscription(row: Sequence[Any] | Mapping[str, Any], sealer: Sealer | Non
         secrets = Secrets(
             k=sealer.open(supi, "k", k_sealed), opc=sealer.open(supi, "opc", opc_sealed)
         )
-    return Subscription(
+    # A frozen dataclass's __init__ sets each field through object.__setattr__: for 21 fields
+    # that cost as much as reading the row (issue 11). The value is assembled directly, every
+    # field set (tests/unit/store/test_rows.py holds it equal to Subscription(...) field by
+    # field); the schema's constraints have checked the values.
+    sub = object.__new__(Subscription)
+    sub.__dict__.update(
         supi=supi,
         imei=imei,
         fingerprint=fingerprint,
@@ -187,7 +189,7 @@ def to_subscription(row: Sequence[Any] | Mapping[str, Any], sealer: Sealer | Non
         service_type=service_type,
         plan=plan,
         account=account,
-        billing=_EMPTY_BILLING if billing == "{}" else json.loads(billing),
+        billing={} if billing == "{}" else json.loads(billing),  # most have none: no parse
         amf=bytes(amf),
         sqn=sqn,
         sst=sst,
@@ -200,6 +202,7 @@ def to_subscription(row: Sequence[Any] | Mapping[str, Any], sealer: Sealer | Non
         replaced_by=replaced_by,
         secrets=secrets,
     )
+    return sub
 
 
 #: A whole record as another store holds it (``dynsub store copy``); replaced_by is set after
