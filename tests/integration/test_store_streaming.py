@@ -10,6 +10,7 @@ Streamed, a command stays within about 5 MB of stats. Built in memory first, as 
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,3 +64,20 @@ def test_an_export_to_a_file_streams_too(core: Path, tmp_path: Path) -> None:
     peak = _peak(core, "export", "--format", "open5gs", "--reveal-secrets", "--out", str(out))
     assert peak < reference + HEADROOM_MB
     assert out.stat().st_size > COUNT * 500  # every record is in it
+
+
+@pytest.mark.parametrize("args", [("list",), ("export", "--format", "ndjson")], ids=" ".join)
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    core: Path, args: tuple[str, ...]
+) -> None:
+    """`dynsub store list | head`: the reader closes the pipe after a few lines; the command
+    stops writing and exits 0 without a traceback."""
+    argv = [sys.executable, "-m", "dynsub_cli", "store", *args, "--config", str(core)]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0, stderr
+    assert stderr == b""
