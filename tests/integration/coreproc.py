@@ -6,7 +6,9 @@ pipe drained and the lines, so a busy core never blocks on a full pipe.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -64,6 +66,21 @@ class CoreProcess:
 
     def send(self, signum: signal.Signals) -> None:
         self.process.send_signal(signum)
+
+    def serving_processes(self) -> list[int]:
+        """The pids of a supervisor's serving processes (`core serve --processes N`)."""
+        pid = self.process.pid
+        with contextlib.suppress(FileNotFoundError):
+            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return []
+
+    def crash(self) -> None:
+        """SIGKILL to the serving processes and the supervisor at once, as a power cut or
+        the OOM killer ends a whole service: nobody gets to finish anything."""
+        for pid in self.serving_processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.send_signal(signal.SIGKILL)
 
     def wait(self, timeout: float = 30.0) -> int:
         """Wait for the process to end and for its last log line to be read."""

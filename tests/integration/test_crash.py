@@ -130,7 +130,7 @@ def kill_during_onboardings(
             thread.start()
         paused.resume()
         time.sleep(delay)
-        core.process.send_signal(signal.SIGKILL)
+        core.crash()
         tally.kills += 1
         assert core.wait() == -signal.SIGKILL
         results[target] = paused.result()

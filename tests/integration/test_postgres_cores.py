@@ -222,7 +222,7 @@ def test_kill_9_of_one_core_during_onboardings(
             def kill() -> None:
                 started.wait(timeout=60)
                 time.sleep(0.5)
-                victim.process.send_signal(signal.SIGKILL)
+                victim.crash()
 
             killed = killer.submit(kill)
             outcomes = pooled(count, job)
