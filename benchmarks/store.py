@@ -104,7 +104,8 @@ def _row(
 
 def run(count: int = 100_000, folder: Path | None = None) -> dict[str, Any]:
     """Build a store of ``count`` subscriptions, run every row once; the results as JSON-ready
-    values (``rows``: one mapping per command, baselines first)."""
+    values (``rows``: each command's figures by its name, baselines first), e.g.
+    ``rows["list --json"]["peak_rss_mb"]`` or ``["records_per_second"]``."""
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-store-", dir=folder) as work:
         started = time.perf_counter()
         core = build(Path(work) / "core", count)
@@ -137,7 +138,7 @@ def run(count: int = 100_000, folder: Path | None = None) -> dict[str, Any]:
         "build_seconds": built,
         "load_average": os.getloadavg()[0],
         "cpus": os.cpu_count(),
-        "rows": rows,
+        "rows": {row["name"]: row for row in rows},
     }
 
 
@@ -150,7 +151,7 @@ def _print(result: dict[str, Any]) -> None:
         f"{'command':36} {'seconds':>8} {'records/s':>10} {'after open':>10} {'x baseline':>10} "
         f"{'peak MB':>8}"
     )
-    for r in result["rows"]:
+    for r in result["rows"].values():
         rate = "" if r["records_per_second"] is None else f"{r['records_per_second']:.0f}"
         ratio = "" if r["x_baseline"] is None else f"{r['x_baseline']:.2f}"
         after = r["records_per_second_after_opening"]
