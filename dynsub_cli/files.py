@@ -15,7 +15,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dynsub_cli.errors import AlreadyExists, DynsubError, FileError
 
@@ -52,6 +52,32 @@ def write_atomic(
             except FileExistsError as err:
                 raise AlreadyExists(f"{path}: already exists; refusing to overwrite it") from err
             tmp.unlink()
+        fsync_dir(folder)
+    except OSError as err:
+        raise FileError(f"{path}: cannot write: {err.strerror}") from err
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def writing_atomic(path: Path, *, mode: int = PUBLIC_MODE) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through piece by piece, put in place whole as
+    :func:`write_atomic` does when the block ends (an export of a large store streams into it
+    instead of being built in memory first). If the block raises, ``path`` is left as it was."""
+    folder = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise FileError(f"{folder}: cannot create a file here: {err.strerror}") from err
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
         fsync_dir(folder)
     except OSError as err:
         raise FileError(f"{path}: cannot write: {err.strerror}") from err

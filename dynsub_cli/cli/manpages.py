@@ -177,8 +177,15 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
             "dynsub store show imsi-001010000000001 --config core/core.toml",
         ),
         (
-            "The audit trail of one device:",
-            "dynsub store events --config core/core.toml --imei 001001000000007",
+            "Page through a large store, 100 at a time (the last SUPI of a page is the next "
+            "page's --after):",
+            "dynsub store list --config core/core.toml --limit 100\n"
+            "dynsub store list --config core/core.toml --limit 100 --after imsi-001010000000100",
+        ),
+        (
+            "The audit trail of one device, then the whole trail as JSON:",
+            "dynsub store events --config core/core.toml --imei 001001000000007\n"
+            "dynsub store events --config core/core.toml --all --json > events.json",
         ),
         (
             "Subscriber documents for Open5GS (K and OPc in clear: keep the file private):",

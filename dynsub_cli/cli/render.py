@@ -13,9 +13,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 import click
 
@@ -110,6 +110,46 @@ def data(text: str) -> None:
     """Exported data on stdout, exactly as given."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def to_terminal() -> bool:
+    """Whether stdout is a terminal (tables and page hints), or a pipe or file (plain rows)."""
+    return _is_terminal("out")
+
+
+@contextmanager
+def data_stream() -> Iterator[TextIO]:
+    """stdout for data written as it is read (a whole store's records), in blocks rather than
+    flushed line by line. A reader that stops early (``| head``) has taken what it wanted: the
+    command stops writing and ends with status 0, without a traceback."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's advice (signal docs, "Note on SIGPIPE"): point stdout at /dev/null so that
+        # the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise click.exceptions.Exit(0) from None
+
+
+def plain_rows(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """The plain form of :func:`table` (``# title``, the header, one tab-separated line per
+    record), written as the rows come; returns how many rows were written."""
+    count = 0
+    with data_stream() as stream:
+        lines = [f"# {title}", "\t".join(columns)]
+        for row in rows:
+            lines.append("\t".join([_plain(value) for value in row]))
+            count += 1
+            if len(lines) >= 512:
+                lines.append("")
+                stream.write("\n".join(lines))
+                lines.clear()
+        lines.append("")
+        stream.write("\n".join(lines))
+    return count
 
 
 def traceback_of(error: BaseException) -> None:

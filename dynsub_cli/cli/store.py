@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import io
@@ -15,11 +16,11 @@ from dynsub_cli import config
 from dynsub_cli.cli import render
 from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import BadInput, Declined, NotFound
-from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, write_atomic
-from dynsub_cli.store import State, Subscription, copying
+from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, writing_atomic
+from dynsub_cli.store import Event, State, Subscription, copying, jsontext
 from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.store.backends import is_url, open_store, read_password
-from dynsub_cli.store.export import Format, record, write
+from dynsub_cli.store.export import Format, event_record, record, write
 from dynsub_cli.store.sealing import load_key
 
 _config_option = click.option(
@@ -59,25 +60,73 @@ def store() -> None:
     """
 
 
+#: Rows of a `store list` table on a terminal when --limit is not given.
+PAGE_ROWS = 50
+_LIST_COLUMNS = ["SUPI", "IMEI", "state", "service type", "plan", "account", "created"]
+
+
 @store.command("list")
 @_config_option
 @click.option("--state", type=_STATES, help="Only subscriptions in this state.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help=f"At most N subscriptions: a page (on a terminal the table shows {PAGE_ROWS} "
+    "unless given; piped, redirected or with --json every one unless given).",
+)
+@click.option(
+    "--after",
+    metavar="SUPI",
+    default="",
+    help="Start after this SUPI: the last SUPI of the previous page (the list is in SUPI "
+    "order, so pages never overlap or skip a record).",
+)
 @_json_option
-def list_(config_path: Path, state: str | None, as_json: bool) -> None:
-    """List the subscriptions, in SUPI order."""
+def list_(
+    config_path: Path, state: str | None, limit: int | None, after: str, as_json: bool
+) -> None:
+    """List the subscriptions, in SUPI order, as they are read (a store of any size).
+
+    On a terminal the table shows one page (--limit, default 50) and, when more follow, the
+    --after SUPI that shows the next one on stderr. Piped or redirected, it writes plain rows,
+    every subscription unless --limit is given; --json writes a JSON array of them.
+    """
+    wanted = State(state) if state else None
     with _opened(config_path) as subs:
-        found = subs.list(State(state) if state else None)
-    if as_json:
-        render.emit_json([record(s, certificate=False) for s in found])
-        return
-    render.table(
-        f"{len(found)} subscription(s)",
-        ["SUPI", "IMEI", "state", "service type", "plan", "account", "created"],
-        [
-            [s.supi, s.imei, s.state.value, s.service_type, s.plan, s.account, s.created]
-            for s in found
-        ],
-    )
+        if as_json:
+            found = subs.iterate(wanted, after=after, limit=limit)
+            with render.data_stream() as stream:
+                jsontext.write_array((record(s, certificate=False) for s in found), stream)
+        elif render.to_terminal():
+            _list_page(subs, wanted, after, limit or PAGE_ROWS)
+        elif limit is None:
+            # The count and the rows are two reads: a record committed in between is listed
+            # but not counted (the title says how many there were when the listing began).
+            title = f"{subs.count(wanted)} subscription(s)" if not after else f"after {after}"
+            render.plain_rows(
+                title, _LIST_COLUMNS, map(_list_row, subs.iterate(wanted, after=after))
+            )
+        else:
+            page = builtins.list(subs.iterate(wanted, after=after, limit=limit))
+            render.plain_rows(f"{len(page)} subscription(s)", _LIST_COLUMNS, map(_list_row, page))
+
+
+def _list_page(subs: SubscriptionStore, state: State | None, after: str, limit: int) -> None:
+    """One page as a table; one record more is read to know whether another page follows."""
+    page = builtins.list(subs.iterate(state, after=after, limit=limit + 1))
+    more = len(page) > limit
+    del page[limit:]
+    total = subs.count(state)
+    title = f"{total} subscription(s)"
+    if more or after:
+        title = f"{len(page)} of {title}" + (f", after {after}" if after else "")
+    render.table(title, _LIST_COLUMNS, [_list_row(s) for s in page])
+    if more:
+        render.info(f"next page: --after {page[-1].supi}")
+
+
+def _list_row(s: Subscription) -> list[Any]:
+    return [s.supi, s.imei, s.state.value, s.service_type, s.plan, s.account, s.created]
 
 
 def _lookup(subs: SubscriptionStore, target: str, reveal: bool) -> Subscription:
@@ -167,15 +216,20 @@ def export(
             "--format open5gs needs --reveal-secrets (Open5GS cannot authenticate a "
             "subscriber without K and OPc); keep the file private"
         )
-    text = io.StringIO()
+    wanted = State(state) if state else None
     with _opened(config_path) as subs:
-        found = subs.list(State(state) if state else None, reveal_secrets=reveal_secrets)
-        count = write(found, Format(fmt), text, reveal_secrets=reveal_secrets)
-    if out is None:
-        render.data(text.getvalue())
-        return
-    mode = SECRET_MODE if reveal_secrets else PUBLIC_MODE
-    write_atomic(out, text.getvalue().encode("utf-8"), mode=mode)
+        found = subs.iterate(wanted, reveal_secrets=reveal_secrets)
+        if out is None:
+            with render.data_stream() as stream:
+                write(found, Format(fmt), stream, reveal_secrets=reveal_secrets)
+            return
+        # Written as it is read, into a temporary file put in place whole at the end: a
+        # failure half-way leaves no half export behind.
+        with writing_atomic(out, mode=SECRET_MODE if reveal_secrets else PUBLIC_MODE) as binary:
+            text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+            count = write(found, Format(fmt), text, reveal_secrets=reveal_secrets)
+            text.flush()
+            text.detach()
     render.info(f"{out}: {count} subscription(s) in {fmt} format")
 
 
@@ -210,6 +264,9 @@ def stats(config_path: Path, as_json: bool) -> None:
     )
 
 
+_EVENT_COLUMNS = ["time", "kind", "outcome", "IMEI", "SUPI", "reason", "peer"]
+
+
 @store.command()
 @_config_option
 @click.option("--imei", help="Only this device.")
@@ -217,21 +274,37 @@ def stats(config_path: Path, as_json: bool) -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest N."
 )
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every event instead of the newest --limit, written as it is read (plain rows, "
+    "even on a terminal, or a JSON array with --json).",
+)
 @_json_option
 def events(
-    config_path: Path, imei: str | None, supi: str | None, limit: int, as_json: bool
+    config_path: Path,
+    imei: str | None,
+    supi: str | None,
+    limit: int,
+    every: bool,
+    as_json: bool,
 ) -> None:
     """The audit trail, newest first: onboarding attempts, outcomes and reasons."""
     with _opened(config_path) as subs:
-        found = subs.events(imei=imei, supi=supi, limit=limit)
-    if as_json:
-        render.emit_json([dataclasses.asdict(e) for e in found])
-        return
-    render.table(
-        f"{len(found)} event(s)",
-        ["time", "kind", "outcome", "IMEI", "SUPI", "reason", "peer"],
-        [[e.time, e.kind, e.outcome, e.imei, e.supi, e.reason, e.peer] for e in found],
-    )
+        found = subs.iterate_events(imei=imei, supi=supi, limit=None if every else limit)
+        if as_json:
+            with render.data_stream() as stream:
+                jsontext.write_array(map(event_record, found), stream)
+        elif every:
+            render.plain_rows("every event, newest first", _EVENT_COLUMNS, map(_event_row, found))
+        else:
+            shown = [_event_row(e) for e in found]
+            render.table(f"{len(shown)} event(s)", _EVENT_COLUMNS, shown)
+
+
+def _event_row(e: Event) -> list[Any]:
+    return [e.time, e.kind, e.outcome, e.imei, e.supi, e.reason, e.peer]
 
 
 def _change_state(config_path: Path, supi: str, state: State, reason: str, as_json: bool) -> None:

@@ -91,9 +91,20 @@ class SubscriptionStore(Protocol):
     ) -> Subscription | None: ...
 
     def iterate(
-        self, state: State | None = None, *, reveal_secrets: bool = False
+        self,
+        state: State | None = None,
+        *,
+        reveal_secrets: bool = False,
+        after: str = "",
+        limit: int | None = None,
     ) -> Iterator[Subscription]:
-        """Every subscription (or those in ``state``) in SUPI order, streamed."""
+        """Every subscription (or those in ``state``) in SUPI order, streamed in keyset pages
+        (memory stays flat whatever the store's size). ``after``: only the SUPIs that sort
+        after it, the last SUPI of the previous page; ``limit``: at most that many."""
+        ...
+
+    def count(self, state: State | None = None) -> int:
+        """How many subscriptions (in ``state``); from an index, without reading records."""
         ...
 
     def list(
@@ -131,6 +142,13 @@ class SubscriptionStore(Protocol):
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
         """The latest ``limit`` events, newest first."""
+        ...
+
+    def iterate_events(
+        self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
+        """As :meth:`events`, streamed in keyset pages; the whole trail when ``limit`` is
+        None."""
         ...
 
     # --- copying between backends (dynsub store copy) -----------------------------------

@@ -22,7 +22,8 @@ from enum import StrEnum
 from typing import Any, TextIO
 
 from dynsub_cli.errors import StoreError
-from dynsub_cli.store.model import State, Subscription
+from dynsub_cli.store import jsontext
+from dynsub_cli.store.model import Event, State, Subscription
 
 
 class Format(StrEnum):
@@ -109,6 +110,21 @@ def record(
     return out
 
 
+def event_record(event: Event) -> dict[str, Any]:
+    """An audit event as a JSON-ready mapping (``dynsub store events --json``): its fields in
+    order, as ``dataclasses.asdict`` gives them, without asdict's deep copy of each value."""
+    return {
+        "id": event.id,
+        "time": event.time,
+        "kind": event.kind,
+        "outcome": event.outcome,
+        "imei": event.imei,
+        "supi": event.supi,
+        "reason": event.reason,
+        "peer": event.peer,
+    }
+
+
 def _open5gs_bitrate(bps: int) -> dict[str, int]:
     # unit: 0 bps, 1 Kbps, 2 Mbps, 3 Gbps, 4 Tbps. Plain bit/s whenever it fits the int32
     # Open5GS reads, which also avoids older releases scaling units by 1024 instead of 1000.
@@ -167,42 +183,55 @@ def open5gs_document(sub: Subscription) -> dict[str, Any]:
 def write(
     subs: Iterable[Subscription], fmt: Format, out: TextIO, *, reveal_secrets: bool = False
 ) -> int:
-    """Write ``subs`` to ``out`` in ``fmt``; returns how many were written."""
+    """Write ``subs`` to ``out`` in ``fmt`` as they come (``subs`` may be a store's
+    :meth:`iterate`: nothing is held but the record being written); returns how many were
+    written. JSON and Open5GS are one array, as ``json.dumps(list, indent=2)`` writes it."""
     if fmt is Format.OPEN5GS and not reveal_secrets:
         raise StoreError(
             "the open5gs format needs K and OPc (Open5GS cannot authenticate a subscriber "
             "without them): add `reveal_secrets`, and keep the file private",
             parameter="reveal_secrets",
         )
-    count = 0
     if fmt is Format.JSON:
-        docs = [record(s, reveal_secrets=reveal_secrets) for s in subs]
-        out.write(json.dumps(docs, indent=2) + "\n")
-        count = len(docs)
-    elif fmt is Format.NDJSON:
-        for sub in subs:
-            out.write(json.dumps(record(sub, reveal_secrets=reveal_secrets)) + "\n")
-            count += 1
-    elif fmt is Format.CSV:
-        columns = CSV_COLUMNS + (SECRET_COLUMNS if reveal_secrets else ())
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
+        return jsontext.write_array((record(s, reveal_secrets=reveal_secrets) for s in subs), out)
+    if fmt is Format.NDJSON:
+        return jsontext.write_lines((record(s, reveal_secrets=reveal_secrets) for s in subs), out)
+    if fmt is Format.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS + (SECRET_COLUMNS if reveal_secrets else ()))
+        count = 0
         for sub in subs:
             writer.writerow(_csv_row(sub, reveal_secrets))
             count += 1
-    else:
-        docs = [open5gs_document(s) for s in subs if s.state is not State.REPLACED]
-        out.write(json.dumps(docs, indent=2) + "\n")
-        count = len(docs)
-    return count
+        return count
+    return jsontext.write_array(
+        (open5gs_document(s) for s in subs if s.state is not State.REPLACED), out
+    )
 
 
-def _csv_row(sub: Subscription, reveal_secrets: bool) -> dict[str, Any]:
-    flat = record(sub, reveal_secrets=reveal_secrets, certificate=False)
-    flat["billing"] = json.dumps(flat["billing"], sort_keys=True) if sub.billing else ""
-    flat["sst"], flat["sd"] = sub.sst, sub.sd or ""
-    flat["ambr_ul"], flat["ambr_dl"] = sub.ambr_ul, sub.ambr_dl
-    flat["account"] = sub.account or ""
-    flat["replaced_by"] = sub.replaced_by or ""
-    del flat["s_nssai"], flat["ambr"]
-    return flat
+def _csv_row(sub: Subscription, reveal_secrets: bool) -> list[Any]:
+    """The record's fields in :data:`CSV_COLUMNS` order (then K and OPc when revealed)."""
+    row: list[Any] = [
+        sub.supi,
+        sub.imei,
+        sub.state.value,
+        sub.service_type,
+        sub.plan,
+        sub.account or "",
+        json.dumps(dict(sub.billing), sort_keys=True) if sub.billing else "",
+        sub.sst,
+        sub.sd or "",
+        sub.dnn,
+        sub.ambr_ul,
+        sub.ambr_dl,
+        sub.amf.hex(),
+        sub.sqn,
+        sub.fingerprint,
+        sub.issuer,
+        sub.created,
+        sub.updated,
+        sub.replaced_by or "",
+    ]
+    if reveal_secrets:
+        row += _need_secrets(sub)
+    return row

@@ -99,8 +99,16 @@ _V1: Migration = (
     "CREATE INDEX events_supi ON events (supi, id)",
 )
 
+# Version 2 (issue 11): `dynsub store stats` counts from indexes (index-only scans) instead of
+# reading the tables; subscriptions_state (state, supi) was already in version 1.
+_V2: Migration = (
+    "CREATE INDEX events_kind_outcome ON events (kind, outcome)",
+    "CREATE INDEX subscriptions_service_type ON subscriptions (service_type)",
+    "CREATE INDEX subscriptions_plan ON subscriptions (plan)",
+)
+
 #: Step n turns schema version n into n + 1.
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 LATEST = len(MIGRATIONS)
 
 _VERSION_TABLE = "CREATE TABLE dynsub_schema (version INTEGER NOT NULL)"

@@ -39,7 +39,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import (
@@ -89,8 +89,14 @@ RECONNECT_SECONDS = 2.0
 TRIES = 5
 _PAGE = 1000
 _EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
+#: Above every event id (a BIGINT identity).
+_NO_EVENT_ID = 2**63 - 1
 #: Connection refusals that are not temporary: a wrong password, role or database name.
 _REFUSED = ("authentication failed", "does not exist", "no password supplied", "not permitted")
+#: What `dynsub store stats` counts the trail with: from the events_kind_outcome index.
+EVENT_COUNTS = (
+    "SELECT kind, outcome, COUNT(*) AS n FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
+)
 _RETRY = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
@@ -105,6 +111,8 @@ _LIVE_BY_FINGERPRINT = _pg(rows.LIVE_BY_FINGERPRINT)
 _PAGE_ALL = _pg(rows.PAGE)
 _PAGE_BY_STATE = _pg(rows.PAGE_BY_STATE)
 _LIVE_FOR_DEVICE = _pg(rows.LIVE_FOR_DEVICE)
+_COUNT = rows.COUNT
+_COUNT_IN_STATE = _pg(rows.COUNT_IN_STATE)
 _INSERT = _pg(rows.INSERT)
 _UPDATE_SAME = _pg(rows.UPDATE_SAME)
 _RESTORE = _pg(rows.RESTORE)
@@ -480,22 +488,41 @@ class PostgresSubscriptions:
         return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def iterate(
-        self, state: State | None = None, *, reveal_secrets: bool = False
+        self,
+        state: State | None = None,
+        *,
+        reveal_secrets: bool = False,
+        after: str = "",
+        limit: int | None = None,
     ) -> Iterator[Subscription]:
-        """Keyset pages in SUPI order; no connection is held between pages."""
+        """Keyset pages in SUPI order; no connection is held between pages. ``after`` and
+        ``limit`` as for :meth:`Subscriptions.iterate`."""
         sealer = self._need_sealer() if reveal_secrets else None
-        after = ""
-        while True:
+        left = limit
+        while left is None or left > 0:
+            size = _PAGE if left is None else min(_PAGE, left)
             with self._read() as conn:
+                cur = conn.cursor(row_factory=tuple_row)
                 if state is None:
-                    page = conn.execute(_PAGE_ALL, (after, _PAGE)).fetchall()
+                    page = cur.execute(_PAGE_ALL, (after, size)).fetchall()
                 else:
-                    page = conn.execute(_PAGE_BY_STATE, (state.value, after, _PAGE)).fetchall()
+                    page = cur.execute(_PAGE_BY_STATE, (state.value, after, size)).fetchall()
             for row in page:
                 yield rows.to_subscription(row, sealer)
-            if len(page) < _PAGE:
+            if len(page) < size:
                 return
-            after = page[-1]["supi"]
+            after = page[-1][0]
+            if left is not None:
+                left -= len(page)
+
+    def count(self, state: State | None = None) -> int:
+        with self._read() as conn:
+            cur = conn.cursor(row_factory=tuple_row)
+            if state is None:
+                found = cur.execute(_COUNT).fetchone()
+            else:
+                found = cur.execute(_COUNT_IN_STATE, (state.value,)).fetchone()
+        return 0 if found is None else int(found[0])
 
     def secrets(self, supi: str) -> Secrets:
         found = self.get(supi, reveal_secrets=True).secrets
@@ -506,10 +533,7 @@ class PostgresSubscriptions:
     def stats(self) -> Stats:
         with self._read(snapshot=True) as conn:
             by_kind: dict[str, dict[str, int]] = {}
-            for row in conn.execute(
-                "SELECT kind, outcome, COUNT(*) AS n FROM events "
-                "GROUP BY kind, outcome ORDER BY kind, outcome"
-            ):
+            for row in conn.execute(EVENT_COUNTS):
                 by_kind.setdefault(row["kind"], {})[row["outcome"]] = row["n"]
             counts: dict[str, dict[str, int]] = {}
             for column, query in rows.COUNT_BY.items():
@@ -633,6 +657,11 @@ class PostgresSubscriptions:
     def events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
+        return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
+
+    def iterate_events(
+        self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
         clauses: builtins.list[str] = []
         args: builtins.list[object] = []
         for column, value in (("imei", imei), ("supi", supi)):
@@ -641,12 +670,24 @@ class PostgresSubscriptions:
             # As the SQLite store: the events naming it, and the claims of it (named none).
             clauses.append(f"({column} = %s OR ({column} IS NULL AND strpos(reason, %s) > 0))")
             args += [value, f"{column.upper()} {value}"]
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        with self._read() as conn:
-            found = conn.execute(
-                f"{_EVENTS} {where} ORDER BY id DESC LIMIT %s", (*args, limit)
-            ).fetchall()
-        return [_to_event(row) for row in found]
+        where = " AND ".join([*clauses, "id < %s"])
+        query = f"{_EVENTS} WHERE {where} ORDER BY id DESC LIMIT %s"
+        before, left = _NO_EVENT_ID, limit
+        while left is None or left > 0:
+            size = _PAGE if left is None else min(_PAGE, left)
+            with self._read() as conn:
+                page = (
+                    conn.cursor(row_factory=tuple_row)
+                    .execute(query, (*args, before, size))
+                    .fetchall()
+                )
+            for row in page:
+                yield Event(*row)
+            if len(page) < size:
+                return
+            before = page[-1][0]
+            if left is not None:
+                left -= len(page)
 
     # --- copying (dynsub store copy) --------------------------------------------------------
 

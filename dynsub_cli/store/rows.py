@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dynsub_cli.store.model import Device, Secrets, Service, State, Subscription
 from dynsub_cli.store.sealing import Sealer
-
-
-class Row(Protocol):
-    """A result row addressed by column name: sqlite3.Row, or a psycopg dict row."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
 
 _SELECT = (
     "SELECT supi, imei, fingerprint, issuer, certificate, state, service_type, plan, account, "
     "billing, k_sealed, opc_sealed, amf, sqn, sst, sd, dnn, ambr_ul, ambr_dl, created_at, "
     "updated_at, replaced_by FROM subscriptions"
 )
+
+#: State by its stored value: a dict look-up, where State(value) is a call per row.
+_STATES = {state.value: state for state in State}
 
 BY_SUPI = f"{_SELECT} WHERE supi = ?"
 LIVE_BY_IMEI = f"{_SELECT} WHERE imei = ? AND state != 'replaced'"
@@ -49,6 +46,8 @@ UPDATE_SAME = (
     "WHERE supi = ?"
 )
 
+COUNT = "SELECT COUNT(*) FROM subscriptions"
+COUNT_IN_STATE = "SELECT COUNT(*) FROM subscriptions WHERE state = ?"
 COUNT_BY = {
     "state": "SELECT state, COUNT(*) FROM subscriptions GROUP BY state ORDER BY state",
     "service_type": (
@@ -138,37 +137,72 @@ def update_same_record(
     conn.execute(UPDATE_SAME, update_params(supi, device, service, secrets, sealer, amf, now))
 
 
-def to_subscription(row: Row, sealer: Sealer | None) -> Subscription:
-    """The row as a value; K and OPc are opened only when a ``sealer`` is given."""
+def to_subscription(row: Sequence[Any] | Mapping[str, Any], sealer: Sealer | None) -> Subscription:
+    """A row of :data:`_SELECT` as a value: a tuple or sqlite3.Row, or a psycopg dict row (in
+    its column order). K and OPc are opened only when a ``sealer`` is given.
+
+    By position rather than by name: ``sqlite3.Row`` looks a name up column by column, which
+    made reading a row cost twice the read itself (issue 11, store commands at 100,000 rows).
+    """
+    values = tuple(row.values()) if isinstance(row, Mapping) else row
+    (
+        supi,
+        imei,
+        fingerprint,
+        issuer,
+        certificate,
+        state,
+        service_type,
+        plan,
+        account,
+        billing,
+        k_sealed,
+        opc_sealed,
+        amf,
+        sqn,
+        sst,
+        sd,
+        dnn,
+        ambr_ul,
+        ambr_dl,
+        created_at,
+        updated_at,
+        replaced_by,
+    ) = values
     secrets = None
     if sealer is not None:
         secrets = Secrets(
-            k=sealer.open(row["supi"], "k", row["k_sealed"]),
-            opc=sealer.open(row["supi"], "opc", row["opc_sealed"]),
+            k=sealer.open(supi, "k", k_sealed), opc=sealer.open(supi, "opc", opc_sealed)
         )
-    return Subscription(
-        supi=row["supi"],
-        imei=row["imei"],
-        fingerprint=row["fingerprint"],
-        issuer=row["issuer"],
-        certificate=bytes(row["certificate"]),
-        state=State(row["state"]),
-        service_type=row["service_type"],
-        plan=row["plan"],
-        account=row["account"],
-        billing=json.loads(row["billing"]),
-        amf=bytes(row["amf"]),
-        sqn=row["sqn"],
-        sst=row["sst"],
-        sd=row["sd"],
-        dnn=row["dnn"],
-        ambr_ul=row["ambr_ul"],
-        ambr_dl=row["ambr_dl"],
-        created=row["created_at"],
-        updated=row["updated_at"],
-        replaced_by=row["replaced_by"],
+    # A frozen dataclass's __init__ sets each field through object.__setattr__: for 21 fields
+    # that cost as much as reading the row (issue 11). The value is assembled directly, every
+    # field set (tests/unit/store/test_rows.py holds it equal to Subscription(...) field by
+    # field); the schema's constraints have checked the values.
+    sub = object.__new__(Subscription)
+    sub.__dict__.update(
+        supi=supi,
+        imei=imei,
+        fingerprint=fingerprint,
+        issuer=issuer,
+        certificate=bytes(certificate),
+        state=_STATES[state] if state in _STATES else State(state),
+        service_type=service_type,
+        plan=plan,
+        account=account,
+        billing={} if billing == "{}" else json.loads(billing),  # most have none: no parse
+        amf=bytes(amf),
+        sqn=sqn,
+        sst=sst,
+        sd=sd,
+        dnn=dnn,
+        ambr_ul=ambr_ul,
+        ambr_dl=ambr_dl,
+        created=created_at,
+        updated=updated_at,
+        replaced_by=replaced_by,
         secrets=secrets,
     )
+    return sub
 
 
 #: A whole record as another store holds it (``dynsub store copy``); replaced_by is set after

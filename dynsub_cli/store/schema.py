@@ -98,8 +98,18 @@ _V1: Migration = (
     "CREATE INDEX events_supi ON events (supi, id)",
 )
 
+# Version 2 (issue 11): `dynsub store stats` counts from indexes instead of reading the tables
+# (the events table grows with every onboarding and registration), and `store list --state`
+# pages in SUPI order within a state. Each count is a scan of a small covering index.
+_V2: Migration = (
+    "CREATE INDEX events_kind_outcome ON events (kind, outcome)",
+    "CREATE INDEX subscriptions_state ON subscriptions (state, supi)",
+    "CREATE INDEX subscriptions_service_type ON subscriptions (service_type)",
+    "CREATE INDEX subscriptions_plan ON subscriptions (plan)",
+)
+
 #: Step n turns schema version n into n + 1.
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 LATEST = len(MIGRATIONS)
 
 

@@ -70,6 +70,8 @@ ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
 _PAGE = 1000  # rows a page of iterate() reads
 _MAX_BATCH = 64  # writes one group commit carries at most, so that none waits long
 _EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
+#: Above every event id (SQLite's INTEGER PRIMARY KEY is a signed 64-bit rowid).
+_NO_EVENT_ID = 2**63 - 1
 
 
 def _utc_now() -> datetime:
@@ -408,25 +410,46 @@ class Subscriptions:
         return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def iterate(
-        self, state: State | None = None, *, reveal_secrets: bool = False
+        self,
+        state: State | None = None,
+        *,
+        reveal_secrets: bool = False,
+        after: str = "",
+        limit: int | None = None,
     ) -> Iterator[Subscription]:
         """Every subscription (or those in ``state``) in SUPI order, a page at a time, so that
-        memory stays flat however large the store is and no lock is held between pages."""
+        memory stays flat however large the store is and no lock is held between pages.
+
+        ``after``: only SUPIs that sort after this one (the key of the previous page's last
+        record); ``limit``: at most this many."""
         sealer = self._need_sealer() if reveal_secrets else None
-        after = ""
-        while True:
+        left = limit
+        while left is None or left > 0:
+            size = _PAGE if left is None else min(_PAGE, left)
             with self._lock, self._translate():
+                # Plain tuples: to_subscription reads by position (see rows.to_subscription).
+                cursor = self._conn.cursor()
+                cursor.row_factory = None
                 if state is None:
-                    page = self._conn.execute(rows.PAGE, (after, _PAGE)).fetchall()
+                    page = cursor.execute(rows.PAGE, (after, size)).fetchall()
                 else:
-                    page = self._conn.execute(
-                        rows.PAGE_BY_STATE, (state.value, after, _PAGE)
-                    ).fetchall()
+                    page = cursor.execute(rows.PAGE_BY_STATE, (state.value, after, size)).fetchall()
             for row in page:
                 yield rows.to_subscription(row, sealer)
-            if len(page) < _PAGE:
+            if len(page) < size:
                 return
-            after = page[-1]["supi"]
+            after = page[-1][0]
+            if left is not None:
+                left -= len(page)
+
+    def count(self, state: State | None = None) -> int:
+        """How many subscriptions there are (in ``state``), from an index."""
+        with self._lock, self._translate():
+            if state is None:
+                found = self._conn.execute(rows.COUNT).fetchone()
+            else:
+                found = self._conn.execute(rows.COUNT_IN_STATE, (state.value,)).fetchone()
+        return int(found[0])
 
     def secrets(self, supi: str) -> Secrets:
         """K and OPc of ``supi`` in clear (for 5G AKA)."""
@@ -548,6 +571,12 @@ class Subscriptions:
     ) -> builtins.list[Event]:
         """The latest ``limit`` events, newest first, optionally for one device or SUPI (with
         the unauthenticated claims of it, which name no device: ``imei``/``supi`` None)."""
+        return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
+
+    def iterate_events(
+        self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
+        """As :meth:`events`, streamed a page at a time; every event when ``limit`` is None."""
         clauses: builtins.list[str] = []
         args: builtins.list[str] = []
         for column, value in (("imei", imei), ("supi", supi)):
@@ -557,12 +586,21 @@ class Subscriptions:
             # core writes those unnamed, the claim in the reason (core.procedure).
             clauses.append(f"({column} = ? OR ({column} IS NULL AND instr(reason, ?) > 0))")
             args += [value, f"{column.upper()} {value}"]
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        with self._lock, self._translate():
-            found = self._conn.execute(
-                f"{_EVENTS} {where} ORDER BY id DESC LIMIT ?", (*args, limit)
-            ).fetchall()
-        return [Event(*row) for row in found]
+        query = f"{_EVENTS} WHERE {' AND '.join([*clauses, 'id < ?'])} ORDER BY id DESC LIMIT ?"
+        before, left = _NO_EVENT_ID, limit
+        while left is None or left > 0:
+            size = _PAGE if left is None else min(_PAGE, left)
+            with self._lock, self._translate():
+                cursor = self._conn.cursor()
+                cursor.row_factory = None
+                page = cursor.execute(query, (*args, before, size)).fetchall()
+            for row in page:
+                yield Event(*row)
+            if len(page) < size:
+                return
+            before = page[-1][0]
+            if left is not None:
+                left -= len(page)
 
     def stats(self) -> Stats:
         with self._read() as conn:

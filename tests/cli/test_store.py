@@ -16,7 +16,7 @@ from dynsub_cli.cli import main, render
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.files import make_private_dir
-from dynsub_cli.store import Secrets, State, Subscriptions, generate_key_file
+from dynsub_cli.store import Secrets, State, Subscriptions, generate_key_file, load_key
 from tests.unit.store.helpers import RANGE, device, onboard, service
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -81,6 +81,70 @@ def test_list_table_for_people(core: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "3 subscription(s)" in result.stdout
     assert SUPI1 in result.stdout
     assert "suspended" in result.stdout
+
+
+def test_json_output_is_one_array_as_json_dumps_writes_it(core: Path) -> None:
+    """Issue 11: the arrays are written a record at a time, in the same bytes as before."""
+    for args in (
+        ["list", "--json"],
+        ["export"],
+        ["export", "--format", "open5gs", "--reveal-secrets"],
+        ["events", "--json"],
+        ["events", "--all", "--json"],
+    ):
+        result = run(*args, "--config", str(core))
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == json.dumps(json.loads(result.stdout), indent=2) + "\n"
+
+
+def test_list_pages_by_limit_and_after(core: Path) -> None:
+    def supis(*args: str) -> list[str]:
+        result = run("list", "--config", str(core), "--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return [d["supi"] for d in json.loads(result.stdout)]
+
+    assert supis("--limit", "2") == [SUPI1, SUPI2]
+    assert supis("--limit", "2", "--after", SUPI2) == [SUPI3]
+    assert supis("--after", SUPI1) == [SUPI2, SUPI3]
+    assert supis("--after", SUPI3) == []
+    assert supis("--state", "active", "--after", SUPI1) == [SUPI2]
+    assert run("list", "--config", str(core), "--limit", "0").exit_code == ExitCode.USAGE
+
+
+def test_list_piped_pages_are_plain_rows(core: Path) -> None:
+    result = run("list", "--config", str(core), "--limit", "2", "--after", SUPI1)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "# 2 subscription(s)",
+        "SUPI\tIMEI\tstate\tservice type\tplan\taccount\tcreated",
+    ]
+    assert [line.split("\t")[0] for line in lines[2:]] == [SUPI2, SUPI3]
+    assert "next page" not in result.stderr  # the hint is for a terminal
+    every = run("list", "--config", str(core)).stdout.splitlines()
+    assert every[0] == "# 3 subscription(s)"
+    assert [line.split("\t")[0] for line in every[2:]] == [SUPI1, SUPI2, SUPI3]
+
+
+def test_list_on_a_terminal_shows_a_page_and_says_where_the_next_begins(
+    core: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render.out, "_force_terminal", True)
+    monkeypatch.setattr(render.out, "width", 200)
+    first = run("list", "--config", str(core), "--limit", "2")
+    assert first.exit_code == 0, first.stderr
+    assert "2 of 3 subscription(s)" in first.stdout
+    assert "┃ SUPI" in first.stdout  # a table, not plain rows
+    assert SUPI2 in first.stdout
+    assert SUPI3 not in first.stdout
+    assert first.stderr.splitlines()[-1] == f"next page: --after {SUPI2}"
+    last = run("list", "--config", str(core), "--limit", "2", "--after", SUPI2)
+    assert "1 of 3 subscription(s), after imsi-001010000000002" in last.stdout
+    assert SUPI3 in last.stdout
+    assert "next page" not in last.stderr
+    whole = run("list", "--config", str(core))  # fits the default page: no hint
+    assert "3 subscription(s)" in whole.stdout
+    assert "next page" not in whole.stderr
 
 
 @pytest.mark.parametrize("target", [SUPI1, device(1).imei, device(1).fingerprint])
@@ -204,6 +268,51 @@ def test_events(core: Path) -> None:
     by_supi = run("events", "--config", str(core), "--supi", SUPI3, "--json").stdout
     assert [e["kind"] for e in json.loads(by_supi)] == ["suspended", "subscription_created"]
     assert run("events", "--config", str(core), "--limit", "0").exit_code == ExitCode.USAGE
+
+
+def test_events_all_streams_the_whole_trail(core: Path) -> None:
+    newest = json.loads(run("events", "--config", str(core), "--limit", "1", "--json").stdout)
+    every = json.loads(run("events", "--config", str(core), "--all", "--json").stdout)
+    assert len(every) == 4
+    assert every[0] == newest[0]
+    assert [e["id"] for e in every] == sorted((e["id"] for e in every), reverse=True)
+    plain = run("events", "--config", str(core), "--all").stdout.splitlines()
+    assert plain[0] == "# every event, newest first"
+    assert plain[1].split("\t")[:2] == ["time", "kind"]
+    assert [line.split("\t")[1] for line in plain[2:]] == [e["kind"] for e in every]
+    mine = json.loads(
+        run("events", "--config", str(core), "--all", "--supi", SUPI3, "--json").stdout
+    )
+    assert [e["kind"] for e in mine] == ["suspended", "subscription_created"]
+
+
+def test_an_export_that_fails_half_way_leaves_no_file(core: Path, tmp_path: Path) -> None:
+    """The export streams into a temporary file; a record that cannot be written (an AMBR
+    Open5GS cannot express) stops it, and neither the file nor the temporary one is left."""
+    cfg = config.load(core)
+    with Subscriptions.open(cfg.store.path, load_key(cfg.store.key_file)) as subs:
+        subs.create_or_update_from_onboarding(
+            device(9),
+            service(ambr_ul=2**31 + 1),
+            Secrets(k=K, opc=OPC),
+            supi_range=RANGE,
+            policy=Reonboarding.SAME_RECORD,
+        )
+    out = tmp_path / "exports" / "open5gs.json"
+    out.parent.mkdir()
+    result = run(
+        "export",
+        "--config",
+        str(core),
+        "--format",
+        "open5gs",
+        "--reveal-secrets",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == ExitCode.STORE, result.output
+    assert "cannot be written as an Open5GS bit rate" in result.stderr
+    assert list(out.parent.iterdir()) == []
 
 
 def test_suspend_and_resume(core: Path) -> None:

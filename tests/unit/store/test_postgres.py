@@ -12,7 +12,8 @@ import pytest
 from dynsub_cli.config import StoreConfig
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode, FileError, ServiceUnavailable, StoreError
-from dynsub_cli.store import Secrets, pg_schema
+from dynsub_cli.store import Secrets, pg_schema, rows
+from dynsub_cli.store import postgres as postgres_store
 from dynsub_cli.store.backends import open_store
 from dynsub_cli.store.postgres import PostgresSubscriptions, describe
 from dynsub_cli.store.sealing import generate_key_file
@@ -223,3 +224,19 @@ def _attempt(job: object) -> BaseException | str:
         return str(job())  # type: ignore[operator]
     except BaseException as err:  # the test asserts on it
         return err
+
+
+def test_stats_counts_can_come_from_indexes(pg_cluster: Cluster, database: str) -> None:
+    """Issue 11: each count of `store stats` has an index that answers it alone (an index-only
+    scan). Sequential scans are turned off here because on a table of a few rows the planner
+    rightly prefers them; on a large store it picks the index by itself."""
+    with open_location(pg_cluster.url(database, password=True)) as store:
+        onboard(store, 1)
+    with pg_cluster.admin(database) as conn:
+        conn.execute("SET enable_seqscan = off")
+        queries = {"events_kind_outcome": postgres_store.EVENT_COUNTS}
+        queries.update({f"subscriptions_{c}": q for c, q in rows.COUNT_BY.items()})
+        for index, query in queries.items():
+            plan = "\n".join(str(row[0]) for row in conn.execute(f"EXPLAIN {query}"))
+            assert f"Index Only Scan using {index} on" in plan, plan
+            assert "Seq Scan" not in plan, plan

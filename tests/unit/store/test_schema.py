@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dynsub_cli.errors import StoreError
-from dynsub_cli.store import schema
-from dynsub_cli.store.subscriptions import Subscriptions
+from dynsub_cli.store import rows, schema
+from dynsub_cli.store.subscriptions import EVENT_COUNTS, Subscriptions
 from tests.unit.store.helpers import KEY, onboard, open_store
 
 
@@ -91,3 +91,49 @@ def test_a_file_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=str(path)):
         open_store(path)
+
+
+def _plan(conn: sqlite3.Connection, query: str) -> list[str]:
+    return [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}")]
+
+
+def test_stats_counts_come_from_indexes_not_the_tables(tmp_path: Path) -> None:
+    """Issue 11: `store stats` reads small covering indexes, never the events table (which
+    grows with every onboarding and registration) or the records with their certificates."""
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        onboard(store, 1)
+    conn = schema.connect(path)
+    assert _plan(conn, EVENT_COUNTS) == ["SCAN events USING COVERING INDEX events_kind_outcome"]
+    for column, query in rows.COUNT_BY.items():
+        assert _plan(conn, query) == [
+            f"SCAN subscriptions USING COVERING INDEX subscriptions_{column}"
+        ]
+    assert _plan(conn, rows.COUNT_IN_STATE.replace("?", "'active'")) == [
+        "SEARCH subscriptions USING COVERING INDEX subscriptions_state (state=?)"
+    ]
+    conn.close()
+
+
+def test_a_version_1_store_is_upgraded_with_the_indexes_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        supi = onboard(store, 1)
+    conn = schema.connect(path)
+    for name in ("events_kind_outcome", "subscriptions_state", "subscriptions_plan"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("DROP INDEX subscriptions_service_type")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with open_store(path) as store:
+        assert store.get(supi).supi == supi
+        assert store.stats().total == 1
+    conn = schema.connect(path)
+    assert schema.version(conn) == schema.LATEST == 2
+    indexes = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    assert {"events_kind_outcome", "subscriptions_state", "subscriptions_plan"} <= indexes
+    conn.close()
