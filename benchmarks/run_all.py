@@ -69,6 +69,25 @@ TARGETS = (
         Target("startup", ("rows", command, "median_s"), f"`{command}`, seconds", 0.2)
         for command in ("dynsub --version", "dynsub --help", "dynsub crypto milenage")
     ),
+    *(
+        Target("store", ("rows", command, "peak_rss_mb"), f"`store {command}`, peak MB", 100)
+        for command in ("list --json", "export --format ndjson", "events --all --json")
+    ),
+    *(
+        Target(
+            "store",
+            ("rows", command, "records_per_second"),
+            f"`store {command}`, records/s",
+            at_least=50_000,
+        )
+        for command in ("list --json", "export --format ndjson", "events --all --json")
+    ),
+    Target(
+        "store",
+        ("rows", "list --limit 50 (terminal)", "seconds"),
+        "`store list`, first page on a terminal, s",
+        1.0,
+    ),
     Target("onboard", ("onboarding_1ue", "x_tls"), "onboarding, 1 UE, x a TLS handshake", 1.6),
     Target("onboard", ("onboarding_20ue", "x_tls"), "onboarding, 20 UEs, x TLS", 1.8),
     Target(
@@ -98,6 +117,12 @@ def _startup(full: bool) -> dict[str, Any]:
     return startup.run(21 if full else 11)
 
 
+def _store(full: bool) -> dict[str, Any]:
+    from benchmarks import store
+
+    return store.run(100_000)
+
+
 def _onboard(full: bool) -> dict[str, Any]:
     from benchmarks import onboard
 
@@ -110,6 +135,7 @@ def _onboard(full: bool) -> dict[str, Any]:
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "startup": _startup,
     "onboard": _onboard,
+    "store": _store,
 }
 
 
