@@ -111,6 +111,49 @@ TARGETS = (
 )
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A figure README shows beside the targets: where it is in the results, and its label."""
+
+    benchmark: str
+    path: tuple[str, ...]
+    what: str
+
+    def value(self, results: dict[str, Any]) -> float | None:
+        return Target(self.benchmark, self.path, self.what, 0).value(results)
+
+
+def _cells(name: str, label: str) -> tuple[Figure, ...]:
+    return tuple(
+        Figure("onboard", (name, key), f"{label}: {unit}")
+        for key, unit in (
+            ("rate_per_s", "per second"),
+            ("p50_ms", "p50 ms"),
+            ("p99_ms", "p99 ms"),
+            ("server_cpu_ms", "core CPU ms each"),
+        )
+    )
+
+
+FIGURES = (
+    *_cells("TLS_handshake_1ue", "bare mutual TLS 1.3 handshake, 1 client"),
+    *_cells("onboarding_1ue", "onboarding, 1 UE"),
+    *_cells("onboarding_20ue", "onboarding, 20 UEs"),
+    *_cells("registration_1ue", "registration (SUCI, 5G AKA), 1 UE"),
+    *_cells("registration_20ue", "registration, 20 UEs"),
+    Figure(
+        "onboard",
+        ("registration_20ue_2_processes", "machine_ceiling_per_s"),
+        "registrations/s this machine could do at all (core and UEs on its CPUs)",
+    ),
+    Figure(
+        "onboard",
+        ("onboarding_20ue_2_processes", "machine_ceiling_per_s"),
+        "onboardings/s this machine could do at all",
+    ),
+)
+
+
 def _startup(full: bool) -> dict[str, Any]:
     from benchmarks import startup
 
@@ -185,6 +228,9 @@ def run(names: list[str], full: bool) -> dict[str, Any]:
         for t in TARGETS
         if (value := t.value(results)) is not None
     ]
+    results["figures"] = [
+        {"what": f.what, "value": value} for f in FIGURES if (value := f.value(results)) is not None
+    ]
     return results
 
 
@@ -206,6 +252,9 @@ def render(results: dict[str, Any]) -> str:
     for target in results["targets"]:
         mark = "met" if target["met"] else "**not met**"
         lines.append(f"| {target['what']} | {target['wanted']} | {target['value']:g} | {mark} |")
+    if results.get("figures"):
+        lines += ["", "| figure | measured |", "|---|---|"]
+        lines += [f"| {f['what']} | {f['value']:g} |" for f in results["figures"]]
     lines += ["", END]
     return "\n".join(lines)
 

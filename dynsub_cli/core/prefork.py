@@ -115,13 +115,18 @@ def start(
     if isinstance(first, Worker):
         return first
     if not ready(first):
-        # It failed to start and said why on stderr, once: its status is the core's.
-        return Ended(_reap_all(children, log=None))
+        # It failed to start and said why on stderr, once: its status is the core's (unless
+        # the core was asked to stop meanwhile).
+        status = _reap_all(children, log=None)
+        return Ended(ExitCode.OK if stopping else status)
     for index in range(1, count):
         made = fork(index)
         if isinstance(made, Worker):
             return made
         if not ready(made):
+            if stopping:  # asked to stop while starting: an ordinary end
+                _reap_all(children, log=None)
+                return Ended(ExitCode.OK)
             log(f"serving process {index} did not start; stopping the core")
             forward(signal.SIGTERM, None)
             return Ended(_reap_all(children, log=log) or ExitCode.INTERNAL)
