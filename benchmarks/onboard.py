@@ -18,6 +18,9 @@ Rows, each with 1 and with 20 concurrent UEs (clients):
 - onboarding: the onboarding procedure only (EAP-TLS, security mode, the dialogue, the commit).
 - ue onboard: onboarding then the 5G AKA registration on a second connection, as `dynsub ue
   onboard` does (the state file is written too).
+- registration: a normal registration (SUCI with the home network key, 5G AKA, security mode,
+  REGISTRATION ACCEPT/COMPLETE) by a UE onboarded before the cell, as `dynsub ue register`
+  does: one UE per concurrent slot, each with its own state file.
 - via FreeRADIUS (``--radius``): the onboarding procedure through a second core whose
   [authentication] relays EAP to a real FreeRADIUS (`dynsub core radius-config`, reject_delay
   0), in the same run as the built-in rows; "x built-in" is the built-in onboarding rate over
@@ -43,10 +46,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from OpenSSL import SSL
 
@@ -121,11 +125,13 @@ def tls_handshake(device: devices.Device, port: int) -> None:
 # --- the core ------------------------------------------------------------------------------------
 
 
-def start_core(config_file: Path, log_file: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_core(
+    config_file: Path, log_file: Path, processes: int = 1
+) -> tuple[subprocess.Popen[bytes], int]:
     """`dynsub core serve` on a free port of 127.0.0.1; its log goes to ``log_file``."""
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            coreproc.command(config_file, "--listen", f"{HOST}:0"),
+            coreproc.command(config_file, "--listen", f"{HOST}:0", "--processes", str(processes)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -186,9 +192,111 @@ def start_radius_core(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; its threads included)."""
+    """User + system CPU time of a process and its living children so far (Linux /proc;
+    threads included): a core's supervisor and its serving processes together."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    own = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def _registered_ues(device_dirs: Sequence[Path], port: int, folder: Path) -> Callable[[], None]:
+    """Onboard each device once (not measured); the job registers one of them, never one
+    UE twice at once, as one device's state file is one UE."""
+    folder.mkdir()
+    idle: list[Path] = []
+    for n, device_dir in enumerate(device_dirs):
+        state_file = folder / f"ue-{n}.toml"
+        client.onboard(device_dir, (HOST, port), state_file, register=False)
+        idle.append(state_file)
+    lock = threading.Lock()
+
+    def job() -> None:
+        with lock:
+            state_file = idle.pop()
+        try:
+            client.register(state_file, (HOST, port))
+        finally:
+            with lock:
+                idle.append(state_file)
+
+    return job
+
+
+def _client(
+    kind: str, items: list[Path], port: int, n: int, concurrency: int, start: Any, out: Any
+) -> None:
+    """One client process of :func:`measure_spread`: ``concurrency`` UEs as threads."""
+    if kind == "registration":
+        idle = list(items)
+        lock = threading.Lock()
+
+        def job() -> None:
+            with lock:
+                state_file = idle.pop()
+            try:
+                client.register(state_file, (HOST, port))
+            finally:
+                with lock:
+                    idle.append(state_file)
+
+    else:
+        fresh = iter(items)
+        take = threading.Lock()
+
+        def job() -> None:
+            with take:
+                device = next(fresh)
+            onboarding_only(device, port)
+
+    start.wait()
+    out.send(measure(kind, job, n=n, concurrency=concurrency, server_pid=os.getpid(),
+                     max_seconds=60.0))  # fmt: skip
+
+
+def measure_spread(
+    kind: str,
+    items: list[Path],
+    port: int,
+    *,
+    n: int,
+    concurrency: int,
+    clients: int,
+    server_pid: int,
+) -> Cell:
+    """Like :func:`measure` with the UEs spread over ``clients`` processes, so that one
+    client interpreter's GIL does not cap what a core with several processes can serve.
+    Onboardings take ``items`` (device folders, one per operation); registrations
+    cycle ``items`` (state files, one per concurrent UE)."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(clients + 1)
+    pipes, processes = [], []
+    for index in range(clients):
+        mine = items[index::clients]
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_client,
+            args=(kind, mine, port, n // clients, concurrency // clients, start, sender),
+        )
+        process.start()
+        pipes.append(receiver)
+        processes.append(process)
+    start.wait()
+    server_before, began = cpu_seconds(server_pid), time.perf_counter()
+    cells: list[Cell] = [pipe.recv() for pipe in pipes]
+    seconds = time.perf_counter() - began
+    server_cpu = cpu_seconds(server_pid) - server_before
+    for process in processes:
+        process.join()
+    latencies = tuple(latency for cell in cells for latency in cell.latencies)
+    return Cell(
+        kind,
+        concurrency,
+        latencies,
+        seconds,
+        server_cpu / len(latencies),
+        sum(cell.client_cpu * len(cell.latencies) for cell in cells) / len(latencies),
+    )
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -377,32 +485,83 @@ def stores(n: int, concurrency: int, max_seconds: float) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n1", type=int, default=30, help="operations per cell with 1 UE")
-    parser.add_argument("--n20", type=int, default=120, help="operations per cell with 20 UEs")
-    parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap per cell")
-    parser.add_argument(
-        "--stores",
-        action="store_true",
-        help="compare the store backends instead: SQLite (1 core), PostgreSQL (1 and 2 cores)",
+def _unbounded_challenges(lab_config: Path) -> None:
+    """A benchmark registers each UE hundreds of times a minute: lift the per-SUPI challenge
+    budget (a defence against probes, limits.challenges_per_minute) for the run."""
+    import dataclasses
+
+    from dynsub_cli import config
+
+    base = load(lab_config)
+    limits = dataclasses.replace(base.limits, challenges_per_minute=1_000_000)
+    config.write(dataclasses.replace(base, limits=limits), lab_config, overwrite=True)
+
+
+def scaling(n: int, concurrency: int = 20, clients: int = 2) -> list[tuple[int, Cell]]:
+    """Onboardings and registrations per second with ``concurrency`` UEs spread over
+    ``clients`` processes, against `core serve --processes 1` and `--processes 2` on the same
+    store, one after the other."""
+    setups = (1, 2)
+    with tempfile.TemporaryDirectory(prefix="dynsub-bench-") as tmp:
+        work = Path(tmp)
+        needed = concurrency + n * len(setups)
+        print(f"minting {needed} devices and a core in {work} ...", file=sys.stderr)
+        lab = make_lab(work, devices=needed)
+        _unbounded_challenges(lab.config_file)
+        fresh = iter(lab.devices[concurrency:])
+        cells: list[tuple[int, Cell]] = []
+        states: list[Path] = []
+        for processes in setups:
+            core, port = start_core(lab.config_file, work / f"core-{processes}.log", processes)
+            try:
+                if not states:
+                    folder = work / "registered"
+                    folder.mkdir()
+                    for index, device_dir in enumerate(lab.devices[:concurrency]):
+                        states.append(folder / f"ue-{index}.toml")
+                        client.onboard(device_dir, (HOST, port), states[-1], register=False)
+                devices_now = [next(fresh) for _ in range(n)]
+                for kind, items in (("onboarding", devices_now), ("registration", states)):
+                    cell = measure_spread(
+                        kind, items, port, n=n, concurrency=concurrency, clients=clients,
+                        server_pid=core.pid,
+                    )  # fmt: skip
+                    cells.append((processes, cell))
+            finally:
+                core.send_signal(signal.SIGTERM)
+                core.wait(timeout=30)
+    return cells
+
+
+def _print_scaling(cells: list[tuple[int, Cell]]) -> None:
+    one = {cell.name: cell for processes, cell in cells if processes == 1}
+    header = (
+        f"{'processes':>9}  {'operation':<13} {'n':>4} {'rate/s':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'x 1 process':>11} {'server CPU ms/op':>17}"
     )
-    parser.add_argument(
-        "--radius", action="store_true", help="add the onboarding row through FreeRADIUS"
-    )
-    args = parser.parse_args()
-    if args.stores:
-        stores(args.n20, 20, args.max_seconds)
-        return
-    plan = [(1, args.n1), (20, args.n20)]
+    print(header)
+    print("-" * len(header))
+    for processes, cell in cells:
+        print(
+            f"{processes:>9}  {cell.name:<13} {len(cell.latencies):>4} {cell.rate:>8.1f} "
+            f"{cell.quantile(50) * 1e3:>8.1f} {cell.quantile(99) * 1e3:>8.1f} "
+            f"{cell.rate / one[cell.name].rate:>11.2f} {cell.server_cpu * 1e3:>17.2f}"
+        )
+
+
+def flow(n1: int, n20: int, max_seconds: float, *, radius: bool = False) -> list[Cell]:
+    """The main table: every row with 1 and with 20 UEs against one core process."""
+    plan = [(1, n1), (20, n20)]
     warmup = 3
     with tempfile.TemporaryDirectory(prefix="dynsub-bench-") as tmp:
         work = Path(tmp)
-        rows = 3 if args.radius else 2
-        needed = warmup * rows + sum(n for _, n in plan) * rows
+        rows = 3 if radius else 2
+        ues = max(concurrency for concurrency, _ in plan)  # registering UEs, onboarded first
+        needed = warmup * rows + sum(n for _, n in plan) * rows + ues
         print(f"minting {needed} devices and a core in {work} ...", file=sys.stderr)
         lab = make_lab(work, devices=needed)
-        fresh: Iterator[Path] = iter(lab.devices)
+        _unbounded_challenges(lab.config_file)
+        fresh: Iterator[Path] = iter(lab.devices[ues:])
         take = threading.Lock()
 
         def next_device() -> Path:
@@ -416,7 +575,7 @@ def main() -> None:
             target=tls_server, args=(lab.config_file, work / "tls.sqlite", sender), daemon=True
         )
         tls.start()
-        radius: tuple[subprocess.Popen[bytes], int, subprocess.Popen[bytes]] | None = None
+        relay: tuple[subprocess.Popen[bytes], int, subprocess.Popen[bytes]] | None = None
         try:
             tls_port = int(receiver.recv())
             assert tls.pid is not None
@@ -430,9 +589,9 @@ def main() -> None:
                 ("onboarding", lambda: onboarding_only(next_device(), core_port), core.pid),
                 ("ue onboard", full, core.pid),
             ]
-            if args.radius:
-                radius = start_radius_core(lab.config_file, work)
-                relayed, relayed_port = radius[0], radius[1]
+            if radius:
+                relay = start_radius_core(lab.config_file, work)
+                relayed, relayed_port = relay[0], relay[1]
                 jobs.append(
                     (
                         "via FreeRADIUS",
@@ -440,6 +599,8 @@ def main() -> None:
                         relayed.pid,
                     )
                 )
+            registered = _registered_ues(lab.devices[:ues], core_port, work / "registered")
+            jobs.append(("registration", registered, core.pid))
             for _, job, _ in jobs:  # warm up caches, imports and connections
                 for _ in range(warmup):
                     job()
@@ -450,20 +611,80 @@ def main() -> None:
                     n=n,
                     concurrency=concurrency,
                     server_pid=pid,
-                    max_seconds=args.max_seconds,
+                    max_seconds=max_seconds,
                 )
                 for concurrency, n in plan
                 for name, job, pid in jobs
             ]
         finally:
-            if radius is not None:
-                radius[0].send_signal(signal.SIGTERM)
-                radius[0].wait(timeout=30)
-                radius[2].terminate()
-                radius[2].wait(timeout=30)
+            if relay is not None:
+                relay[0].send_signal(signal.SIGTERM)
+                relay[0].wait(timeout=30)
+                relay[2].terminate()
+                relay[2].wait(timeout=30)
             tls.terminate()
             core.send_signal(signal.SIGTERM)
             core.wait(timeout=30)
+    return cells
+
+
+def run(*, n1: int = 30, n20: int = 120, scaling_n: int = 200) -> dict[str, Any]:
+    """The figures `benchmarks.run_all` keeps: rates, latencies and the ratios of issue 11's
+    targets (onboarding vs TLS at 1 and 20 UEs, registrations, 2 processes vs 1)."""
+    cells = flow(n1, n20, 60.0)
+    tls = {c.concurrency: c for c in cells if c.name == "TLS handshake"}
+    figures: dict[str, Any] = {}
+    for cell in cells:
+        key = f"{cell.name.replace(' ', '_')}_{cell.concurrency}ue"
+        figures[key] = {
+            "rate_per_s": round(cell.rate, 1),
+            "p50_ms": round(cell.quantile(50) * 1e3, 1),
+            "p99_ms": round(cell.quantile(99) * 1e3, 1),
+            "x_tls": round(tls[cell.concurrency].rate / cell.rate, 2),
+            "server_cpu_ms": round(cell.server_cpu * 1e3, 2),
+            "client_cpu_ms": round(cell.client_cpu * 1e3, 2),
+        }
+    spread = scaling(scaling_n)
+    one = {cell.name: cell.rate for processes, cell in spread if processes == 1}
+    for processes, cell in spread:
+        figures[f"{cell.name}_20ue_{processes}_processes"] = {
+            "rate_per_s": round(cell.rate, 1),
+            "p50_ms": round(cell.quantile(50) * 1e3, 1),
+            "p99_ms": round(cell.quantile(99) * 1e3, 1),
+            "x_1_process": round(cell.rate / one[cell.name], 2),
+            "server_cpu_ms": round(cell.server_cpu * 1e3, 2),
+        }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n1", type=int, default=30, help="operations per cell with 1 UE")
+    parser.add_argument("--n20", type=int, default=120, help="operations per cell with 20 UEs")
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap per cell")
+    parser.add_argument(
+        "--stores",
+        action="store_true",
+        help="compare the store backends instead: SQLite (1 core), PostgreSQL (1 and 2 cores)",
+    )
+    parser.add_argument(
+        "--radius", action="store_true", help="add the onboarding row through FreeRADIUS"
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="compare `core serve --processes 1` and `--processes 2` instead (20 UEs in two "
+        "client processes)",
+    )
+    args = parser.parse_args()
+    if args.scaling:
+        print(f"{os.cpu_count()} CPUs shared by the core's processes and the UEs' processes\n")
+        _print_scaling(scaling(args.n20))
+        return
+    if args.stores:
+        stores(args.n20, 20, args.max_seconds)
+        return
+    cells = flow(args.n1, args.n20, args.max_seconds, radius=args.radius)
     print(f"one `dynsub core serve` process; UEs as threads of another process; {os.cpu_count()}")
     print("CPUs (shared); x TLS = TLS handshakes per second / operations per second\n")
     _print(cells)

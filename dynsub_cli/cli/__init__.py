@@ -2,27 +2,119 @@
 
 Each command parses its options, calls one function of the layers below, and renders the
 result with :mod:`dynsub_cli.cli.render`. Business rules live below ``cli``.
+
+The command groups are imported when one of them runs, not before (:data:`GROUPS`): a group
+pulls in the layers it drives (asyncio, the store, the core, cryptography's X.509 ...), and
+``dynsub --version``, ``dynsub --help`` or ``dynsub crypto milenage`` need none of that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import get_completion_class
 
 from dynsub_cli import __version__
 from dynsub_cli.cli import flags, render
-from dynsub_cli.cli.core import core
-from dynsub_cli.cli.crypto import crypto
-from dynsub_cli.cli.demo import demo
-from dynsub_cli.cli.pki import pki
-from dynsub_cli.cli.store import store
-from dynsub_cli.cli.ue import ue
 from dynsub_cli.errors import DynsubError, ExitCode, Rejected
-from dynsub_cli.nas.enums import MmCause
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A command group known by name before its module is imported."""
+
+    module: str
+    attribute: str
+    #: The first sentence of the group's docstring, which ``dynsub --help`` lists; a test
+    #: (tests/cli/test_root.py) holds the two equal.
+    help: str
+
+
+#: The command groups of ``dynsub``, each imported on first use.
+GROUPS: dict[str, Lazy] = {
+    "pki": Lazy(
+        "dynsub_cli.cli.pki",
+        "pki",
+        "Factory PKI: CA hierarchy, device certificates in bulk, verify, show, revoke, CRL.",
+    ),
+    "core": Lazy(
+        "dynsub_cli.cli.core",
+        "core",
+        "Run a local onboarding core: AMF, AUSF (EAP-TLS server), UDM/UDR and provisioning.",
+    ),
+    "ue": Lazy(
+        "dynsub_cli.cli.ue",
+        "ue",
+        "Act as a UE: onboard with the factory certificate, or register with the subscription.",
+    ),
+    "crypto": Lazy(
+        "dynsub_cli.cli.crypto",
+        "crypto",
+        "3GPP functions by hand: Milenage, SUCI conceal/deconceal, key derivations.",
+    ),
+    "store": Lazy(
+        "dynsub_cli.cli.store",
+        "store",
+        "Inspect and manage the subscription store of a core.",
+    ),
+    "demo": Lazy(
+        "dynsub_cli.cli.demo",
+        "demo",
+        "Run the whole flow at once: PKI, device, core, onboarding, registration.",
+    ),
+}
+
+
+class Commands(MutableMapping[str, click.Command]):
+    """The root's subcommands: the groups of :data:`GROUPS`, each imported when it is first
+    looked up, and commands added as to any click group.
+
+    Iterating gives the names without importing anything; looking a group up (click does it
+    for the one being run; man pages, completion and tests walking ``.commands`` do it for
+    all) imports it and equips it (:func:`_equip`).
+    """
+
+    def __init__(self, lazy: Mapping[str, Lazy]) -> None:
+        self._lazy = dict(lazy)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            entry = self._lazy[name]
+            group: click.Command = getattr(importlib.import_module(entry.module), entry.attribute)
+            _equip(group)
+            self._loaded[name] = group
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        _equip(command)
+        self._lazy.pop(name, None)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._lazy and name not in self._loaded:
+            raise KeyError(name)
+        self._lazy.pop(name, None)
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._lazy, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(self._lazy.keys() | self._loaded.keys())
+
+    def short_help(self, name: str, limit: int) -> str | None:
+        """What ``dynsub --help`` lists for ``name`` (None: hidden), importing no group."""
+        entry = self._lazy.get(name)
+        # A stand-in with the group's help, shortened as click shortens the group's own.
+        command = click.Command(name, help=entry.help) if entry is not None else self[name]
+        return None if command.hidden else command.get_short_help_str(limit)
 
 
 @dataclass
@@ -38,32 +130,14 @@ _VERBOSE = "dynsub.verbose"
 _JSON = "dynsub.json"
 _ARGS = "dynsub.args"
 
-#: What to try after the network refused with a 5GMM cause, where the cause alone does not
-#: say (the core's refusal table, dynsub_cli/core/refusals.py, is what sends each one).
-_CAUSE_HINTS: dict[MmCause, str] = {
-    MmCause.SERVICES_5GS_NOT_ALLOWED: (
-        "the operator has suspended this subscription (or barred it): on the core, "
-        "`dynsub store show SUPI --config DIR/core.toml` shows its state and "
-        "`dynsub store resume SUPI --config DIR/core.toml` lifts a suspension"
-    ),
-    MmCause.ILLEGAL_UE: (
-        "the core refused the device's certificate or identity: the core's log, and "
-        "`dynsub store events --imei IMEI --config DIR/core.toml`, name the rule"
-    ),
-    MmCause.ILLEGAL_ME: "the core's enrollment policy blocks this IMEI (enrollment.blocklist)",
-    MmCause.PERMANENTLY_NOT_AUTHORIZED_FOR_SNPN: (
-        "the core's enrollment policy refuses this device: "
-        "`dynsub store events --imei IMEI --config DIR/core.toml` says why"
-    ),
-    MmCause.CONGESTION: "the core is busy or a system it relies on did not answer: try again later",
-}
-
 
 def _hint(err: DynsubError) -> str | None:
     if err.hint is not None:
         return err.hint
-    if isinstance(err, Rejected) and err.cause in MmCause._value2member_map_:
-        return _CAUSE_HINTS.get(MmCause(err.cause))
+    if isinstance(err, Rejected):
+        from dynsub_cli.cli import causes  # the 5GMM causes: only a refusal needs them
+
+        return causes.hint(err.cause)
     return None
 
 
@@ -72,7 +146,14 @@ class DynsubGroup(click.Group):
 
     With ``--json`` a failure also prints one JSON object on stdout, of one shape for every
     command: ``{..., "error": {"code", "exit_status", "message", "hint", "step"}}``.
+
+    Its commands are the groups of :data:`GROUPS`, imported one by one as they are used.
     """
+
+    commands: Commands
+
+    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name, Commands(GROUPS), **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Kept for a usage error that stops parsing before --json is reached.
@@ -99,6 +180,32 @@ class DynsubGroup(click.Group):
         except Exception as err:  # a bug: say so, and how to report it
             self._report(ctx, err)
             ctx.exit(ExitCode.INTERNAL)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # As click lists them, with each group's help from GROUPS: --help imports no group.
+        rows = self._listing(ctx, width=formatter.width)
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        # The command names, then the root's options, as click completes them, importing no group.
+        from click.shell_completion import CompletionItem
+
+        names = [
+            CompletionItem(name, help=help)
+            for name, help in self._listing(ctx)
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
+    def _listing(self, ctx: click.Context, width: int | None = None) -> list[tuple[str, str]]:
+        """(name, short help) of each visible command, the help cut as click cuts it."""
+        names = self.list_commands(ctx)
+        # click gives the help what is left of the width after the names, or 45 characters.
+        limit = 45 if width is None else width - 6 - max(map(len, names), default=0)
+        rows = [(name, self.commands.short_help(name, limit)) for name in names]
+        return [(name, help) for name, help in rows if help is not None]
 
     @staticmethod
     def _wants_json(ctx: click.Context) -> bool:
@@ -221,6 +328,8 @@ def completion(ctx: click.Context, shell: str) -> None:
     shell looks for completions: ~/.local/share/bash-completion/completions/dynsub (bash),
     a folder of $fpath as _dynsub (zsh), ~/.config/fish/completions/dynsub.fish (fish).
     """
+    from click.shell_completion import get_completion_class
+
     script = get_completion_class(shell)
     if script is None:  # click knows the three shells of the choice
         raise click.UsageError(f"no completion for {shell}")
@@ -228,12 +337,4 @@ def completion(ctx: click.Context, shell: str) -> None:
     render.data(script(root, {}, "dynsub", "_DYNSUB_COMPLETE").source())
 
 
-main.add_command(pki)
-main.add_command(core)
-main.add_command(ue)
-main.add_command(crypto)
-main.add_command(store)
-main.add_command(demo)
 main.add_command(completion)
-for _group in main.commands.values():
-    _equip(_group)

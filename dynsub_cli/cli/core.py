@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,7 +15,7 @@ from dynsub_cli import config
 from dynsub_cli.aaa import freeradius
 from dynsub_cli.cli import render
 from dynsub_cli.config import ListenConfig
-from dynsub_cli.core import operations, service, setup
+from dynsub_cli.core import operations, prefork, server, service, setup
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.errors import BadInput
 from dynsub_cli.pcap import PcapWriter
@@ -155,19 +157,27 @@ def reload_command(config_file: Path) -> None:
     help="Write this file (JSON: host, port, pid, metrics) once the core listens; removed "
     "when it stops.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 256),
+    help="Serving processes sharing the port [default: one per CPU; 1 with --pcap, "
+    "[metrics] or [radius_server], which one process serves].",
+)
 def serve_command(
     config_file: Path,
     listen: str | None,
     log_json: bool,
     pcap: Path | None,
     ready_file: Path | None,
+    processes: int | None,
 ) -> None:
     """Serve onboarding and registration until SIGINT or SIGTERM.
 
     Logs one line per procedure step on stderr; the first line says where it listens.
     Stopping waits briefly for running procedures; a record is committed whole or not at all.
     SIGHUP (`dynsub core reload`) reads core.toml and its files again for new connections;
-    the pid is in core.pid next to core.toml (docs/operations.md).
+    the pid is in core.pid next to core.toml (docs/operations.md). With several serving
+    processes, each applies its share of [limits] and the pid is the supervisor's.
     """
     cfg = config.load(config_file)
     address = _listen(listen)
@@ -175,8 +185,26 @@ def serve_command(
     def log(record: LogRecord) -> None:
         render.log_line(record, as_json=log_json)
 
-    def ready(host: str, port: int) -> None:
+    def announce(host: str, port: int) -> None:
         render.listening(host, port, as_json=log_json)
+
+    count = _processes(cfg, processes, pcap)
+    worker: prefork.Worker | None = None
+    if count > 1:
+        outcome = _supervise(cfg, count, address, config_file, ready_file, log, announce)
+        if isinstance(outcome, prefork.Ended):
+            render.stopped(as_json=log_json)
+            if outcome.status:
+                raise SystemExit(outcome.status)
+            return
+        worker = outcome
+        ready_file = None  # the supervisor's
+
+    def ready(host: str, port: int) -> None:
+        if worker is None:
+            announce(host, port)
+        else:
+            worker.listening()  # the supervisor says where the core listens once all do
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -188,7 +216,7 @@ def serve_command(
         tap = trace.connection if trace is not None else None
         await service.serve(
             cfg, stop, listen=address, log=log, ready=ready, tap=tap,
-            config_file=config_file, reload=reload, ready_file=ready_file,
+            config_file=config_file, reload=reload, ready_file=ready_file, worker=worker,
         )  # fmt: skip
 
     trace = PcapWriter(pcap, atomic=False) if pcap is not None else None
@@ -198,7 +226,64 @@ def serve_command(
     finally:
         if trace is not None:
             trace.close()
-    render.stopped(as_json=log_json)
+    if worker is None:
+        render.stopped(as_json=log_json)
+
+
+def _processes(cfg: config.CoreConfig, asked: int | None, pcap: Path | None) -> int:
+    """How many serving processes: as asked, else one per CPU, unless something of the
+    configuration lives in one process only (one pcap file, one metrics port, one RADIUS
+    port)."""
+    single = [
+        reason
+        for reason, present in (
+            ("--pcap", pcap is not None),
+            ("[metrics]", cfg.metrics.listen is not None),
+            ("[radius_server]", cfg.radius_server is not None),
+        )
+        if present
+    ]
+    if asked is None:
+        return 1 if single else max(1, len(os.sched_getaffinity(0)))
+    if asked > 1 and single:
+        raise click.UsageError(
+            f"--processes {asked}: {' and '.join(single)} need a single serving process; "
+            "use --processes 1"
+        )
+    return asked
+
+
+def _supervise(
+    cfg: config.CoreConfig,
+    count: int,
+    address: tuple[str, int] | None,
+    config_file: Path,
+    ready_file: Path | None,
+    log: Callable[[LogRecord], None],
+    ready: Callable[[str, int], None],
+) -> prefork.Worker | prefork.Ended:
+    """Bind, fork ``count`` serving processes and, in this process, watch them until they
+    stop; returns the :class:`prefork.Worker` in each serving process."""
+    host, port = address or (cfg.listen.host, cfg.listen.port)
+    listener = server.bind(host, port)
+    bound_host, bound_port = listener.getsockname()[:2]
+    ops = operations.Operations(cfg, log, config_file=config_file, ready_file=ready_file)
+
+    def listening() -> None:
+        log(LogRecord("-", "processes", "ok", f"{count} serving processes share the port"))
+        ops.listening(bound_host, bound_port)  # the files first: the line says they are there
+        ready(bound_host, bound_port)
+
+    outcome = prefork.start(
+        count,
+        listener,
+        on_listening=listening,
+        log=lambda text: log(LogRecord("-", "processes", "failed", text)),
+    )
+    if isinstance(outcome, prefork.Ended):
+        listener.close()
+        ops.stop()
+    return outcome
 
 
 @core.command("radius-config")

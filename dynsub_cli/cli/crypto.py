@@ -1,7 +1,8 @@
 """`dynsub crypto`: 3GPP functions by hand, for checking SIMs and traces.
 
 Thin: each command parses its options (hex in, with errors naming the option), calls one
-function of :mod:`dynsub_cli.security`, and renders a table or ``--json``.
+function of :mod:`dynsub_cli.security`, and renders a table or ``--json``. The SUCI commands
+import SUCI, ECIES and the NAS code points when they run: Milenage and the KDFs need none of it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput
-from dynsub_cli.files import write_secret
-from dynsub_cli.nas.enums import ProtectionScheme
-from dynsub_cli.security import aka, keys, milenage, suci
-from dynsub_cli.security.ecies import HomeNetworkKey
+from dynsub_cli.security import aka, keys, milenage
+
+if TYPE_CHECKING:
+    from dynsub_cli.nas.enums import ProtectionScheme
+    from dynsub_cli.security.suci import Suci
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 
@@ -102,14 +104,19 @@ def milenage_command(
 
 # --- suci ----------------------------------------------------------------------------------
 
-_SCHEMES = {
-    "null": ProtectionScheme.NULL,
-    "a": ProtectionScheme.PROFILE_A,
-    "b": ProtectionScheme.PROFILE_B,
-}
+
+def _scheme(name: str) -> ProtectionScheme:
+    """--scheme null, A or B (--profile A or B): the protection scheme of TS 33.501 C.1."""
+    from dynsub_cli.nas.enums import ProtectionScheme
+
+    return {
+        "null": ProtectionScheme.NULL,
+        "a": ProtectionScheme.PROFILE_A,
+        "b": ProtectionScheme.PROFILE_B,
+    }[name.lower()]
 
 
-def _suci_rows(value: suci.Suci) -> list[tuple[str, Any]]:
+def _suci_rows(value: Suci) -> list[tuple[str, Any]]:
     return [
         ("suci", value.to_string()),
         ("nai", value.to_nai()),
@@ -160,11 +167,14 @@ def conceal_command(
     as_json: bool,
 ) -> None:
     """Conceal a SUPI into a SUCI (UE side)."""
+    from dynsub_cli.nas.enums import ProtectionScheme
+    from dynsub_cli.security import suci
+
     if (supi is None) == (nai is None):
         raise BadInput("give exactly one of --supi imsi-<digits> or --nai user@realm")
     if supi is not None and not supi.startswith("imsi-"):
         raise BadInput(f"--supi {supi!r}: expected imsi-<digits> (use --nai for user@realm)")
-    chosen = _SCHEMES[scheme.lower()]
+    chosen = _scheme(scheme)
     if chosen != ProtectionScheme.NULL and hn_public is None:
         raise BadInput(f"--hn-public is needed for --scheme {scheme}")
     value = suci.conceal(
@@ -185,6 +195,10 @@ def conceal_command(
 @JSON
 def deconceal_command(suci_text: str, hn_private: str | None, as_json: bool) -> None:
     """Recover the SUPI from a SUCI (home network side)."""
+    from dynsub_cli.nas.enums import ProtectionScheme
+    from dynsub_cli.security import suci
+    from dynsub_cli.security.ecies import HomeNetworkKey
+
     value = suci.parse(suci_text)
     hn_keys: dict[int, HomeNetworkKey] = {}
     if value.protection_scheme != ProtectionScheme.NULL:
@@ -214,7 +228,10 @@ def deconceal_command(suci_text: str, hn_private: str | None, as_json: bool) -> 
 @JSON
 def keygen_command(profile: str, out: Path | None, as_json: bool) -> None:
     """Generate a home network key pair for SUCI Profile A or B."""
-    key = HomeNetworkKey.generate(_SCHEMES[profile.lower()])
+    from dynsub_cli.files import write_secret
+    from dynsub_cli.security.ecies import HomeNetworkKey
+
+    key = HomeNetworkKey.generate(_scheme(profile))
     if out is not None:
         write_secret(out, key.to_pem(), overwrite=False)
     rows: list[tuple[str, Any]] = [

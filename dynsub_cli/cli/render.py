@@ -1,58 +1,103 @@
 """Everything the command line shows: rich tables and progress for people, JSON for scripts.
 
-Only this module imports rich. JSON goes to stdout; diagnostics and progress go to stderr, so
-``dynsub ... --json | jq`` always reads clean JSON.
+Only this module imports rich, and only to draw for people: JSON, plain rows and diagnostics
+on a stream that is not a terminal are written without it, so that a script running
+``dynsub`` does not pay for importing rich. JSON goes to stdout; diagnostics and progress go
+to stderr, so ``dynsub ... --json | jq`` always reads clean JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
-import traceback
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
-from dynsub_cli.nas.enums import cause_title
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    #: rich's consoles on stdout and stderr, made on first use (:func:`__getattr__`).
+    out: Console
+    err: Console
+
+_Stream = Literal["out", "err"]
+
+
+def __getattr__(name: str) -> Console:
+    # `render.out` and `render.err` are made when first asked for, not on import.
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    console = Console(stderr=name == "err", highlight=False, soft_wrap=True)
+    globals()[name] = console
+    return console
+
+
+def _console(name: _Stream) -> Console:
+    """``out`` or ``err``, made now if need be (or as a test replaced it)."""
+    console: Console = getattr(sys.modules[__name__], name)
+    return console
+
+
+def _is_terminal(name: _Stream) -> bool:
+    """Whether ``out`` or ``err`` writes to a terminal, by rich's rules (TTY_COMPATIBLE, then
+    FORCE_COLOR, then isatty), asking rich only once its console is made."""
+    console = globals().get(name)
+    if console is not None:
+        return bool(console.is_terminal)
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    stream = sys.stdout if name == "out" else sys.stderr
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def _diagnostic(label: str, style: str, message: str) -> None:
+    """``dynsub: <label>: <message>`` on stderr, the label coloured on a terminal."""
+    if not _is_terminal("err"):
+        sys.stderr.write(f"dynsub: {label}: {message}\n")
+        sys.stderr.flush()
+        return
+    from rich.markup import escape
+
+    _console("err").print(f"[{style}]dynsub: {label}:[/] {escape(message)}", highlight=False)
 
 
 def error(message: str) -> None:
     """An error line on stderr: ``dynsub: error: <message>``."""
-    err.print(f"[bold red]dynsub: error:[/] {escape(message)}", markup=True, highlight=False)
+    _diagnostic("error", "bold red", message)
 
 
 def hint(message: str) -> None:
     """What to try next, on the line after an error: ``dynsub: hint: <message>``."""
-    err.print(f"[cyan]dynsub: hint:[/] {escape(message)}", markup=True, highlight=False)
+    _diagnostic("hint", "cyan", message)
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]dynsub: warning:[/] {escape(message)}", markup=True, highlight=False)
+    _diagnostic("warning", "yellow", message)
 
 
 def info(message: str) -> None:
     """A diagnostic line for people, on stderr."""
-    err.print(message, markup=False, highlight=False)
+    if not _is_terminal("err"):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+        return
+    _console("err").print(message, markup=False, highlight=False)
 
 
 def line(text: str) -> None:
@@ -69,6 +114,8 @@ def data(text: str) -> None:
 
 def traceback_of(error: BaseException) -> None:
     """The traceback of an error on stderr (for -v)."""
+    import traceback
+
     traceback.print_exception(error, file=sys.stderr)
 
 
@@ -120,17 +167,19 @@ _NARROWEST = 6
 def key_values(title: str, rows: Sequence[tuple[str, Any]]) -> None:
     """A two-column table of fields and values on stdout; when stdout is not a terminal,
     ``# title`` then one ``field<TAB>value`` line per field."""
-    if not out.is_terminal:
+    if not _is_terminal("out"):
         line(f"# {title}")
         for key, value in rows:
             line(f"{key}\t{_plain(value)}")
         return
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in rows:
         table.add_row(key, _cell(value))
-    out.print(table)
+    _console("out").print(table)
 
 
 def table(
@@ -152,11 +201,13 @@ def table(
     kept = [name in whole for name in columns]
     # Each column adds one border and two characters of padding; the table one border more.
     narrowest = sum(w if k else min(w, _NARROWEST) for w, k in zip(widths, kept, strict=True))
-    if not out.is_terminal or narrowest + 3 * len(columns) + 1 > out.width:
+    if not _is_terminal("out") or narrowest + 3 * len(columns) + 1 > _console("out").width:
         line(f"# {title}")
         for fields in [list(columns), *plain]:
             line("\t".join(fields))
         return
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left")
     for name, width, keep in zip(columns, widths, kept, strict=True):
         if keep:
@@ -165,7 +216,7 @@ def table(
             t.add_column(name, overflow="fold")
     for row in rows:
         t.add_row(*(_cell(value) for value in row))
-    out.print(t)
+    _console("out").print(t)
 
 
 def _plain(value: Any) -> str:
@@ -181,6 +232,8 @@ def _plain(value: Any) -> str:
 
 def _cell(value: Any) -> str:
     """Data never read as rich markup: an audit reason like "[test]" stays as it is."""
+    from rich.markup import escape
+
     if value is None:
         return "-"
     if isinstance(value, Mapping):
@@ -203,9 +256,19 @@ def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance
 
     Yields a callable that advances the bar by ``count`` steps.
     """
-    if not enabled or not err.is_terminal:
+    if not enabled or not _is_terminal("err"):
         yield _Quiet()
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -213,7 +276,7 @@ def progress(description: str, total: int, *, enabled: bool) -> Iterator[Advance
         TaskProgressColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=_console("err"),
         transient=False,
     )
     with bar:
@@ -266,7 +329,19 @@ class _Record(Protocol):
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    """UTC to the hundredth of a second; the formatted second is reused while it lasts (a busy
+    core writes hundreds of lines a second, and strftime was a visible part of each)."""
+    global _formatted_second
+    now = time.time()
+    second = int(now)
+    formatted = _formatted_second  # one read: another thread may replace it meanwhile
+    if formatted[0] != second:
+        formatted = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _formatted_second = formatted
+    return f"{formatted[1]}.{int((now - second) * 100):02d}Z"
+
+
+_formatted_second: tuple[int, str] = (-1, "")
 
 
 def _log(document: dict[str, Any], text: str, as_json: bool) -> None:
@@ -282,6 +357,25 @@ _log_lock = threading.Lock()
 def log_line(record: _Record, *, as_json: bool) -> None:
     """One line per procedure step, from any thread."""
     now = _now()
+    if as_json:
+        _log_json(record, now)
+        return
+    who = " ".join(
+        f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
+    )
+    title = None
+    if record.cause is not None:
+        from dynsub_cli.nas.enums import cause_title  # the core has imported NAS already
+
+        title = cause_title(record.cause)
+    cause = f" cause=#{record.cause}" if record.cause is not None else ""
+    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
+        cause += f' "{title}"'
+    text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
+    _log({}, text.rstrip(), False)
+
+
+def _log_json(record: _Record, now: str) -> None:
     document = {
         "time": now,
         "peer": record.peer,
@@ -296,15 +390,7 @@ def log_line(record: _Record, *, as_json: bool) -> None:
         "refusal": record.refusal,
         "seconds": record.seconds,
     }
-    who = " ".join(
-        f"{k}={v}" for k, v in (("imei", record.imei), ("supi", record.supi)) if v is not None
-    )
-    title = cause_title(record.cause) if record.cause is not None else None
-    cause = f" cause=#{record.cause}" if record.cause is not None else ""
-    if title is not None:  # TS 24.501 table 9.11.3.2.1, as people read it
-        cause += f' "{title}"'
-    text = f"{now} {record.peer} {record.step}: {record.outcome}: {record.message}{cause} {who}"
-    _log(document, text.rstrip(), as_json)
+    _log(document, "", True)
 
 
 def listening(host: str, port: int, *, as_json: bool) -> None:
@@ -332,8 +418,15 @@ class _Step(Protocol):
 
 def ue_step(step: _Step) -> None:
     """A UE step as it completes, with its time since the procedure started."""
-    err.print(
+    took = f"({step.seconds * 1000:.1f} ms)"
+    if not _is_terminal("err"):
+        sys.stderr.write(f"✓ {step.procedure} {step.name}: {step.detail} {took}\n")
+        sys.stderr.flush()
+        return
+    from rich.markup import escape
+
+    _console("err").print(
         f"[green]✓[/] {escape(step.procedure)} [bold]{escape(step.name)}[/]: "
-        f"{escape(step.detail)} [dim]({step.seconds * 1000:.1f} ms)[/]",
+        f"{escape(step.detail)} [dim]{took}[/]",
         highlight=False,
     )

@@ -89,9 +89,16 @@ class Operations:
         *,
         config_file: Path | None = None,
         ready_file: Path | None = None,
+        pid_file: bool = True,
+        shape: Callable[[CoreConfig], CoreConfig] = lambda config: config,
     ) -> None:
+        """``pid_file``: write core.pid next to ``config_file`` once listening (a serving
+        process of `core serve --processes N` leaves that to its supervisor, and ``shape``s
+        each configuration it reads to its share of the limits)."""
+        self._shape = shape
         self.config = config
         self._config_file = config_file
+        self._write_pid_file = pid_file
         self._ready_file = ready_file
         self._inner_log = log
         self._watch: Watch | None = None
@@ -157,7 +164,7 @@ class Operations:
         """The core is bound: ready, and the pid and ready files written."""
         if self._health is not None:
             self._health.listening = True
-        if self._config_file is not None:
+        if self._config_file is not None and self._write_pid_file:
             path = pid_file(self._config_file)
             try:
                 write_atomic(path, f"{os.getpid()}\n".encode())
@@ -220,7 +227,7 @@ class Operations:
         from dynsub_cli.core.service import stamps
 
         try:
-            new = configs.load(self._config_file)
+            new = self._shape(configs.load(self._config_file))
             seen = stamps(new.pki.crls)
             network = assembly.network(new, self._store, audit=self._audit)
         except DynsubError as err:

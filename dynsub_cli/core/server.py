@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import errno
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,33 @@ class Limits:
     first_pdu_seconds: float = 5.0
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port, for serving processes to share (core.prefork)."""
+    try:
+        return socket.create_server((host, port), backlog=_BACKLOG)
+    except OSError as err:
+        raise _cannot_listen(host, port, err) from err
+
+
+#: Connections the kernel queues for accept(); asyncio's default of 100 is short for a burst
+#: of UEs at several serving processes.
+_BACKLOG = 1024
+
+
+def _cannot_listen(host: str, port: int, err: OSError) -> NetworkError:
+    if err.errno == errno.EADDRINUSE:
+        advice = "is another core running? choose another port with `listen`"
+    elif err.errno == errno.EADDRNOTAVAIL:
+        advice = f"{host} is not an address of this machine: choose one with `listen`"
+    elif err.errno == errno.EACCES:
+        advice = f"port {port} needs privileges: choose one above 1023 with `listen`"
+    else:
+        advice = "choose another address with `listen`"
+    return NetworkError(
+        f"cannot listen on {host}:{port}: {err.strerror or err} ({advice})", parameter="listen"
+    )
+
+
 class Server:
     def __init__(
         self,
@@ -84,23 +112,14 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._per_host: collections.Counter[str] = collections.Counter()
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Bind and listen; returns the bound address (port 0 picks a free port)."""
-        try:
-            self._server = await asyncio.start_server(self._accept, host, port)
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                advice = "is another core running? choose another port with `listen`"
-            elif err.errno == errno.EADDRNOTAVAIL:
-                advice = f"{host} is not an address of this machine: choose one with `listen`"
-            elif err.errno == errno.EACCES:
-                advice = f"port {port} needs privileges: choose one above 1023 with `listen`"
-            else:
-                advice = "choose another address with `listen`"
-            raise NetworkError(
-                f"cannot listen on {host}:{port}: {err.strerror or err} ({advice})",
-                parameter="listen",
-            ) from err
+    async def start(
+        self, host: str, port: int, *, listener: socket.socket | None = None
+    ) -> tuple[str, int]:
+        """Bind and listen; returns the bound address (port 0 picks a free port). With
+        ``listener`` (bound by :func:`bind`, shared by several serving processes), serve
+        on it instead."""
+        sock = listener if listener is not None else bind(host, port)
+        self._server = await asyncio.start_server(self._accept, sock=sock)
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])
 
@@ -221,7 +240,10 @@ class Server:
         try:
             if left <= 0:
                 raise TimeoutError
-            data = await asyncio.wait_for(reader.read(65536), left)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every read in a
+            # task of its own, a tenth of the core's CPU per onboarding.
+            async with asyncio.timeout(left):
+                data = await reader.read(65536)
         except TimeoutError as err:
             if first:
                 raise PeerTimeout(

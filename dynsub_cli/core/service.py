@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import re
 import threading
@@ -26,6 +27,7 @@ from dynsub_cli.core import assembly, policy
 from dynsub_cli.core.audit import AuditTrail
 from dynsub_cli.core.network import Network
 from dynsub_cli.core.operations import Operations
+from dynsub_cli.core.prefork import Worker, share_limit
 from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.core.server import Limits, Server, Tap
 from dynsub_cli.core.session import CoreSession
@@ -105,6 +107,19 @@ class CrlWatch:
         return self.network
 
 
+def _share_limits(config: CoreConfig, count: int) -> CoreConfig:
+    """The limits one of ``count`` serving processes applies, so that together they hold the
+    configured totals: connections, connections per peer, challenges per SUPI."""
+    limits = config.limits
+    shared = dataclasses.replace(
+        limits,
+        max_connections=share_limit(limits.max_connections, count),
+        max_connections_per_peer=share_limit(limits.per_peer, count),
+        challenges_per_minute=share_limit(limits.challenges_per_minute, count),
+    )
+    return dataclasses.replace(config, limits=shared)
+
+
 def _failed(step: str, problem: str) -> LogRecord:
     return LogRecord("-", step, "failed", problem)
 
@@ -120,11 +135,27 @@ async def serve(
     config_file: Path | None = None,
     reload: asyncio.Event | None = None,
     ready_file: Path | None = None,
+    worker: Worker | None = None,
 ) -> None:
     """Serve until ``stop`` is set; committed records are never lost on the way out.
     ``tap`` traces every connection's bytes (dynsub_cli.pcap). Setting ``reload`` reads
-    ``config_file`` again (core.operations); ``ready_file`` is written once the core listens."""
-    ops = Operations(config, log, config_file=config_file, ready_file=ready_file)
+    ``config_file`` again (core.operations); ``ready_file`` is written once the core listens.
+    As one ``worker`` of `core serve --processes N` (core.prefork), serve on its socket with
+    this process's share of the limits; its supervisor writes the pid and ready files."""
+    count = worker.count if worker is not None else 1
+
+    def shape(config: CoreConfig) -> CoreConfig:
+        return _share_limits(config, count) if count > 1 else config
+
+    config = shape(config)
+    ops = Operations(
+        config,
+        log,
+        config_file=config_file,
+        ready_file=ready_file,
+        pid_file=worker is None,
+        shape=shape,
+    )
     log = ops.log
     with assembly.open_store(config) as store, contextlib.ExitStack() as running:
         # Stamped before loading, so that a CRL replaced while the core starts is read again.
@@ -132,6 +163,10 @@ async def serve(
         audit = AuditTrail(store, on_failure=lambda problem: log(_failed("audit", problem)))
         network = assembly.network(config, store, audit=audit)
         watch = CrlWatch(network, config.pki.crls, log, seen=seen)
+        # What start-up loaded (modules, certificates, keys, the network) lives as long as the
+        # core: moved out of the cyclic collector's way, so that its collections only walk
+        # what connections make.
+        gc.freeze()
         ops.start(store, audit, watch)
         running.callback(ops.stop)
         limits = Limits(
@@ -158,7 +193,7 @@ async def serve(
             on_close=ops.closed,
         )
         host, port = listen or (config.listen.host, config.listen.port)
-        bound = await server.start(host, port)
+        bound = await server.start(host, port, listener=worker.listener if worker else None)
         dcs = await _radius_server(config, watch, log)
         ops.listening(*bound)
         ready(*bound)

@@ -18,11 +18,17 @@ How a chain is checked:
 
 When step 3 fails, the issuer is examined by hand so that the reason names what is wrong
 ("issuer is not a trusted manufacturer CA (...)") rather than "no path found".
+
+A core checks thousands of devices under the same few CAs, so what depends only on a CA
+certificate (that it decodes, its row of the profile table, a CRL's signature under it) and
+the trust store built from the anchors are computed once per certificate and kept: the
+results are a function of the DER bytes alone, and the leaf is checked in full every time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,7 +156,7 @@ def _revocation_failures(
         if crl.issuer != leaf.issuer:
             continue  # RFC 5280 6.3.3 (b): only a CRL of the leaf's issuer speaks about it
         issuer = profiles.subject_value(crl.issuer, NameOID.COMMON_NAME) or "?"
-        if ca is not None and not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
+        if ca is not None and not _crl_signed_by(crl, ca):
             reasons.append(Failure(Rule.CRL_SIGNATURE, f"CRL of {issuer!r}"))
             continue
         next_update = crl.next_update_utc
@@ -169,6 +175,42 @@ def _revocation_failures(
                 )
             )
     return reasons
+
+
+#: CA certificates and trust stores remembered (a core sees a handful; a bound all the same).
+_CACHED = 256
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _presented_failures(cert: x509.Certificate) -> tuple[Failure, ...]:
+    """decoding.failures of a certificate presented as a CA (x509.Certificate hashes its DER)."""
+    return tuple(decoding.failures(cert))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _profile_failures(profile: Profile, ca: x509.Certificate) -> tuple[Failure, ...]:
+    return tuple(profiles.check(profile, ca))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _trust_store(anchors: tuple[x509.Certificate, ...]) -> verification.Store:
+    return verification.Store(list(anchors))
+
+
+#: id(crl) -> (the CRL, its issuer CA, whether its signature verifies): a CRL object is not
+#: hashable; keeping it in the entry keeps its id from being reused while the entry lives.
+_crl_signatures: dict[int, tuple[x509.CertificateRevocationList, x509.Certificate, bool]] = {}
+
+
+def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
+    known = _crl_signatures.get(id(crl))
+    if known is not None and known[0] is crl and known[1] == ca:
+        return known[2]
+    valid = crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+    if len(_crl_signatures) >= _CACHED:
+        _crl_signatures.clear()
+    _crl_signatures[id(crl)] = (crl, ca, valid)
+    return valid
 
 
 def _verify(
@@ -193,7 +235,7 @@ def _verify(
     for number, presented in enumerate(intermediates, start=1):
         undecodable += [
             Failure(Rule.MALFORMED, f"CA certificate {number} of the chain: {failure.detail}")
-            for failure in decoding.failures(presented)
+            for failure in _presented_failures(presented)
         ]
     if undecodable:
         raise CertificateRefused(label(leaf), undecodable)
@@ -202,7 +244,7 @@ def _verify(
     if dns_name is not None and dns_name not in _dns_names(leaf):
         reasons.append(Failure(Rule.DNS_MISMATCH, dns_name))
 
-    builder = verification.PolicyBuilder().store(verification.Store(list(anchors))).time(now)
+    builder = verification.PolicyBuilder().store(_trust_store(tuple(anchors))).time(now)
     ca: x509.Certificate | None = None
     try:
         if profile.alt_name is profiles.AltName.DNS:
@@ -217,7 +259,7 @@ def _verify(
         if ca is None:
             reasons.append(Failure(untrusted, f"{leaf.issuer.rfc4514_string()} is a root"))
         else:
-            reasons += [Failure(untrusted, str(f)) for f in profiles.check(ca_profile, ca)]
+            reasons += [Failure(untrusted, str(f)) for f in _profile_failures(ca_profile, ca)]
     except _NO_PATH as err:
         ca, problems = _issuer_problems(leaf, intermediates, anchors, ca_profile, now)
         reasons += [Failure(untrusted, problem) for problem in problems]

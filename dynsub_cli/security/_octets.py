@@ -20,4 +20,5 @@ def xor(a: bytes, b: bytes) -> bytes:
     """Octet-wise XOR of two strings of the same length."""
     if len(a) != len(b):
         raise ValueError("xor of strings of different lengths")  # a bug, not user input
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+    # As integers: several times faster than octet by octet, on the AKA and NAS paths.
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")

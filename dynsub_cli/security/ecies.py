@@ -87,10 +87,16 @@ class HomeNetworkKey:
 
     scheme: ProtectionScheme
     private_key: bytes = field(repr=False)
+    #: The key loaded once (it also validates early, with a clear message): every SUCI of a
+    #: registration is deconcealed with it.
+    _loaded: _PrivateKey = field(init=False, repr=False, compare=False)
+    _public: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scheme", _ecies(self.scheme))  # an int 1 or 2 is accepted
-        _load_private(self.scheme, self.private_key)  # validate early, with a clear message
+        loaded = _load_private(self.scheme, self.private_key)
+        object.__setattr__(self, "_loaded", loaded)
+        object.__setattr__(self, "_public", _public_bytes(loaded))
 
     @classmethod
     def generate(cls, scheme: ProtectionScheme) -> HomeNetworkKey:
@@ -104,7 +110,7 @@ class HomeNetworkKey:
     @property
     def public_key(self) -> bytes:
         """Profile A: 32 raw octets; Profile B: the compressed point (33 octets)."""
-        return _public_bytes(_load_private(self.scheme, self.private_key))
+        return self._public
 
     def to_pem(self) -> bytes:
         """PKCS#8 PEM, unencrypted: write it with dynsub_cli.files (0600)."""
@@ -197,7 +203,7 @@ def decrypt(key: HomeNetworkKey, scheme_output: bytes) -> bytes:
         )
     eph_public = scheme_output[:head]
     ciphertext, tag = scheme_output[head:-MAC_LENGTH], scheme_output[-MAC_LENGTH:]
-    private = _load_private(key.scheme, key.private_key)
+    private = key._loaded
     enc_key, icb, mac_key = _keys(_shared_secret(key.scheme, private, eph_public), eph_public)
     if not hmac.compare_digest(_mac(mac_key, ciphertext), tag):
         raise AuthenticationError(

@@ -13,49 +13,57 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from dynsub_cli.errors import BadInput
-from dynsub_cli.security._octets import require, xor
+from dynsub_cli.security._octets import require
 
 _R = {1: 64, 2: 0, 3: 32, 4: 64, 5: 96}
-_C = {i: c.to_bytes(16, "big") for i, c in {1: 0, 2: 1, 3: 2, 4: 4, 5: 8}.items()}
+_C = {1: 0, 2: 1, 3: 2, 4: 4, 5: 8}
+_MASK = (1 << 128) - 1
 
 
-def _aes(k: bytes, block: bytes) -> bytes:
-    # One AES-128 block: ECB on exactly one block is the raw block cipher E_K.
-    encryptor = Cipher(algorithms.AES(k), modes.ECB()).encryptor()  # noqa: S305
-    return encryptor.update(block) + encryptor.finalize()
+class _Kernel:
+    """E_K, the AES-128 block cipher under one K (TS 35.206 4.1), on 128-bit integers: one
+    ECB context serves every block of a computation (ECB keeps no state between blocks)."""
+
+    def __init__(self, k: bytes) -> None:
+        self._encrypt = Cipher(algorithms.AES(k), modes.ECB()).encryptor().update  # noqa: S305
+
+    def __call__(self, block: int) -> int:
+        return int.from_bytes(self._encrypt(block.to_bytes(16, "big")), "big")
 
 
-def _rot(block: bytes, bits: int) -> bytes:
+def _rot(value: int, bits: int) -> int:
     # TS 35.206 4.1: rot(x, r) cyclically rotates x by r bit positions towards the MSB.
-    value = int.from_bytes(block, "big")
-    value = ((value << bits) | (value >> (128 - bits))) & ((1 << 128) - 1) if bits else value
-    return value.to_bytes(16, "big")
+    return ((value << bits) | (value >> (128 - bits))) & _MASK if bits else value
+
+
+def _int(value: bytes) -> int:
+    return int.from_bytes(value, "big")
+
+
+def _octets(value: int, length: int = 16) -> bytes:
+    return value.to_bytes(16, "big")[:length]
 
 
 def compute_opc(k: bytes, op: bytes) -> bytes:
     """OPc = E_K(OP) xor OP (TS 35.206 4.1)."""
     require("K", k, 16)
-    return xor(_aes(k, require("OP", op, 16)), op)
+    the_op = _int(require("OP", op, 16))
+    return _octets(_Kernel(k)(the_op) ^ the_op)
 
 
-def _out(k: bytes, opc: bytes, temp: bytes, index: int) -> bytes:
-    block = xor(_rot(xor(temp, opc), _R[index]), _C[index])
-    return xor(_aes(k, block), opc)
-
-
-def _temp(k: bytes, opc: bytes, rand: bytes) -> bytes:
-    return _aes(k, xor(require("RAND", rand, 16), opc))
+def _out(e_k: _Kernel, opc: int, temp: int, index: int) -> int:
+    # OUTi = E_K(rot(TEMP xor OPc, ri) xor ci) xor OPc, for i = 2..5
+    return e_k(_rot(temp ^ opc, _R[index]) ^ _C[index]) ^ opc
 
 
 def f1_f1star(k: bytes, opc: bytes, rand: bytes, sqn: bytes, amf: bytes) -> tuple[bytes, bytes]:
     """(MAC-A, MAC-S): f1 and f1* of TS 35.206 4.1, 8 octets each."""
-    require("K", k, 16)
-    require("OPc", opc, 16)
-    in1 = (require("SQN", sqn, 6) + require("AMF", amf, 2)) * 2
-    temp = _temp(k, opc, rand)
+    e_k = _Kernel(require("K", k, 16))
+    the_opc = _int(require("OPc", opc, 16))
+    in1 = _int((require("SQN", sqn, 6) + require("AMF", amf, 2)) * 2)
+    temp = e_k(_int(require("RAND", rand, 16)) ^ the_opc)
     # OUT1 = E_K(TEMP xor rot(IN1 xor OPc, r1) xor c1) xor OPc
-    block = xor(xor(temp, _rot(xor(in1, opc), _R[1])), _C[1])
-    out1 = xor(_aes(k, block), opc)
+    out1 = _octets(e_k(temp ^ _rot(in1 ^ the_opc, _R[1]) ^ _C[1]) ^ the_opc)
     return out1[:8], out1[8:]
 
 
@@ -72,16 +80,16 @@ class Outputs:
 
 def f2345(k: bytes, opc: bytes, rand: bytes) -> Outputs:
     """f2 (RES), f3 (CK), f4 (IK), f5 (AK) and f5* (AK*) of TS 35.206 4.1."""
-    require("K", k, 16)
-    require("OPc", opc, 16)
-    temp = _temp(k, opc, rand)
-    out2 = _out(k, opc, temp, 2)
+    e_k = _Kernel(require("K", k, 16))
+    the_opc = _int(require("OPc", opc, 16))
+    temp = e_k(_int(require("RAND", rand, 16)) ^ the_opc)
+    out2 = _octets(_out(e_k, the_opc, temp, 2))
     return Outputs(
         res=out2[8:],
-        ck=_out(k, opc, temp, 3),
-        ik=_out(k, opc, temp, 4),
+        ck=_octets(_out(e_k, the_opc, temp, 3)),
+        ik=_octets(_out(e_k, the_opc, temp, 4)),
         ak=out2[:6],
-        ak_star=_out(k, opc, temp, 5)[:6],
+        ak_star=_octets(_out(e_k, the_opc, temp, 5), 6),
     )
 
 

@@ -41,7 +41,7 @@ from dynsub_cli.errors import BadInput, DecodeError, IntegrityError, ReplayError
 from dynsub_cli.nas.enums import SecurityHeaderType
 from dynsub_cli.security import keys
 from dynsub_cli.security._octets import require
-from dynsub_cli.security.algorithms import Ciphering, Integrity, nea2, nia2
+from dynsub_cli.security.algorithms import Ciphering, Integrity, Nea2, Nia2
 
 #: Extended protocol discriminator of 5GS mobility management (TS 24.007 11.2.3.1.1A).
 EPD_5GMM = 0x7E
@@ -94,8 +94,9 @@ class SecurityContext:
                 "NIA0 (no integrity protection) refused: enable it explicitly "
                 "(allow_null_integrity) and only for lab traces"
             )
-        self._k_enc = require("KNASenc", k_nas_enc, 16)
-        self._k_int = require("KNASint", k_nas_int, 16)
+        # The keys live only inside the AES contexts, made once for all the messages.
+        self._nea2 = Nea2(require("KNASenc", k_nas_enc, 16))
+        self._nia2 = Nia2(require("KNASint", k_nas_int, 16))
         self.bearer = bearer
         #: The NAS COUNT the next :meth:`protect` uses.
         self.tx_count = 0
@@ -134,12 +135,12 @@ class SecurityContext:
     def _mac(self, count: int, direction: int, data: bytes) -> bytes:
         if self.integrity == Integrity.NIA0:
             return bytes(4)
-        return nia2(self._k_int, count, self.bearer, direction, data)
+        return self._nia2(count, self.bearer, direction, data)
 
     def _cipher(self, count: int, direction: int, data: bytes) -> bytes:
         if self.ciphering == Ciphering.NEA0:
             return bytes(data)
-        return nea2(self._k_enc, count, self.bearer, direction, data)
+        return self._nea2(count, self.bearer, direction, data)
 
     # --- sending ----------------------------------------------------------------------------
 

@@ -12,6 +12,10 @@ Theory of operation
   one live subscription, whatever its retries or concurrent connections.
 - Threads: one :class:`Subscriptions` holds one connection guarded by a lock, so it may be
   shared by the worker threads of ``asyncio.to_thread``; every method is a short blocking call.
+- Group commit: writes that arrive while another is running join its transaction (each in a
+  savepoint of its own, so one that fails takes nothing else with it) and the last of them
+  commits; every write returns only once the COMMIT that carries it is on disk. Under load one
+  fsync serves many writes; alone, a write commits at once as before.
 - K and OPc are sealed (:mod:`dynsub_cli.store.sealing`) and opened only when a caller asks
   (``reveal_secrets=True``, :meth:`Subscriptions.secrets`).
 """
@@ -64,6 +68,7 @@ EVENT_COUNTS = (
 )
 ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
 _PAGE = 1000  # rows a page of iterate() reads
+_MAX_BATCH = 64  # writes one group commit carries at most, so that none waits long
 _EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
 
 
@@ -83,6 +88,15 @@ class Subscriptions:
         self._sealer = sealer
         self._now = now
         self._lock = threading.RLock()
+        # Group commit (see the module docstring): the writers waiting for the connection,
+        # the number of the open transaction and of the last one ended, and how it ended.
+        self._queued = 0
+        self._queued_lock = threading.Lock()
+        self._batch = 0
+        self._batch_writes = 0
+        self._ended = 0
+        self._failures: dict[int, BaseException] = {}
+        self._batch_ended = threading.Condition(self._lock)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -174,21 +188,69 @@ class Subscriptions:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
+        """One write: all of it is committed, or none of it; on disk when this returns."""
+        with self._queued_lock:
+            self._queued += 1
         with self._lock, self._translate():
-            self._conn.execute("BEGIN IMMEDIATE")
+            with self._queued_lock:
+                self._queued -= 1
+            conn = self._conn
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+                self._batch += 1
+                self._batch_writes = 0
+            batch = self._batch
+            self._batch_writes += 1
+            conn.execute("SAVEPOINT write")
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                yield conn
+                conn.execute("RELEASE write")
+            except BaseException as err:
+                self._undo(batch, err)
                 raise
+            finally:
+                self._end_batch_unless_joined(batch)
+        with self._batch_ended:
+            while self._ended < batch:
+                self._batch_ended.wait()
+            failure = self._failures.get(batch)
+        if failure is not None:
+            raise StoreError(f"{self._where}: the commit failed: {failure}") from failure
+
+    def _undo(self, batch: int, err: BaseException) -> None:
+        """Roll one failed write back to its savepoint; the batch's other writes stay."""
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK TO write")
+            self._conn.execute("RELEASE write")
+        else:  # SQLite rolled the whole transaction back (I/O error, disk full)
+            self._failures[batch] = err
+
+    def _end_batch_unless_joined(self, batch: int) -> None:
+        """Commit now, unless another writer waits to join this transaction (it commits)."""
+        with self._queued_lock:
+            joined = self._queued > 0 and self._batch_writes < _MAX_BATCH
+        if joined and self._conn.in_transaction and batch not in self._failures:
+            return
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except BaseException as err:
+            self._failures[batch] = err
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._ended = batch
+            while len(self._failures) > 100:  # waiters read theirs at once; keep a few
+                del self._failures[min(self._failures)]
+            self._batch_ended.notify_all()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for reads that take several statements."""
         with self._lock, self._translate():
+            if self._conn.in_transaction:  # a group commit's transaction, between writers
+                yield self._conn
+                return
             self._conn.execute("BEGIN")
             try:
                 yield self._conn

@@ -93,6 +93,7 @@ def run(
 
     try:
         sock = socket.create_connection(core, timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError as err:
         raise NetworkError(
             f"cannot connect to the core at {core[0]}:{core[1]}: {err.strerror or err} "

@@ -216,7 +216,9 @@ def test_sighup_applies_a_new_blocklist_and_keeps_the_old_policy_on_a_broken_fil
 
 def test_fifty_sighups_during_a_load_run_lose_no_onboarding(tmp_path: Path) -> None:
     lab = make_lab(tmp_path, devices=20)
-    with served_core(lab.config_file, cwd=tmp_path) as core:
+    # Two serving processes: the supervisor passes each SIGHUP on, and each one reloads.
+    processes = 2
+    with served_core(lab.config_file, cwd=tmp_path, args=("--processes", str(processes))) as core:
         load = subprocess.Popen(
             [sys.executable, "-m", "dynsub_cli", "ue", "load", "--devices",
              str(lab.devices[0].parent), "--core", core.address, "--count", "40",
@@ -226,14 +228,14 @@ def test_fifty_sighups_during_a_load_run_lose_no_onboarding(tmp_path: Path) -> N
         for sent in range(50):
             core.process.send_signal(signal.SIGHUP)
             # Each reload is logged before the next signal, so that none merges with another.
-            until(reloaded(core, sent, "ok"), f"reload {sent + 1}")
+            until(reloaded(core, (sent + 1) * processes - 1, "ok"), f"reload {sent + 1}")
         out, err = load.communicate(timeout=HANG)
         assert load.returncode == 0, err
         assert core.process.poll() is None
     summary = json.loads(out)
     assert summary["arrivals"] == summary["succeeded"] == 40
     assert summary["failed"] == 0
-    assert len(reloads(core, "ok")) == 50
+    assert len(reloads(core, "ok")) == 50 * processes
     assert not reloads(core, "failed")
     stats = store_json(lab, tmp_path, "stats")
     assert stats["total"] == 20

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynsub_cli.errors import BadInput
-from dynsub_cli.security.algorithms import nea0, nea2, nia0, nia2
+from dynsub_cli.security.algorithms import Nea2, Nia2, nea0, nea2, nia0, nia2
 from tests.unit.security._vectors import h, load
 
 DATA = load("nas_security.json")
@@ -58,3 +60,55 @@ def test_length_must_fit_the_message() -> None:
         nea2(bytes(16), 0, 1, 0, b"ab", 17)
     with pytest.raises(BadInput, match="KNASenc"):
         nea2(bytes(15), 0, 1, 0, b"ab")
+
+
+# --- the keyed forms a NAS security context uses (AES contexts made once per key) --------
+
+
+def _first_bits(data: bytes, length_bits: int) -> bytes:
+    """The first ``length_bits`` of ``data``, the rest zero (how Annex C prints its data)."""
+    out = bytearray(data)
+    if length_bits % 8:
+        out[-1] &= (0xFF << (8 - length_bits % 8)) & 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("v", DATA["nea2"], ids=lambda v: f"eea2-set{v['set']}")
+def test_keyed_nea2_meets_the_annex_c_sets(v: dict[str, Any]) -> None:
+    # The sets are bit strings; the keyed form ciphers whole octets, and the bits beyond
+    # LENGTH are the keystream's: the first LENGTH bits must be the set's.
+    keyed = Nea2(h(v["key"]))
+    args = (int(v["count"], 16), v["bearer"], v["direction"])
+    for given_, expected in ((v["plaintext"], v["ciphertext"]), (v["ciphertext"], v["plaintext"])):
+        out = keyed(*args, h(given_))  # the same context twice
+        assert _first_bits(out, v["length_bits"]) == h(expected)
+
+
+@pytest.mark.parametrize(
+    "v", [v for v in DATA["nia2"] if v["length_bits"] % 8 == 0], ids=lambda v: f"set{v['set']}"
+)
+def test_keyed_nia2_meets_the_annex_c_sets(v: dict[str, Any]) -> None:
+    keyed = Nia2(h(v["key"]))
+    args = (int(v["count"], 16), v["bearer"], v["direction"], h(v["message"]))
+    assert keyed(*args) == keyed(*args) == h(v["mac"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=16, max_size=16),
+    count=st.integers(0, 0xFFFFFFFF),
+    bearer=st.integers(0, 0x1F),
+    direction=st.integers(0, 1),
+    messages=st.lists(st.binary(max_size=300), min_size=1, max_size=4),
+)
+def test_keyed_forms_agree_with_the_reference_on_any_octets(
+    key: bytes, count: int, bearer: int, direction: int, messages: list[bytes]
+) -> None:
+    cipher, mac = Nea2(key), Nia2(key)
+    for message in messages:  # one context, many messages, as a security context uses it
+        assert cipher(count, bearer, direction, message) == nea2(
+            key, count, bearer, direction, message
+        )
+        assert mac(count, bearer, direction, message) == nia2(
+            key, count, bearer, direction, message
+        )
