@@ -130,3 +130,17 @@ def test_a_reservation_is_synced_before_minting_and_commits_are_not(
         "COMMIT",
     ]
     assert ledger._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+
+
+def test_settle_asks_only_about_names_on_disk_and_releases_the_rest_at_once(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    # More names than one statement's batch, and names that are no reservation of the run.
+    reserved = ledger.reserve("big", tmp_path, TAC, 1_300, None)
+    names = [r.imei for r in reserved[:1_200]] + ["not-an-imei", make_imei(TAC, 999_999)]
+    assert ledger.reserved_among("big", names) == {r.imei for r in reserved[:1_200]}
+    first = reserved[0]
+    found = Issued(first.imei, "s", "1", "ab" * 32, "9999-12-31T23:59:59Z")
+    assert ledger.settle("big", [found]) == 1_299
+    assert ledger.counts() == {"issued": 1}
+    assert ledger.reserved_among("big", names) == set()
