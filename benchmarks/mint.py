@@ -330,7 +330,7 @@ def peer_rows(work: Path, pki: authority.Pki, tool: Path, rounds: int) -> None:
         )
 
 
-def print_extra(floor: Row, csrs: Row, raw: Row | None, token: Row | None) -> None:
+def print_extra(floor: Row, files: Row, csrs: Row, raw: Row | None, token: Row | None) -> None:
     print("token and CSR rows")
     rows = [("dynsub pki mint --csr, 2 workers", csrs)]
     if raw is not None and token is not None:
@@ -342,6 +342,14 @@ def print_extra(floor: Row, csrs: Row, raw: Row | None, token: Row | None) -> No
     if raw is not None and token is not None:
         print(
             f"token mint (2 workers) / token raw signing: {token.rate / raw.rate:.2f} (target 0.7)"
+        )
+        # At 0.7 of the raw rate with 2 workers, each worker has 2 / (0.7 x raw) per device for
+        # everything: key generation, signing, the folder, the ledger. What the folder alone
+        # takes of it says whether this disk can reach the target at all.
+        budget = 2 / (0.7 * raw.rate)
+        print(
+            f"per-device budget at the target: {budget * 1e6:.0f} us per worker; the folder "
+            f"writes alone (files-only row) take {1 / files.rate / budget:.2f} of it"
         )
     print(f"CSR mint (2 workers) / (2 x floor keygen + sign): {csrs.rate / 2 / floor.rate:.2f}")
 
@@ -471,7 +479,7 @@ def main() -> None:
             )
     for number, r in enumerate(rounds, 1):
         print_round(number, r, cli if number == len(rounds) else None)
-    print_extra(rounds[-1].floor, csrs, raw, token)
+    print_extra(rounds[-1].floor, rounds[-1].files, csrs, raw, token)
     if len(rounds) > 1:
         print(f"over {len(rounds)} rounds (min / median / max):")
         spreads = (
