@@ -81,6 +81,7 @@ _COMMIT = (
     "UPDATE devices SET state = 'issued', serial = ?, certificate_serial = ?, "
     "fingerprint = ?, not_after = ? WHERE imei = ? AND run = ? AND state = 'reserved'"
 )
+RESERVE_BATCH = 5_000  # rows per INSERT call of a reservation: tens of ms each
 BUSY_TIMEOUT_MS = 60_000  # a concurrent run holds the write lock for one transaction at most
 
 
@@ -343,10 +344,15 @@ class Ledger:
                 "INSERT INTO runs (id, out, tac, requested, started) VALUES (?, ?, ?, ?, ?)",
                 (run, str(out), tac, count, _utc_now()),
             )
-            db.executemany(
-                "INSERT INTO devices (imei, tac, snr, run, state) VALUES (?, ?, ?, ?, 'reserved')",
-                [(r.imei, r.tac, r.snr, run) for r in reservations],
-            )
+            rows = [(r.imei, r.tac, r.snr, run) for r in reservations]
+            # In batches, still one transaction: Python acts on Ctrl-C only between calls, and
+            # one executemany of 200,000 rows ran for seconds (a Ctrl-C then rolls back).
+            for start in range(0, len(rows), RESERVE_BATCH):
+                db.executemany(
+                    "INSERT INTO devices (imei, tac, snr, run, state) "
+                    "VALUES (?, ?, ?, ?, 'reserved')",
+                    rows[start : start + RESERVE_BATCH],
+                )
         return reservations
 
     def allocate_defects(self, tac: str, count: int, defect: str) -> list[Reservation]:
