@@ -288,8 +288,9 @@ def mint_command(
     manufacturer CA), trust.pem (the root the UE trusts to authenticate a core: this PKI's, or
     those of --trust) and, with --p12-password-file, device.p12. IMEIs are TAC + serial +
     Luhn digit, recorded in the PKI's ledger so none is issued twice, even by two runs at
-    once. Ctrl-C leaves only whole devices, all recorded; a rerun settles a run that was
-    killed and mints on after the highest serial.
+    once. Ctrl-C stops at once and leaves only whole devices, all recorded; the run is then
+    left open, and the next run settles it (as it does a run that was killed), writes its
+    manifest and mints on after the highest serial.
     """
     loaded = authority.load(pki_dir)
     if defect is not None:
@@ -344,7 +345,13 @@ def mint_command(
         ],
         "seconds": round(result.seconds, 3),
         "recovered_runs": [
-            {"run": s.run, "committed": s.committed, "released": s.released}
+            {
+                "run": s.run,
+                "outcome": s.outcome,
+                "devices": s.devices,
+                "committed": s.committed,
+                "released": s.released,
+            }
             for s in result.recovered
         ],
     }
@@ -355,9 +362,11 @@ def mint_command(
         _refused_csrs(refused, result.devices)
         return
     for settled in result.recovered:
+        how = "was interrupted" if settled.outcome == "interrupted" else "had died"
         render.warn(
-            f"run {settled.run} had been interrupted: settled {settled.committed} device(s) "
-            f"found complete, released {settled.released} unfinished reservation(s)"
+            f"run {settled.run} {how}; settled it first: {settled.devices} device(s) in its "
+            f"manifest ({settled.committed} found complete on disk), released "
+            f"{settled.released} unused reservation(s)"
         )
     rate = len(result.devices) / result.seconds if result.seconds else 0.0
     render.info(

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS runs (
     requested INTEGER NOT NULL,
     started TEXT NOT NULL,
     finished TEXT,                -- NULL while the run is open
-    outcome TEXT                  -- done | interrupted | failed | recovered
+    outcome TEXT                  -- done | interrupted | failed | recovered (an open run
+                                  -- may already say interrupted: left to the next run)
 );
 CREATE TABLE IF NOT EXISTS devices (
     imei TEXT PRIMARY KEY,
@@ -76,6 +77,11 @@ _HIGHEST = (
     "SELECT MAX(snr) FROM (SELECT snr FROM devices WHERE tac = ? "
     "UNION ALL SELECT snr FROM defects WHERE tac = ?)"
 )
+_COMMIT = (
+    "UPDATE devices SET state = 'issued', serial = ?, certificate_serial = ?, "
+    "fingerprint = ?, not_after = ? WHERE imei = ? AND run = ? AND state = 'reserved'"
+)
+RESERVE_BATCH = 5_000  # rows per INSERT call of a reservation: tens of ms each
 BUSY_TIMEOUT_MS = 60_000  # a concurrent run holds the write lock for one transaction at most
 
 
@@ -111,6 +117,10 @@ class Run:
 def device_serial(tac: str, snr: int) -> str:
     """The device serial put in the subject serialNumber: TAC and SNR, the IMEI's 14 digits."""
     return f"{tac}-{snr:06d}"
+
+
+def _commit_values(d: Issued, run: str) -> tuple[str, str, str, str, str, str]:
+    return (d.serial, d.certificate_serial, d.fingerprint, d.not_after, d.imei, run)
 
 
 def _opening_lock(path: Path) -> contextlib.AbstractContextManager[None]:
@@ -334,10 +344,15 @@ class Ledger:
                 "INSERT INTO runs (id, out, tac, requested, started) VALUES (?, ?, ?, ?, ?)",
                 (run, str(out), tac, count, _utc_now()),
             )
-            db.executemany(
-                "INSERT INTO devices (imei, tac, snr, run, state) VALUES (?, ?, ?, ?, 'reserved')",
-                [(r.imei, r.tac, r.snr, run) for r in reservations],
-            )
+            rows = [(r.imei, r.tac, r.snr, run) for r in reservations]
+            # In batches, still one transaction: Python acts on Ctrl-C only between calls, and
+            # one executemany of 200,000 rows ran for seconds (a Ctrl-C then rolls back).
+            for start in range(0, len(rows), RESERVE_BATCH):
+                db.executemany(
+                    "INSERT INTO devices (imei, tac, snr, run, state) "
+                    "VALUES (?, ?, ?, ?, 'reserved')",
+                    rows[start : start + RESERVE_BATCH],
+                )
         return reservations
 
     def allocate_defects(self, tac: str, count: int, defect: str) -> list[Reservation]:
@@ -371,14 +386,24 @@ class Ledger:
     def commit(self, run: str, issued: Sequence[Issued]) -> None:
         """Record minted devices; their folders are in place before this is called."""
         with self._guard(), self._transaction() as db:
-            db.executemany(
-                "UPDATE devices SET state = 'issued', serial = ?, certificate_serial = ?, "
-                "fingerprint = ?, not_after = ? WHERE imei = ? AND run = ? AND state = 'reserved'",
-                [
-                    (d.serial, d.certificate_serial, d.fingerprint, d.not_after, d.imei, run)
-                    for d in issued
-                ],
-            )
+            db.executemany(_COMMIT, [_commit_values(d, run) for d in issued])
+
+    def settle(self, run: str, found: Sequence[Issued]) -> int:
+        """Commit ``found`` and release every other reservation of ``run``; returns how many
+        were released. One transaction and one DELETE, whatever the count: a run stopped early
+        in a batch of 200,000 leaves nearly all of them reserved, and a statement per IMEI
+        made settling it take minutes."""
+        with self._guard(), self._transaction() as db:
+            db.executemany(_COMMIT, [_commit_values(d, run) for d in found])
+            cursor = db.execute("DELETE FROM devices WHERE run = ? AND state = 'reserved'", (run,))
+            return cursor.rowcount
+
+    def mark_interrupted(self, run: str) -> None:
+        """Record that ``run`` was stopped by the user and left for the next run to settle: it
+        stays open (``finished`` NULL) so that the next run's recovery finds it, and keeps
+        ``interrupted`` as its outcome when settled."""
+        with self._guard(), self._transaction() as db:
+            db.execute("UPDATE runs SET outcome = 'interrupted' WHERE id = ?", (run,))
 
     def release(self, run: str, imeis: Sequence[str]) -> None:
         """Give back reserved serials that were never minted (no folder was renamed in)."""
@@ -389,6 +414,26 @@ class Ledger:
             )
 
     # --- queries -----------------------------------------------------------------------------
+
+    def reserved_among(self, run: str, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` are IMEIs ``run`` still holds reserved.
+
+        Asked of the names found on disk rather than by listing the reservations: a run
+        stopped early in a batch of 200,000 holds nearly all of them, with nothing on disk.
+        """
+        found: set[str] = set()
+        batch = 500  # well under SQLite's limit of host parameters per statement
+        with self._guard():
+            for start in range(0, len(names), batch):
+                part = names[start : start + batch]
+                marks = ",".join("?" * len(part))  # placeholders only: the values are bound
+                rows = self._db.execute(
+                    "SELECT imei FROM devices WHERE run = ? AND state = 'reserved' "  # noqa: S608
+                    f"AND imei IN ({marks})",
+                    (run, *part),
+                ).fetchall()
+                found.update(row[0] for row in rows)
+        return found
 
     def reserved(self, run: str) -> list[Reservation]:
         with self._guard():

@@ -11,11 +11,17 @@ chunk to the ledger in one transaction. So at any instant:
 - an ``issued`` row always has its complete folder;
 - a ``.partial`` folder belongs to a reserved row and is never taken for a device.
 
-When the run ends in any way (finished, Ctrl-C, a worker error) the parent *settles* its
-leftover reservations, and a run whose process died is settled by the next one
-(:mod:`dynsub_cli.pki.recovery`). Renames are done by the parent, never by a worker, so a
-worker orphaned by a killed parent cannot put a folder in place after that settling. What a
-device folder holds, and how it is written, is :mod:`dynsub_cli.pki.device_folder`.
+When the run ends (finished, a worker error) the parent *settles* its leftover reservations,
+and a run whose process died is settled by the next one (:mod:`dynsub_cli.pki.recovery`).
+Ctrl-C must stop the job within a second (the user asked for it to stop), and settling 10^5
+reservations, syncing the folders and writing a manifest of 10^4 rows do not fit in that: so an
+interrupted run stops its workers, waits briefly for the last sync, says how many devices are on
+disk, and leaves the rest to the next run's recovery, exactly as if it had been killed (which
+loses nothing a crash would not: every placed folder is committed or found again from disk).
+
+Renames are done by the parent, never by a worker, so a worker orphaned by a killed parent
+cannot put a folder in place after that settling. What a device folder holds, and how it is
+written, is :mod:`dynsub_cli.pki.device_folder`.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from dynsub_cli.errors import BadInput, DynsubError, FileError, Interrupted, Pki
 from dynsub_cli.files import make_private_dir
 from dynsub_cli.pki import csr, device_folder, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.hsm import TokenKey
 from dynsub_cli.pki.imei import check_tac
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import Issued, Ledger, Reservation, RunLock, device_serial, iso_utc
@@ -53,6 +60,9 @@ from dynsub_cli.pki.signer import SignerSource
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
 IN_PROCESS_UP_TO = 16  # devices minted without worker processes (a trial, a test)
 FLUSH_EVERY = 512  # devices placed between two background syncs (see _Flusher)
+# After Ctrl-C, how long to wait for the placed folders to reach the disk before saying how many
+# did: the rest of the second the user is promised goes to stopping the workers.
+INTERRUPT_SYNC_SECONDS = 0.4
 CLOCK_SKEW = dt.timedelta(minutes=5)  # notBefore slightly in the past: verifiers' clocks vary
 
 
@@ -306,10 +316,23 @@ def _setup(pki: Pki, request: MintRequest, out: Path) -> _Setup:
 
 
 def _pool(workers: int, setup: _Setup) -> ProcessPoolExecutor:
-    # forkserver: workers are forked from a clean single-threaded server, not from a parent
-    # that may run a progress-bar thread; the server imports this module once for all of them.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    """The worker processes, forked from this process when that is safe, else a forkserver.
+
+    Forking this process is cheapest (the workers inherit its imports: the forkserver costs a
+    new interpreter and importing this module again, about 0.3 s of a 500-device run), and
+    safe only while it runs no other thread, since a fork copies just the calling thread and a
+    lock another thread held would stay locked in the child for good. With fork the executor
+    starts its workers before its own management thread. A progress bar on a terminal runs a
+    thread, so an interactive run uses the forkserver: workers forked from a clean
+    single-threaded server that imports this module once for all of them. So does a token
+    signer, whose PKCS#11 library a child must initialise anew (PKCS#11 v2.40 5.4).
+    """
+    if threading.active_count() == 1 and not isinstance(setup.signer, TokenKey):
+        context: multiprocessing.context.BaseContext = multiprocessing.get_context("fork")
+    else:
+        forkserver = multiprocessing.get_context("forkserver")
+        forkserver.set_forkserver_preload([__name__])
+        context = forkserver
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(setup,)
     )
@@ -323,26 +346,51 @@ class _Flusher:
     project's VMs, a tenth of minting one); started every few hundred devices from a thread,
     the disk writes overlap the minting and the final sync only waits for the last few.
     ``os.sync()`` rather than an fsync per file: one call instead of three per device.
+    It counts the devices a finished sync covered, which is what an interrupted run may call
+    minted.
     """
 
     def __init__(self, every: int = FLUSH_EVERY) -> None:
         self._every = every
         self._since = 0
+        self._placed = 0
+        self.synced = 0  # devices placed before a sync that has returned: on disk
         self._thread: threading.Thread | None = None
 
     def placed(self, count: int) -> None:
         self._since += count
+        self._placed += count
         if self._since < self._every or (self._thread is not None and self._thread.is_alive()):
             return
+        self._start()
+
+    def _start(self) -> None:
         self._since = 0
-        self._thread = threading.Thread(target=os.sync, name="mint-flush", daemon=True)
+        covered = self._placed
+
+        def sync() -> None:
+            os.sync()
+            self.synced = max(self.synced, covered)
+
+        self._thread = threading.Thread(target=sync, name="mint-flush", daemon=True)
         self._thread.start()
 
-    def finish(self) -> None:
-        """Wait for a background sync, then sync what is left."""
+    def finish(self, timeout: float | None = None) -> int:
+        """Wait for a background sync, then sync what is left; returns ``synced``.
+
+        With ``timeout``, stop waiting after that many seconds (the sync goes on by itself):
+        the caller then reports only ``synced`` devices as on disk.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self._thread is not None:
-            self._thread.join()
-        os.sync()
+            self._thread.join(timeout)
+        if self.synced < self._placed or self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+            if self._thread is not None:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                self._thread.join(left)
+        return self.synced
 
 
 def _run_chunks(
@@ -350,8 +398,12 @@ def _run_chunks(
     chunks: Sequence[Sequence[Item]],
     on_rows: Callable[[list[Row]], None],
 ) -> None:
-    pending: set[Future[list[Row]]] = {pool.submit(_mint_chunk, chunk) for chunk in chunks}
+    pending: set[Future[list[Row]]] = set()
     try:
+        # Submitted inside the try: a Ctrl-C while submitting must cancel what was submitted,
+        # not leave the pool's shutdown to mint every chunk first.
+        for chunk in chunks:
+            pending.add(pool.submit(_mint_chunk, chunk))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -363,6 +415,27 @@ def _run_chunks(
             if future.done() and not future.cancelled() and future.exception() is None:
                 on_rows(future.result())
         raise
+
+
+def _interrupted(run: str, out: Path, count: int, placed: int, synced: int) -> str:
+    """What an interrupted run tells the user: what is kept, and what the next run will do."""
+    on_disk = min(placed, synced)
+    text = (
+        f"minting interrupted: {on_disk} of {count} devices minted, on disk and in the ledger "
+        f"(run {run})"
+    )
+    if placed > on_disk:
+        text += (
+            f"; {placed - on_disk} more were put in place in the last moment and are still "
+            "being written to disk (a power cut now would lose them, and the next run would "
+            "then give their IMEIs back)"
+        )
+    return (
+        f"{text}. The run is left open: the next `dynsub pki mint` with this PKI settles it "
+        f"first, keeping every whole device folder in {out}, giving back the {count - placed} "
+        f"IMEIs never used and writing manifest-{run}.csv/.json; nothing half-written is taken "
+        "for a device. Serials then continue after the highest"
+    )
 
 
 def _requests_by_imei(
@@ -413,10 +486,13 @@ def mint(
             reservations = ledger.reserve(run, out, tac, count, request.first_snr) if count else []
             outcome = "failed"
             flusher = _Flusher()
+            placed = 0
             try:
 
                 def commit(rows: list[Row]) -> None:
+                    nonlocal placed
                     ledger.commit(run, _place(out, rows))
+                    placed += len(rows)
                     flusher.placed(len(rows))
                     advance(len(rows))
 
@@ -436,7 +512,7 @@ def mint(
                         _run_chunks(pool, chunks, commit)
                 outcome = "done"
             except KeyboardInterrupt:
-                outcome = "interrupted"  # reported below, once everything is settled
+                outcome = "interrupted"  # reported below
             except BrokenProcessPool as err:
                 raise PkiError(
                     "a minting worker died (out of memory? killed?); the devices minted so far "
@@ -445,27 +521,29 @@ def mint(
             except OSError as err:
                 raise FileError(f"{out}: cannot write device folders: {err}") from err
             finally:
-                recovery.settle(ledger, run, out)
-                ledger.finish_run(run, outcome)
-                devices = ledger.issued(run)
-                flusher.finish()  # the folders and manifest outlive a power cut once we return
-                written = manifest.write(
-                    out,
-                    run,
-                    tac,
-                    outcome,
-                    devices,
-                    requests=_requests_by_imei(reservations, request.csrs)
-                    if request.csrs or request.refused_csrs
-                    else None,
-                    refused=request.refused_csrs,
-                )
+                if outcome == "interrupted":
+                    # Left open for the next run's recovery (module docstring): what is placed
+                    # is committed already, and the rest is settled from the disk by it.
+                    ledger.mark_interrupted(run)
+                    synced = flusher.finish(timeout=INTERRUPT_SYNC_SECONDS)
+                else:
+                    recovery.settle(ledger, run, out)
+                    ledger.finish_run(run, outcome)
+                    devices = ledger.issued(run)
+                    flusher.finish()  # the folders and manifest outlive a power cut once we return
+                    written = manifest.write(
+                        out,
+                        run,
+                        tac,
+                        outcome,
+                        devices,
+                        requests=_requests_by_imei(reservations, request.csrs)
+                        if request.csrs or request.refused_csrs
+                        else None,
+                        refused=request.refused_csrs,
+                    )
     if outcome == "interrupted":
-        raise Interrupted(
-            f"minting interrupted: {len(devices)} of {count} devices were minted and "
-            f"recorded (manifest {written.csv}); nothing half-written is left. Rerun to mint "
-            "more: serials continue after the highest"
-        )
+        raise Interrupted(_interrupted(run, out, count, placed, synced))
     return MintResult(
         run=run,
         out=out,

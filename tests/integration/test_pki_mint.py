@@ -20,6 +20,7 @@ import pytest
 from dynsub_cli.errors import ExitCode
 from dynsub_cli.pki import authority
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.ledger import Ledger
 
 DEVICE_FILES = ["chain.pem", "device.key", "device.pem", "trust.pem"]
 
@@ -123,16 +124,26 @@ def test_ctrl_c_half_way_leaves_whole_devices_and_a_rerun_completes(
     finally:
         child.kill()
     assert child.returncode == ExitCode.INTERRUPTED, stderr.decode()
-    assert "minting interrupted" in stderr.decode()
+    message = " ".join(stderr.decode().split())  # however the terminal wraps it
+    assert "minting interrupted" in message
+    assert "left open" in message
+    assert "the next `dynsub pki mint`" in message
+    said = int(message.split("minting interrupted: ")[1].split(" of ")[0])  # on disk, it says
 
-    minted = assert_consistent(pki, out)
-    assert 200 <= len(minted) < total
-    assert set(ledger_rows(pki).values()) == {"issued"}  # the run settled itself
-    assert not list(out.glob(".*.partial"))
-    (manifest,) = out.glob("manifest-*.json")
-    document = json.loads(manifest.read_text())
-    assert document["outcome"] == "interrupted"
-    assert {row["imei"] for row in document["devices"]} == minted
+    # Ctrl-C stops at once: the run is left open, its devices in place recorded, the rest
+    # still reserved, for the next run to settle (as it settles a killed run).
+    rows = ledger_rows(pki)
+    recorded = {imei for imei, state in rows.items() if state == "issued"}
+    assert 200 <= len(recorded) < total
+    assert said <= len(recorded)  # nothing is called minted that is not recorded
+    with Ledger(pki.ledger) as ledger:
+        (run,) = ledger.open_runs()
+    assert run.outcome == "interrupted"
+    assert set(rows.values()) == {"issued", "reserved"}
+    assert recorded <= device_folders(out)  # a folder placed as the signal came may be unrecorded
+    for imei in device_folders(out):
+        assert sorted(p.name for p in (out / imei).iterdir()) == DEVICE_FILES, imei
+    assert not list(out.glob("manifest-*.json"))
 
     rerun = subprocess.run(
         dynsub("pki", "mint", "--pki", pki.root, "--out", out, "--count", 50, "--json"),
@@ -141,9 +152,18 @@ def test_ctrl_c_half_way_leaves_whole_devices_and_a_rerun_completes(
         check=False,
     )
     assert rerun.returncode == 0, rerun.stderr.decode()
+    (settled,) = json.loads(rerun.stdout)["recovered_runs"]
+    assert (settled["run"], settled["outcome"]) == (run.id, "interrupted")
+    assert settled["released"] == total - settled["devices"]
     after = assert_consistent(pki, out)
+    assert set(ledger_rows(pki).values()) == {"issued"}
+    assert not list(out.glob(".*.partial"))
+    (manifest,) = out.glob(f"manifest-{settled['run']}.json")
+    document = json.loads(manifest.read_text())
+    assert document["outcome"] == "interrupted"
+    minted = {row["imei"] for row in document["devices"]}
+    assert recorded <= minted
     assert len(after) == len(minted) + 50
-    assert json.loads(rerun.stdout)["recovered_runs"] == []
 
 
 def test_kill_9_half_way_is_settled_by_the_rerun(pki: Pki, tmp_path: Path) -> None:

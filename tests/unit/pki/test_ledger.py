@@ -12,7 +12,7 @@ import pytest
 
 from dynsub_cli.errors import AlreadyExists, BadInput
 from dynsub_cli.pki.imei import make_imei
-from dynsub_cli.pki.ledger import Issued, Ledger, RunLock
+from dynsub_cli.pki.ledger import RESERVE_BATCH, Issued, Ledger, RunLock
 
 TAC = "35000000"
 
@@ -130,3 +130,31 @@ def test_a_reservation_is_synced_before_minting_and_commits_are_not(
         "COMMIT",
     ]
     assert ledger._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+
+
+def test_settle_asks_only_about_names_on_disk_and_releases_the_rest_at_once(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    # More names than one statement's batch, and names that are no reservation of the run.
+    reserved = ledger.reserve("big", tmp_path, TAC, 1_300, None)
+    names = [r.imei for r in reserved[:1_200]] + ["not-an-imei", make_imei(TAC, 999_999)]
+    assert ledger.reserved_among("big", names) == {r.imei for r in reserved[:1_200]}
+    first = reserved[0]
+    found = Issued(first.imei, "s", "1", "ab" * 32, "9999-12-31T23:59:59Z")
+    assert ledger.settle("big", [found]) == 1_299
+    assert ledger.counts() == {"issued": 1}
+    assert ledger.reserved_among("big", names) == set()
+
+
+def test_a_reservation_of_several_batches_is_one_whole_transaction(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    count = 2 * RESERVE_BATCH + 7
+    reserved = ledger.reserve("many", tmp_path, TAC, count, None)
+    assert [r.snr for r in reserved] == list(range(count))
+    assert ledger.counts() == {"reserved": count}
+    # A range overlapping the last batch is refused as a whole, nothing of it recorded.
+    with pytest.raises(AlreadyExists):
+        ledger.reserve("overlap", tmp_path, TAC, 10, count - 3)
+    assert ledger.counts() == {"reserved": count}
+    assert [r.id for r in ledger.open_runs()] == ["many"]

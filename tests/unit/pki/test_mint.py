@@ -177,3 +177,12 @@ def test_settle_commits_a_folder_that_was_renamed_but_not_recorded(
         assert (committed, released) == (1, 0)
         (entry,) = ledger.issued(run.id)
     assert entry == first
+
+
+def test_the_flusher_counts_only_what_a_finished_sync_covered() -> None:
+    flusher = mint._Flusher(every=10**9)  # no background sync: only finish() syncs
+    flusher.placed(5)
+    assert flusher.synced == 0  # placed, not yet known to be on disk
+    assert flusher.finish(timeout=60.0) == 5  # a hang guard, not a timing
+    flusher.placed(3)
+    assert flusher.finish() == 8
