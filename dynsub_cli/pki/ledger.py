@@ -156,7 +156,7 @@ class RunLock:
         except OSError as err:
             raise FileError(f"{self.path}: cannot create run lock: {err.strerror}") from err
         fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd = fd
+        self._taken(fd)
 
     def try_acquire(self) -> bool:
         """Take the lock unless another process holds it; True when taken."""
@@ -170,8 +170,20 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             return False
-        self._fd = fd
+        self._taken(fd)
         return True
+
+    def _taken(self, fd: int) -> None:
+        self._fd = fd
+        # An flock belongs to the open file, which a forked child (a mint worker) shares
+        # through its copy of the descriptor: the child closes its copy, so that the lock
+        # still goes when this process dies, however long a worker lingers (is_held).
+        os.register_at_fork(after_in_child=self._close_in_child)
+
+    def _close_in_child(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -102,6 +102,32 @@ def test_a_run_lock_is_held_until_its_process_dies(tmp_path: Path) -> None:
     assert not RunLock.is_held(tmp_path, "r")
 
 
+def test_a_run_lock_goes_with_its_process_even_while_a_forked_worker_lives(
+    tmp_path: Path,
+) -> None:
+    # A mint forks its workers; one that outlives a killed mint must not keep the run "alive".
+    code = (
+        "import os, sys, time; from pathlib import Path\n"
+        "from dynsub_cli.pki.ledger import RunLock\n"
+        "lock = RunLock(Path(sys.argv[1]), 'r'); lock.acquire()\n"
+        "worker = os.fork()\n"
+        "if worker == 0:\n"
+        "    time.sleep(60); os._exit(0)\n"
+        "print(worker, flush=True); os.kill(os.getpid(), 9)\n"
+    )
+    minting = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert minting.stdout is not None
+    worker = int(minting.stdout.readline())
+    try:
+        assert minting.wait(timeout=30) == -9
+        assert Path(f"/proc/{worker}").exists()  # the worker lives on ...
+        assert not RunLock.is_held(tmp_path, "r")  # ... and the run is seen as dead
+    finally:
+        os.kill(worker, 9)
+
+
 def test_the_ledger_is_shared_between_connections(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     with Ledger(path) as one, Ledger(path) as two:
