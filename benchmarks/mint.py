@@ -64,6 +64,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -298,11 +299,24 @@ def timed(command: list[str], *, sync: bool) -> float:
     return time.perf_counter() - started
 
 
-def peer_rows(work: Path, pki: authority.Pki, tool: Path, rounds: int) -> None:
+@dataclass(frozen=True)
+class PeerRow:
+    """dynsub and the peer minting ``count`` devices: wall seconds of each run."""
+
+    count: int
+    ours: tuple[float, ...]
+    theirs: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float:
+        """The peer's median time over dynsub's: how many times faster dynsub is."""
+        return statistics.median(self.theirs) / statistics.median(self.ours)
+
+
+def peer_measure(work: Path, pki: authority.Pki, tool: Path, rounds: int) -> list[PeerRow]:
+    """Each count of PEER_COUNTS ``rounds`` times, dynsub and the peer taking turns."""
     paa, paa_key = make_paa(work / "paa")
-    print(f"dynsub pki mint vs {PEER} (DAC-only), both durable, median (min) of {rounds}")
-    header = f"{'devices':>7} {'dynsub s (min)':>14} {'peer s (min)':>12}"
-    print(f"{header} {'dynsub/s':>9} {'peer/s':>8}  peer time / dynsub time")
+    found = []
     for count in PEER_COUNTS:
         ours, theirs = [], []
         for number in range(rounds):
@@ -322,11 +336,21 @@ def peer_rows(work: Path, pki: authority.Pki, tool: Path, rounds: int) -> None:
                     sync=True,  # the peer never syncs: its sync is part of its cost
                 )
             )  # fmt: skip
-        mine, peer = statistics.median(ours), statistics.median(theirs)
+        found.append(PeerRow(count, tuple(ours), tuple(theirs)))
+    return found
+
+
+def print_peer(found: list[PeerRow]) -> None:
+    rounds = len(found[0].ours)
+    print(f"dynsub pki mint vs {PEER} (DAC-only), both durable, median (min) of {rounds}")
+    header = f"{'devices':>7} {'dynsub s (min)':>14} {'peer s (min)':>12}"
+    print(f"{header} {'dynsub/s':>9} {'peer/s':>8}  peer time / dynsub time")
+    for row in found:
+        mine, peer = statistics.median(row.ours), statistics.median(row.theirs)
         print(
-            f"{count:7d} {mine:7.2f} ({min(ours):4.2f}) {peer:5.2f} ({min(theirs):4.2f}) "
-            f"{count / mine:9.0f} {count / peer:8.0f}  {peer / mine:6.2f} "
-            f"(target {3.0 if count >= 2000 else 1.5})"
+            f"{row.count:7d} {mine:7.2f} ({min(row.ours):4.2f}) {peer:5.2f} "
+            f"({min(row.theirs):4.2f}) {row.count / mine:9.0f} {row.count / peer:8.0f}  "
+            f"{row.ratio:6.2f} (target {3.0 if row.count >= 2000 else 1.5})"
         )
 
 
@@ -417,6 +441,82 @@ def print_round(number: int, r: Round, cli: Row | None) -> None:
         print(f"dynsub (2 workers) / openssl loop: {r.two.rate / cli.rate:.0f}x")
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Everything one measurement of :func:`rows` found."""
+
+    rounds: list[Round]
+    openssl: Row
+    csrs: Row
+    token_raw: Row | None
+    token: Row | None
+
+
+def rows(
+    count: int,
+    *,
+    rounds: int = 1,
+    folder: Path | None = None,
+    openssl_count: int = 20,
+    key_type: KeyType = KeyType.P256,
+    token: bool = True,
+) -> Rows:
+    """The rounds of dynsub rows, the openssl loop, CSR minting and the token rows."""
+    with tempfile.TemporaryDirectory(prefix="dynsub-bench-", dir=folder) as made:
+        work = Path(made)
+        print(
+            f"writing in {work} ({filesystem(work)}), {count} devices per row, {key_type.name} keys"
+        )
+        # The token first: the forkserver the first mint starts keeps the environment it saw.
+        label = make_token(work / "hsm") if token else None
+        pki = authority.init(work / "pki", authority.InitOptions(key_type=key_type))
+        dynsub_mint(pki, work / "warm", 50, 2)  # start-up costs (imports, forkserver) paid once
+        measured_rounds = []
+        for number in range(rounds):
+            (work / str(number)).mkdir()
+            measured_rounds.append(measure(pki, work / str(number), count))
+        (work / "openssl").mkdir()
+        cli = measured(openssl_count, lambda: openssl_loop(pki, work / "openssl", openssl_count))
+        requests = make_csrs(work / "csrs", count, key_type)
+        csrs = measured(count, lambda: csr_mint(pki, work / "csr-out", requests))
+        raw = via_token = None
+        if label is not None:
+            options = authority.InitOptions(key_type=key_type, token=authority.TokenOptions(label))
+            token_pki = authority.init(work / "token-pki", options)
+            dynsub_mint(token_pki, work / "token-warm", 50, 2)
+            raw = measured(count, lambda: token_raw(token_pki, count))
+            via_token = measured(
+                count, lambda: dynsub_mint(token_pki, work / "token-out", count, 2)
+            )
+    return Rows(measured_rounds, cli, csrs, raw, via_token)
+
+
+def run(count: int = 2000, *, peer_rounds: int = 3, folder: Path | None = None) -> dict[str, Any]:
+    """The figures `benchmarks.run_all` keeps: mint rates and ratios, the peer's, the token's."""
+    found = rows(count, folder=folder)
+    last = found.rounds[-1]
+    figures: dict[str, Any] = {
+        "count": count,
+        "devices_per_s_1_worker": round(last.one.rate),
+        "devices_per_s_2_workers": round(last.two.rate),
+        "floor_per_s": round(last.floor.rate),
+        "files_only_per_s": round(last.files.rate),
+        "x_openssl_loop": round(last.two.rate / found.openssl.rate, 1),
+        "csr_x_keygen_and_sign": round(found.csrs.rate / 2 / last.floor.rate, 2),
+    }
+    if found.token_raw is not None and found.token is not None:
+        figures["token_raw_per_s"] = round(found.token_raw.rate)
+        figures["token_mint_per_s"] = round(found.token.rate)
+        figures["token_x_raw"] = round(found.token.rate / found.token_raw.rate, 2)
+    with tempfile.TemporaryDirectory(prefix="dynsub-bench-", dir=folder) as peer_folder:
+        work = Path(peer_folder)
+        figures["disk"] = filesystem(work)
+        pki = authority.init(work / "pki", authority.InitOptions())
+        for row in peer_measure(work, pki, peer_venv(work), peer_rounds):
+            figures[f"x_esp_matter_mfg_tool_{row.count}"] = round(row.ratio, 2)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=4000, help="devices per dynsub measurement")
@@ -442,41 +542,25 @@ def main() -> None:
                 else args.peer_venv / "bin" / "esp-matter-mfg-tool"
             )
             pki = authority.init(work / "pki", authority.InitOptions(key_type=args.key_type))
-            peer_rows(work, pki, tool, args.peer_rounds)
+            print_peer(peer_measure(work, pki, tool, args.peer_rounds))
         if args.peer_only:
             return
 
-    with tempfile.TemporaryDirectory(prefix="dynsub-bench-", dir=args.dir) as folder:
-        work = Path(folder)
-        print(
-            f"writing in {work} ({filesystem(work)}), {args.count} devices per row, "
-            f"{args.key_type.name} keys"
-        )
-        # The token first: the forkserver the first mint starts keeps the environment it saw.
-        label = None if args.no_token else make_token(work / "hsm")
-        pki = authority.init(work / "pki", authority.InitOptions(key_type=args.key_type))
-        dynsub_mint(pki, work / "warm", 50, 2)  # start-up costs (imports, forkserver) paid once
-        rounds = []
-        for number in range(args.rounds):
-            (work / str(number)).mkdir()
-            rounds.append(measure(pki, work / str(number), args.count))
-        (work / "openssl").mkdir()
-        cli = measured(
-            args.openssl_count, lambda: openssl_loop(pki, work / "openssl", args.openssl_count)
-        )
-        requests = make_csrs(work / "csrs", args.count, args.key_type)
-        csrs = measured(args.count, lambda: csr_mint(pki, work / "csr-out", requests))
-        raw = token = None
-        if label is not None:
-            options = authority.InitOptions(
-                key_type=args.key_type, token=authority.TokenOptions(label)
-            )
-            token_pki = authority.init(work / "token-pki", options)
-            dynsub_mint(token_pki, work / "token-warm", 50, 2)
-            raw = measured(args.count, lambda: token_raw(token_pki, args.count))
-            token = measured(
-                args.count, lambda: dynsub_mint(token_pki, work / "token-out", args.count, 2)
-            )
+    found = rows(
+        args.count,
+        rounds=args.rounds,
+        folder=args.dir,
+        openssl_count=args.openssl_count,
+        key_type=args.key_type,
+        token=not args.no_token,
+    )
+    rounds, cli, csrs, raw, token = (
+        found.rounds,
+        found.openssl,
+        found.csrs,
+        found.token_raw,
+        found.token,
+    )
     for number, r in enumerate(rounds, 1):
         print_round(number, r, cli if number == len(rounds) else None)
     print_extra(rounds[-1].floor, rounds[-1].files, csrs, raw, token)

@@ -88,6 +88,24 @@ TARGETS = (
         "`store list`, first page on a terminal, s",
         1.0,
     ),
+    Target(
+        "mint",
+        ("x_esp_matter_mfg_tool_2000",),
+        "`pki mint` 2,000 devices, x esp-matter-mfg-tool",
+        at_least=3,
+    ),
+    Target(
+        "mint",
+        ("x_esp_matter_mfg_tool_500",),
+        "`pki mint` 500 devices, x esp-matter-mfg-tool",
+        at_least=1.5,
+    ),
+    Target(
+        "mint",
+        ("token_x_raw",),
+        "`pki mint` through SoftHSM2, x the token's raw signing rate",
+        at_least=0.7,
+    ),
     Target("onboard", ("onboarding_1ue", "x_tls"), "onboarding, 1 UE, x a TLS handshake", 1.6),
     Target("onboard", ("onboarding_20ue", "x_tls"), "onboarding, 20 UEs, x TLS", 1.8),
     Target(
@@ -136,6 +154,9 @@ def _cells(name: str, label: str) -> tuple[Figure, ...]:
 
 
 FIGURES = (
+    Figure("mint", ("devices_per_s_2_workers",), "`pki mint`, devices/s, 2 workers"),
+    Figure("mint", ("x_openssl_loop",), "`pki mint` x an openssl req + x509 loop"),
+    Figure("mint", ("csr_x_keygen_and_sign",), "`pki mint --csr` x key generation + signing"),
     *_cells("TLS_handshake_1ue", "bare mutual TLS 1.3 handshake, 1 client"),
     *_cells("onboarding_1ue", "onboarding, 1 UE"),
     *_cells("onboarding_20ue", "onboarding, 20 UEs"),
@@ -166,6 +187,12 @@ def _store(full: bool) -> dict[str, Any]:
     return store.run(100_000)
 
 
+def _mint(full: bool) -> dict[str, Any]:
+    from benchmarks import mint
+
+    return mint.run(4000 if full else 2000, peer_rounds=3)
+
+
 def _onboard(full: bool) -> dict[str, Any]:
     from benchmarks import onboard
 
@@ -179,6 +206,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "startup": _startup,
     "onboard": _onboard,
     "store": _store,
+    "mint": _mint,
 }
 
 
