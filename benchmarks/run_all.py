@@ -61,7 +61,9 @@ class Target:
 
     @property
     def wanted(self) -> str:
-        return f"<= {self.at_most:g}" if self.at_most is not None else f">= {self.at_least:g}"
+        if self.at_most is not None:
+            return f"<= {_number(self.at_most)}"
+        return f">= {_number(self.at_least or 0)}"
 
 
 TARGETS = (
@@ -224,7 +226,8 @@ def machine(work: Path) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
-    ).stdout.strip()
+    ).stdout
+    disk = " ".join(disk.split())
     load = os.getloadavg()
     return {
         "cpu": cpu,
@@ -262,6 +265,11 @@ def run(names: list[str], full: bool) -> dict[str, Any]:
     return results
 
 
+def _number(value: float) -> str:
+    """A figure as people read it: whole above 100, three significant digits below."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def render(results: dict[str, Any]) -> str:
     """README's performance section, from one results file."""
     m = results["machine"]
@@ -271,18 +279,19 @@ def render(results: dict[str, Any]) -> str:
         f"Measured {results['date']} with `python -m benchmarks.run_all`"
         f"{' --full' if results['full'] else ''} on {m['cpus']} CPUs ({m['cpu']}),"
         f" {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, {m['openssl']};"
-        f" files on {m['disk']}. The benchmarks' clients run on the same machine. Raw"
-        " figures: `benchmarks/results.json`.",
+        f" files on {m['disk']}; load average {m['load_before'][0]:g} before the run. The"
+        " benchmarks' clients run on the same machine. Raw figures: `benchmarks/results.json`.",
         "",
         "| target | wanted | measured | |",
         "|---|---|---|---|",
     ]
     for target in results["targets"]:
         mark = "met" if target["met"] else "**not met**"
-        lines.append(f"| {target['what']} | {target['wanted']} | {target['value']:g} | {mark} |")
+        value = _number(target["value"])
+        lines.append(f"| {target['what']} | {target['wanted']} | {value} | {mark} |")
     if results.get("figures"):
         lines += ["", "| figure | measured |", "|---|---|"]
-        lines += [f"| {f['what']} | {f['value']:g} |" for f in results["figures"]]
+        lines += [f"| {f['what']} | {_number(f['value'])} |" for f in results["figures"]]
     lines += ["", END]
     return "\n".join(lines)
 
