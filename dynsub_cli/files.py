@@ -32,39 +32,17 @@ def write_atomic(
     With ``overwrite=False`` an existing file is never replaced (the final step is a hard link,
     which fails if the name exists), so two writers racing for one name cannot both win.
     """
-    folder = path.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise FileError(f"{folder}: cannot create a file here: {err.strerror}") from err
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError as err:
-                raise AlreadyExists(f"{path}: already exists; refusing to overwrite it") from err
-            tmp.unlink()
-        fsync_dir(folder)
-    except OSError as err:
-        raise FileError(f"{path}: cannot write: {err.strerror}") from err
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with writing_atomic(path, mode=mode, overwrite=overwrite) as out:
+        out.write(data)
 
 
 @contextlib.contextmanager
-def writing_atomic(path: Path, *, mode: int = PUBLIC_MODE) -> Iterator[BinaryIO]:
-    """A file to write ``path`` through piece by piece, put in place whole as
-    :func:`write_atomic` does when the block ends (an export of a large store streams into it
-    instead of being built in memory first). If the block raises, ``path`` is left as it was."""
+def writing_atomic(
+    path: Path, *, mode: int = PUBLIC_MODE, overwrite: bool = True
+) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through piece by piece, put in place whole (and synced) when
+    the block ends, as :func:`write_atomic` does: an export of a large store streams into it
+    instead of being built in memory first. If the block raises, ``path`` is left as it was."""
     folder = path.parent
     try:
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -77,7 +55,14 @@ def writing_atomic(path: Path, *, mode: int = PUBLIC_MODE) -> Iterator[BinaryIO]
             yield out
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError as err:
+                raise AlreadyExists(f"{path}: already exists; refusing to overwrite it") from err
+            tmp.unlink()
         fsync_dir(folder)
     except OSError as err:
         raise FileError(f"{path}: cannot write: {err.strerror}") from err

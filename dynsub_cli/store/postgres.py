@@ -70,6 +70,7 @@ from dynsub_cli.store.model import (
     Subscription,
     SupiRange,
 )
+from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
 
 Clock = Callable[[], datetime]
@@ -498,22 +499,16 @@ class PostgresSubscriptions:
         """Keyset pages in SUPI order; no connection is held between pages. ``after`` and
         ``limit`` as for :meth:`Subscriptions.iterate`."""
         sealer = self._need_sealer() if reveal_secrets else None
-        left = limit
-        while left is None or left > 0:
-            size = _PAGE if left is None else min(_PAGE, left)
+
+        def fetch(start: str, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._read() as conn:
                 cur = conn.cursor(row_factory=tuple_row)
                 if state is None:
-                    page = cur.execute(_PAGE_ALL, (after, size)).fetchall()
-                else:
-                    page = cur.execute(_PAGE_BY_STATE, (state.value, after, size)).fetchall()
-            for row in page:
-                yield rows.to_subscription(row, sealer)
-            if len(page) < size:
-                return
-            after = page[-1][0]
-            if left is not None:
-                left -= len(page)
+                    return cur.execute(_PAGE_ALL, (start, size)).fetchall()
+                return cur.execute(_PAGE_BY_STATE, (state.value, start, size)).fetchall()
+
+        for row in keyset(fetch, after, key=first, page=_PAGE, limit=limit):
+            yield rows.to_subscription(row, sealer)
 
     def count(self, state: State | None = None) -> int:
         with self._read() as conn:
@@ -672,52 +667,38 @@ class PostgresSubscriptions:
             args += [value, f"{column.upper()} {value}"]
         where = " AND ".join([*clauses, "id < %s"])
         query = f"{_EVENTS} WHERE {where} ORDER BY id DESC LIMIT %s"
-        before, left = _NO_EVENT_ID, limit
-        while left is None or left > 0:
-            size = _PAGE if left is None else min(_PAGE, left)
+
+        def fetch(before: int, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._read() as conn:
-                page = (
-                    conn.cursor(row_factory=tuple_row)
-                    .execute(query, (*args, before, size))
-                    .fetchall()
-                )
-            for row in page:
-                yield Event(*row)
-            if len(page) < size:
-                return
-            before = page[-1][0]
-            if left is not None:
-                left -= len(page)
+                cur = conn.cursor(row_factory=tuple_row)
+                return cur.execute(query, (*args, before, size)).fetchall()
+
+        for row in keyset(fetch, _NO_EVENT_ID, key=first, page=_PAGE, limit=limit):
+            yield Event(*row)
 
     # --- copying (dynsub store copy) --------------------------------------------------------
 
     def allocations(self) -> Iterator[Allocation]:
-        after = ""
-        while True:
+        def fetch(after: str, size: int) -> builtins.list[Any]:
             with self._read() as conn:
-                page = conn.execute(
+                return conn.execute(
                     "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
                     "WHERE supi > %s ORDER BY supi LIMIT %s",
-                    (after, _PAGE),
+                    (after, size),
                 ).fetchall()
-            for row in page:
-                yield Allocation(row["supi"], row["plmn"], int(row["msin"]), row["allocated_at"])
-            if len(page) < _PAGE:
-                return
-            after = page[-1]["supi"]
+
+        for row in keyset(fetch, "", key=lambda row: row["supi"], page=_PAGE):
+            yield Allocation(row["supi"], row["plmn"], int(row["msin"]), row["allocated_at"])
 
     def all_events(self) -> Iterator[Event]:
-        after = 0
-        while True:
+        def fetch(after: int, size: int) -> builtins.list[Any]:
             with self._read() as conn:
-                page = conn.execute(
-                    f"{_EVENTS} WHERE id > %s ORDER BY id LIMIT %s", (after, _PAGE)
+                return conn.execute(
+                    f"{_EVENTS} WHERE id > %s ORDER BY id LIMIT %s", (after, size)
                 ).fetchall()
-            for row in page:
-                yield _to_event(row)
-            if len(page) < _PAGE:
-                return
-            after = int(page[-1]["id"])
+
+        for row in keyset(fetch, 0, key=lambda row: int(row["id"]), page=_PAGE):
+            yield _to_event(row)
 
     def restore(
         self,

@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import (
@@ -59,6 +60,7 @@ from dynsub_cli.store.model import (
     Subscription,
     SupiRange,
 )
+from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
 
 Clock = Callable[[], datetime]
@@ -423,24 +425,18 @@ class Subscriptions:
         ``after``: only SUPIs that sort after this one (the key of the previous page's last
         record); ``limit``: at most this many."""
         sealer = self._need_sealer() if reveal_secrets else None
-        left = limit
-        while left is None or left > 0:
-            size = _PAGE if left is None else min(_PAGE, left)
+
+        def fetch(start: str, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._lock, self._translate():
                 # Plain tuples: to_subscription reads by position (see rows.to_subscription).
                 cursor = self._conn.cursor()
                 cursor.row_factory = None
                 if state is None:
-                    page = cursor.execute(rows.PAGE, (after, size)).fetchall()
-                else:
-                    page = cursor.execute(rows.PAGE_BY_STATE, (state.value, after, size)).fetchall()
-            for row in page:
-                yield rows.to_subscription(row, sealer)
-            if len(page) < size:
-                return
-            after = page[-1][0]
-            if left is not None:
-                left -= len(page)
+                    return cursor.execute(rows.PAGE, (start, size)).fetchall()
+                return cursor.execute(rows.PAGE_BY_STATE, (state.value, start, size)).fetchall()
+
+        for row in keyset(fetch, after, key=first, page=_PAGE, limit=limit):
+            yield rows.to_subscription(row, sealer)
 
     def count(self, state: State | None = None) -> int:
         """How many subscriptions there are (in ``state``), from an index."""
@@ -587,20 +583,15 @@ class Subscriptions:
             clauses.append(f"({column} = ? OR ({column} IS NULL AND instr(reason, ?) > 0))")
             args += [value, f"{column.upper()} {value}"]
         query = f"{_EVENTS} WHERE {' AND '.join([*clauses, 'id < ?'])} ORDER BY id DESC LIMIT ?"
-        before, left = _NO_EVENT_ID, limit
-        while left is None or left > 0:
-            size = _PAGE if left is None else min(_PAGE, left)
+
+        def fetch(before: int, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._lock, self._translate():
                 cursor = self._conn.cursor()
                 cursor.row_factory = None
-                page = cursor.execute(query, (*args, before, size)).fetchall()
-            for row in page:
-                yield Event(*row)
-            if len(page) < size:
-                return
-            before = page[-1][0]
-            if left is not None:
-                left -= len(page)
+                return cursor.execute(query, (*args, before, size)).fetchall()
+
+        for row in keyset(fetch, _NO_EVENT_ID, key=first, page=_PAGE, limit=limit):
+            yield Event(*row)
 
     def stats(self) -> Stats:
         with self._read() as conn:
@@ -624,33 +615,29 @@ class Subscriptions:
 
     def allocations(self) -> Iterator[Allocation]:
         """Every SUPI ever allocated, in SUPI order, streamed."""
-        after = ""
-        while True:
+
+        def fetch(after: str, size: int) -> builtins.list[sqlite3.Row]:
             with self._lock, self._translate():
-                page = self._conn.execute(
+                return self._conn.execute(
                     "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
                     "WHERE supi > ? ORDER BY supi LIMIT ?",
-                    (after, _PAGE),
+                    (after, size),
                 ).fetchall()
-            for row in page:
-                yield Allocation(row[0], row[1], int(row[2]), row[3])
-            if len(page) < _PAGE:
-                return
-            after = page[-1][0]
+
+        for row in keyset(fetch, "", key=first, page=_PAGE):
+            yield Allocation(row[0], row[1], int(row[2]), row[3])
 
     def all_events(self) -> Iterator[Event]:
         """The whole audit trail, oldest first, streamed."""
-        after = 0
-        while True:
+
+        def fetch(after: int, size: int) -> builtins.list[sqlite3.Row]:
             with self._lock, self._translate():
-                page = self._conn.execute(
-                    f"{_EVENTS} WHERE id > ? ORDER BY id LIMIT ?", (after, _PAGE)
+                return self._conn.execute(
+                    f"{_EVENTS} WHERE id > ? ORDER BY id LIMIT ?", (after, size)
                 ).fetchall()
-            for row in page:
-                yield Event(*row)
-            if len(page) < _PAGE:
-                return
-            after = int(page[-1][0])
+
+        for row in keyset(fetch, 0, key=first, page=_PAGE):
+            yield Event(*row)
 
     def restore(
         self,
