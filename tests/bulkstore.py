@@ -61,8 +61,9 @@ def _imei(serial: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def build(folder: Path, count: int) -> Path:
-    """A core folder with a store of ``count`` subscriptions; returns its core.toml."""
+def core_folder(folder: Path) -> tuple[Path, config.CoreConfig, bytes]:
+    """A core folder for the store commands: core.toml (PKI paths that need not exist) and a
+    store key; returns core.toml, its configuration and the key."""
     folder.mkdir(parents=True, exist_ok=True)
     path = config.write_default(
         folder,
@@ -76,7 +77,12 @@ def build(folder: Path, count: int) -> Path:
     )
     cfg = config.load(path)
     make_private_dir(cfg.store.key_file.parent)
-    key = generate_key_file(cfg.store.key_file)
+    return path, cfg, generate_key_file(cfg.store.key_file)
+
+
+def build(folder: Path, count: int) -> Path:
+    """A core folder with a store of ``count`` subscriptions; returns its core.toml."""
+    path, cfg, key = core_folder(folder)
     der = certificate()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     supis = [f"imsi-{PLMN}{msin:010d}" for msin in range(1, count + 1)]

@@ -15,8 +15,8 @@ from dynsub_cli import config
 from dynsub_cli.cli import main, render
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode
-from dynsub_cli.files import make_private_dir
 from dynsub_cli.store import Secrets, State, Subscriptions, generate_key_file, load_key
+from tests.bulkstore import core_folder
 from tests.unit.store.helpers import RANGE, device, onboard, service
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -27,19 +27,7 @@ SUPI1, SUPI2, SUPI3 = (f"imsi-00101000000000{n}" for n in (1, 2, 3))
 @pytest.fixture
 def core(tmp_path: Path) -> Path:
     """A core folder: core.toml (PKI paths that need not exist), a store key, three records."""
-    path = config.write_default(
-        tmp_path,
-        mcc="001",
-        mnc="01",
-        core_cert=Path("pki/core.pem"),
-        core_key=Path("pki/core.key"),
-        core_chain=Path("pki/chain.pem"),
-        trust_anchors=[Path("pki/root.pem")],
-        manufacturer_cas=[Path("pki/mfr.pem")],
-    )
-    cfg = config.load(path)
-    make_private_dir(cfg.store.key_file.parent)
-    key = generate_key_file(cfg.store.key_file)
+    path, cfg, key = core_folder(tmp_path)
     with Subscriptions.open(cfg.store.path, key) as subs:
         subs.create_or_update_from_onboarding(
             device(1),
