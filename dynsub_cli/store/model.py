@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from dynsub_cli.errors import SqnExhausted
+
 #: TS 33.102 6.3.2 / C.1.2: SQN is 48 bits; the network steps SEQ, leaving the 5 IND bits.
 SQN_BITS = 48
 SQN_MAX = (1 << SQN_BITS) - 1
@@ -189,3 +191,12 @@ class Stats:
     by_plan: Mapping[str, int]
     events_by_kind: Mapping[str, Mapping[str, int]]  # kind -> outcome -> count
     allocated_supis: int  # SUPIs ever handed out, deleted subscriptions included
+
+
+def next_sqn(record: Subscription) -> int:
+    """The SQN of ``record``'s next challenge: TS 33.102 C.3.2, SQN = SEQ || IND and the
+    network increments SEQ (SQN += 2^5). Raises SqnExhausted past 48 bits."""
+    sqn = record.sqn + SQN_STEP
+    if sqn > SQN_MAX:
+        raise SqnExhausted(f"{record.supi}: SQN space exhausted; the subscriber needs a new K")
+    return sqn

@@ -48,14 +48,12 @@ from dynsub_cli.errors import (
     IssuerMismatch,
     NotFound,
     ServiceUnavailable,
-    SqnExhausted,
     StoreError,
     SupiRangeExhausted,
 )
 from dynsub_cli.store import pg_schema, rows
 from dynsub_cli.store.model import (
     SQN_MAX,
-    SQN_STEP,
     Allocation,
     Device,
     Event,
@@ -69,6 +67,7 @@ from dynsub_cli.store.model import (
     Stats,
     Subscription,
     SupiRange,
+    next_sqn,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
@@ -594,9 +593,7 @@ class PostgresSubscriptions:
             record = rows.to_subscription(row, sealer)
             if record.state is not State.ACTIVE:
                 return record  # no challenge follows, so SQN_HE stays where it is
-            sqn = record.sqn + SQN_STEP
-            if sqn > SQN_MAX:
-                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+            sqn = next_sqn(record)
             conn.execute(
                 "UPDATE subscriptions SET sqn = %s, updated_at = %s WHERE supi = %s",
                 (sqn, self._timestamp(), supi),

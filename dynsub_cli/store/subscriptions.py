@@ -39,13 +39,11 @@ from dynsub_cli.errors import (
     DeviceAlreadyOnboarded,
     IssuerMismatch,
     NotFound,
-    SqnExhausted,
     StoreError,
 )
 from dynsub_cli.store import allocation, health, rows, schema
 from dynsub_cli.store.model import (
     SQN_MAX,
-    SQN_STEP,
     Allocation,
     Device,
     Event,
@@ -59,6 +57,7 @@ from dynsub_cli.store.model import (
     Stats,
     Subscription,
     SupiRange,
+    next_sqn,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
@@ -492,12 +491,9 @@ class Subscriptions:
     def start_authentication(self, supi: str) -> Subscription:
         """Step SQN_HE for a new vector and return the record with it and its secrets.
 
-        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5), in one
+        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (:func:`next_sqn`) in one
         transaction, so two concurrent authentications of one SUPI get different SQNs. Only an
         active record's SQN moves: a suspended or replaced one is returned as it is.
-
-        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (SQN += 2^5). One
-        transaction, so two concurrent authentications of one SUPI get different SQNs.
         """
         sealer = self._need_sealer()
         with self._write() as conn:
@@ -507,9 +503,7 @@ class Subscriptions:
             record = rows.to_subscription(row, sealer)
             if record.state is not State.ACTIVE:
                 return record  # no challenge follows, so SQN_HE stays where it is
-            sqn = record.sqn + SQN_STEP
-            if sqn > SQN_MAX:
-                raise SqnExhausted(f"{supi}: SQN space exhausted; the subscriber needs a new K")
+            sqn = next_sqn(record)
             conn.execute(
                 "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
                 (sqn, self._timestamp(), supi),
