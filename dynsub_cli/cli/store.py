@@ -40,12 +40,14 @@ _STATES = click.Choice([s.value for s in State])
 
 
 @contextlib.contextmanager
-def _opened(config_path: Path) -> Iterator[SubscriptionStore]:
+def _opened(config_path: Path, *, reading: bool = False) -> Iterator[SubscriptionStore]:
+    """The store of the core; ``reading``: for a command that only reads (no whole-file check:
+    a damaged page it meets is refused then)."""
     cfg = config.load(config_path)
     if cfg.store.url is None and not cfg.store.path.exists():
         # A core that has not served yet: its store is empty, not missing (nothing is created).
         render.info(f"{cfg.store.path}: no store yet (the core creates it when it first serves)")
-    with open_store(cfg.store, create=False, missing_ok=True) as store:
+    with open_store(cfg.store, create=False, missing_ok=True, reading=reading) as store:
         yield store
 
 
@@ -92,7 +94,7 @@ def list_(
     every subscription unless --limit is given; --json writes a JSON array of them.
     """
     wanted = State(state) if state else None
-    with _opened(config_path) as subs:
+    with _opened(config_path, reading=True) as subs:
         if as_json:
             found = subs.iterate(wanted, after=after, limit=limit)
             with render.data_stream() as stream:
@@ -181,7 +183,7 @@ def _rows(sub: Subscription, reveal: bool) -> list[tuple[str, Any]]:
 @_json_option
 def show(config_path: Path, target: str, reveal_secrets: bool, as_json: bool) -> None:
     """Show one subscription: TARGET is a SUPI, an IMEI or a certificate fingerprint."""
-    with _opened(config_path) as subs:
+    with _opened(config_path, reading=True) as subs:
         sub = _lookup(subs, target, reveal_secrets)
     if as_json:
         render.emit_json(record(sub, reveal_secrets=reveal_secrets))
@@ -217,7 +219,7 @@ def export(
             "subscriber without K and OPc); keep the file private"
         )
     wanted = State(state) if state else None
-    with _opened(config_path) as subs:
+    with _opened(config_path, reading=True) as subs:
         found = subs.iterate(wanted, reveal_secrets=reveal_secrets)
         if out is None:
             with render.data_stream() as stream:
@@ -291,7 +293,7 @@ def events(
     as_json: bool,
 ) -> None:
     """The audit trail, newest first: onboarding attempts, outcomes and reasons."""
-    with _opened(config_path) as subs:
+    with _opened(config_path, reading=True) as subs:
         found = subs.iterate_events(imei=imei, supi=supi, limit=None if every else limit)
         if as_json:
             with render.data_stream() as stream:

@@ -41,16 +41,24 @@ def is_url(location: str) -> bool:
 
 
 def open_store(
-    settings: StoreSettings, *, create: bool = True, missing_ok: bool = False
+    settings: StoreSettings,
+    *,
+    create: bool = True,
+    missing_ok: bool = False,
+    reading: bool = False,
 ) -> SubscriptionStore:
     """The store [store] names, opened with its key (K and OPc are sealed under it).
 
     ``create``: create (or upgrade) it when missing, as the core does when it serves.
     ``missing_ok`` (without ``create``): a SQLite store not created yet reads as empty.
+    ``reading``: for a command that only reads, which skips SQLite's whole-file quick_check
+    (store/health.py says why that is safe).
     """
     key = load_key(settings.key_file)
     if settings.url is None:
-        return Subscriptions.open(settings.path, key, create=create, missing_ok=missing_ok)
+        return Subscriptions.open(
+            settings.path, key, create=create, missing_ok=missing_ok, quick_check=not reading
+        )
     password = None
     if settings.password_file is not None:
         password = read_password(settings.password_file)

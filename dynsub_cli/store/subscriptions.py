@@ -112,6 +112,7 @@ class Subscriptions:
         now: Clock = _utc_now,
         create: bool = True,
         missing_ok: bool = False,
+        quick_check: bool = True,
     ) -> Subscriptions:
         """Open (and with ``create``, create or upgrade) the store at ``path``.
 
@@ -123,6 +124,8 @@ class Subscriptions:
         An existing file must be a whole dynsub store: an empty file, a file of another
         program and a damaged database (``PRAGMA quick_check``) are refused, since using them
         would restart SUPI numbering or hand out SUPIs UEs still hold (issue: damaged store).
+        ``quick_check=False`` skips reading the whole file first, for a command that only
+        reads: a damaged page it reads is refused as it is met (store/health.py).
         """
         where = str(path)
         if not path.exists():
@@ -144,7 +147,7 @@ class Subscriptions:
                 raise health.not_sqlite(where) from err
             raise
         try:
-            health.check_database(conn, where)
+            health.check_database(conn, where, pages=quick_check)
             schema.migrate(conn, where)
             store = cls(conn, where, Sealer(key) if key is not None else None, now)
             if key is not None:
@@ -265,6 +268,8 @@ class Subscriptions:
         try:
             yield
         except sqlite3.Error as err:
+            if health.is_damage(err):
+                raise health.damaged(self._where, str(err)) from err
             raise StoreError(f"{self._where}: {err}") from err
 
     def _timestamp(self) -> str:

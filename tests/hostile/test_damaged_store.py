@@ -15,9 +15,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from dynsub_cli.cli import main
 from dynsub_cli.errors import ExitCode, StoreError
 from dynsub_cli.store import Subscriptions
+from tests.bulkstore import core_folder
 from tests.flow import make_lab
 from tests.processes import dynsub
 from tests.unit.store.helpers import KEY, onboard, open_store
@@ -56,6 +59,48 @@ def test_bytes_flipped_past_the_first_page_are_caught_at_open(tmp_path: Path) ->
         open_store(path)
     assert "the store is damaged" in info.value.message
     assert ".recover" in info.value.message
+
+
+def _damage_the_subscriptions_table(path: Path) -> None:
+    """Overwrite the b-tree page type of the subscriptions table's root page: page 1 (the
+    schema) stays whole, so the file opens, and every read of the table meets the damage."""
+    with sqlite3.connect(path) as conn:
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'subscriptions'"
+        ).fetchone()
+    conn.close()
+    with path.open("r+b") as file:
+        file.seek((root - 1) * PAGE)
+        file.write(b"\x00")
+
+
+def test_a_read_that_meets_a_damaged_page_is_refused_as_damage(tmp_path: Path) -> None:
+    """The read commands skip the whole-file quick_check (issue 11); what they read is still
+    checked by SQLite page by page, and damage ends the read with the same refusal."""
+    path = tmp_path / "s.sqlite"
+    _store_with(path, 300)
+    _damage_the_subscriptions_table(path)
+    with (
+        Subscriptions.open(path, KEY, quick_check=False) as store,
+        pytest.raises(StoreError) as info,
+    ):
+        list(store.iterate())
+    assert "the store is damaged (database disk image is malformed)" in info.value.message
+    assert ".recover" in info.value.message
+    with pytest.raises(StoreError, match="the store is damaged \\(quick_check: "):
+        Subscriptions.open(path, KEY)
+
+
+def test_the_store_commands_refuse_a_damaged_table_read_or_checked(tmp_path: Path) -> None:
+    config_file, cfg, key = core_folder(tmp_path / "core")
+    with Subscriptions.open(cfg.store.path, key) as store:
+        for n in range(300):
+            onboard(store, n)
+    _damage_the_subscriptions_table(cfg.store.path)
+    for argv in (["list", "--json"], ["export", "--format", "ndjson"], ["stats"]):
+        result = CliRunner().invoke(main, ["store", *argv, "--config", str(config_file)])
+        assert result.exit_code == ExitCode.STORE, (argv, result.output)
+        assert "the store is damaged" in result.stderr, argv
 
 
 def test_a_sqlite_file_of_another_program_is_refused(tmp_path: Path) -> None:
