@@ -1,31 +1,34 @@
-"""`dynsub core`: set up a core folder, and serve onboarding and registration over TCP."""
+"""`dynsub core`: set up a core folder, and serve onboarding and registration over TCP.
+
+Each command imports the core's modules when it runs, so that `dynsub core --help` (and
+every other command of the tool) does not pay for them (issue 11: start-up).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dynsub_cli import config
-from dynsub_cli.aaa import freeradius
 from dynsub_cli.cli import render
-from dynsub_cli.config import ListenConfig
-from dynsub_cli.core import operations, prefork, server, service, setup
-from dynsub_cli.core.procedure import LogRecord
 from dynsub_cli.errors import BadInput
-from dynsub_cli.pcap import PcapWriter
-from dynsub_cli.ue.client import parse_address
+
+if TYPE_CHECKING:
+    from dynsub_cli import config
+    from dynsub_cli.core import prefork
+    from dynsub_cli.core.procedure import LogRecord
 
 FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
-def _listen(value: str | None) -> tuple[str, int] | None:
-    return parse_address(value, any_port=True) if value else None
+def _listen(value: str | None, *, any_port: bool = True) -> tuple[str, int] | None:
+    from dynsub_cli.ue.client import parse_address
+
+    return parse_address(value, any_port=any_port) if value else None
 
 
 @click.group()
@@ -90,6 +93,9 @@ def init_command(
             "--device-root and --crl go with --manufacturer-ca: name the manufacturer CA(s) "
             "whose devices this core accepts"
         )
+    from dynsub_cli.config import ListenConfig
+    from dynsub_cli.core import setup
+
     devices = setup.Devices(device_roots, manufacturer_cas, crls) if manufacturer_cas else None
     address = _listen(listen)
     made = setup.init(
@@ -130,6 +136,8 @@ def reload_command(config_file: Path) -> None:
 
     New connections get the new configuration; the core logs whether it took it.
     """
+    from dynsub_cli.core import operations
+
     pid = operations.send_reload(config_file)
     render.info(f"sent SIGHUP to the core (pid {pid}); its log says whether it reloaded")
 
@@ -179,6 +187,13 @@ def serve_command(
     the pid is in core.pid next to core.toml (docs/operations.md). With several serving
     processes, each applies its share of [limits] and the pid is the supervisor's.
     """
+    import asyncio
+    import signal
+
+    from dynsub_cli import config
+    from dynsub_cli.core import prefork, service
+    from dynsub_cli.pcap import PcapWriter
+
     cfg = config.load(config_file)
     address = _listen(listen)
 
@@ -264,6 +279,9 @@ def _supervise(
 ) -> prefork.Worker | prefork.Ended:
     """Bind, fork ``count`` serving processes and, in this process, watch them until they
     stop; returns the :class:`prefork.Worker` in each serving process."""
+    from dynsub_cli.core import operations, prefork, server
+    from dynsub_cli.core.procedure import LogRecord
+
     host, port = address or (cfg.listen.host, cfg.listen.port)
     listener = server.bind(host, port)
     bound_host, bound_port = listener.getsockname()[:2]
@@ -316,8 +334,11 @@ def radius_config_command(
     Run it with `freeradius -f -d FOLDER` (-X to watch), and point the core at it with
     [authentication] server = "radius" in core.toml.
     """
+    from dynsub_cli import config
+    from dynsub_cli.aaa import freeradius
+
     cfg = config.load(config_file)
-    address = parse_address(listen) if listen else None
+    address = _listen(listen, any_port=False)
     made = freeradius.configure(folder, cfg, listen=address, reject_delay=reject_delay)
     result = {
         "folder": str(made.folder),

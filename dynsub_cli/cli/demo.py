@@ -5,15 +5,15 @@ from __future__ import annotations
 import shlex
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dynsub_cli import demo as flow
 from dynsub_cli.cli import render
-from dynsub_cli.config.units import format_bitrate
-from dynsub_cli.store.export import record as store_record
-from dynsub_cli.ue.client import TimedStep
+
+if TYPE_CHECKING:
+    from dynsub_cli import demo as flow
+    from dynsub_cli.ue.client import TimedStep
 
 # Where the commands to continue by hand serve the core: the default port of `core init`.
 HAND_ADDRESS = "127.0.0.1:38412"  # what `dynsub core init` writes into core.toml
@@ -45,6 +45,8 @@ def _ue_step(step: TimedStep) -> dict[str, Any]:
 
 
 def _report(result: flow.Result) -> dict[str, Any]:
+    from dynsub_cli.store.export import record as store_record
+
     return {
         "outcome": "ready",
         "workdir": str(result.workdir),
@@ -80,6 +82,8 @@ def _report(result: flow.Result) -> dict[str, Any]:
 
 
 def _show(result: flow.Result) -> None:
+    from dynsub_cli.config.units import format_bitrate
+
     sub = result.record
     render.key_values(
         f"store record {sub.supi} (K and OPc sealed: dynsub store show --reveal-secrets)",
@@ -137,6 +141,9 @@ def demo(workdir: Path | None, as_json: bool) -> None:
     everything lives, and the commands to continue by hand. Progress goes to stderr; with
     --json, stdout gets one JSON object and nothing else is shown.
     """
+    # The whole flow is imported when it runs, not for `dynsub demo --help` (issue 11).
+    from dynsub_cli import demo as flow
+
     folder = workdir or Path(tempfile.mkdtemp(prefix="dynsub-demo-"))
     if not as_json:
         render.info(f"dynsub demo in {folder.absolute()}")
