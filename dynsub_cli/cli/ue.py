@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dynsub_cli.cli import render, render_load
+from dynsub_cli.cli import render
 from dynsub_cli.errors import CheckFailed, DynsubError, ExitCode, Interrupted
-from dynsub_cli.ue import client, load, trace
-from dynsub_cli.ue.client import Report, TimedStep
-from dynsub_cli.ue.onboarding import Choices
+from dynsub_cli.ue import DEFAULT_TIMEOUT, MAX_CONCURRENCY, MAX_COUNT, MAX_DURATION
+
+# The UE (TLS, NAS, EAP) is imported by each command when it runs, not for `dynsub ue --help`.
+if TYPE_CHECKING:
+    from dynsub_cli.ue.client import OnStep, Report
 
 STATE_FILE = "ue-state.toml"
 
@@ -42,9 +44,11 @@ def _result(report: Report, outcome: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _showing_steps(as_json: bool) -> Iterator[client.OnStep]:
+def _showing_steps(as_json: bool) -> Iterator[OnStep]:
     """Each step live on stderr (not with --json); on failure, the steps done so far go with
     the error to the catch site, which prints them with --json beside the error object."""
+    from dynsub_cli.ue.client import Report, TimedStep
+
     steps: list[TimedStep] = []
 
     def on_step(step: TimedStep) -> None:
@@ -76,7 +80,7 @@ core_option = click.option(
 )
 timeout_option = click.option(
     "--timeout",
-    default=client.DEFAULT_TIMEOUT,
+    default=DEFAULT_TIMEOUT,
     show_default=True,
     type=click.FloatRange(0.1),
     help="Seconds to wait for each answer of the core.",
@@ -144,6 +148,9 @@ def onboard_command(
     committed the subscription record; the registration that follows proves the UE is
     ready for service.
     """
+    from dynsub_cli.ue import client, trace
+    from dynsub_cli.ue.onboarding import Choices
+
     choices = Choices(service_type, plan, _billing(billing, account))
     target = state_file or device / STATE_FILE
     with _showing_steps(as_json) as on_step, trace.opened(pcap) as traced:
@@ -182,6 +189,8 @@ def register_command(
 
     An SQN out of the UE's range is resynchronised (AUTS) on the way; the new SQN is saved.
     """
+    from dynsub_cli.ue import client, trace
+
     with _showing_steps(as_json) as on_step, trace.opened(pcap) as traced:
         report = client.register(
             state_file, client.parse_address(core), timeout=timeout, on_step=on_step, trace=traced
@@ -201,17 +210,17 @@ def register_command(
     help="The --out folder of `dynsub pki mint`: one folder per device.",
 )
 @core_option
-@click.option("--count", type=click.IntRange(1, load.MAX_COUNT), help="Number of arrivals.")
+@click.option("--count", type=click.IntRange(1, MAX_COUNT), help="Number of arrivals.")
 @click.option(
     "--duration",
-    type=click.FloatRange(0, load.MAX_DURATION, min_open=True),
+    type=click.FloatRange(0, MAX_DURATION, min_open=True),
     help="Seconds during which arrivals are due (instead of --count).",
 )
 @click.option(
     "--concurrency",
     default=1,
     show_default=True,
-    type=click.IntRange(1, load.MAX_CONCURRENCY),
+    type=click.IntRange(1, MAX_CONCURRENCY),
     help="UEs at once.",
 )
 @click.option(
@@ -285,6 +294,10 @@ def load_command(
     """
     if (count is None) == (duration is None):
         raise click.UsageError("give --count N or --duration SECONDS (one of them)")
+    from dynsub_cli.cli import render_load
+    from dynsub_cli.ue import client, load, trace
+    from dynsub_cli.ue.onboarding import Choices
+
     devices = load.devices_in(devices_folder)
     run_plan = load.Plan(
         devices=devices,

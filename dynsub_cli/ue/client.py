@@ -17,6 +17,7 @@ from pathlib import Path
 from dynsub_cli.errors import BadInput, DynsubError, FileError, NetworkError, PeerTimeout
 from dynsub_cli.files import SECRET_MODE, check_private_fd, check_writable
 from dynsub_cli.nas.framing import FrameReader, frame
+from dynsub_cli.ue import DEFAULT_TIMEOUT
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue import state as states
 from dynsub_cli.ue.onboarding import DEFAULT_CHOICES, Choices, Onboarding
@@ -24,8 +25,6 @@ from dynsub_cli.ue.procedure import Output, Procedure
 from dynsub_cli.ue.registration import Registration
 from dynsub_cli.ue.state import UeState
 from dynsub_cli.ue.trace import Connection, Trace
-
-DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,15 +31,12 @@ from pathlib import Path
 
 from dynsub_cli.errors import BadInput, DynsubError, ExitCode, FileError, Rejected
 from dynsub_cli.pki import device_folder
-from dynsub_cli.ue import client
+from dynsub_cli.ue import DEFAULT_TIMEOUT, MAX_CONCURRENCY, MAX_COUNT, MAX_DURATION, client
 from dynsub_cli.ue.client import TimedStep
 from dynsub_cli.ue.onboarding import DEFAULT_CHOICES, Choices
 from dynsub_cli.ue.procedure import cause_text
 from dynsub_cli.ue.trace import Trace
 
-MAX_CONCURRENCY = 1024
-MAX_COUNT = 1_000_000
-MAX_DURATION = 24 * 3600.0
 #: The latency a --max-p99 check reads: from an arrival's due time to its end.
 TOTAL = "total"
 WAIT = "wait"
@@ -56,7 +53,7 @@ class Plan:
     rate: float | None = None  # arrivals per second; None: closed loop
     register: bool = False
     choices: Choices = DEFAULT_CHOICES
-    timeout: float = client.DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
         if (self.count is None) == (self.duration is None):
