@@ -26,7 +26,6 @@ written, is :mod:`dynsub_cli.pki.device_folder`.
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -51,11 +50,12 @@ from dynsub_cli.files import make_private_dir
 from dynsub_cli.pki import csr, device_folder, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.hsm import TokenKey
-from dynsub_cli.pki.imei import check_tac
+from dynsub_cli.pki.imei import check_tac, split
 from dynsub_cli.pki.issue import NO_EXPIRY, Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.ledger import Issued, Ledger, Reservation, RunLock, device_serial, iso_utc
 from dynsub_cli.pki.profiles import DEVICE, KeyType
 from dynsub_cli.pki.signer import SignerSource
+from dynsub_cli.pki.stamp import Stamp
 
 MAX_CHUNK = 64  # small enough for a smooth progress bar and a quick stop on Ctrl-C
 IN_PROCESS_UP_TO = 16  # devices minted without worker processes (a trial, a test)
@@ -125,6 +125,7 @@ class _Setup:
 class _Worker:
     setup: _Setup
     template: Template
+    stamp: Stamp | None  # None: each certificate goes through cryptography's builder
     ca_cert: x509.Certificate
     not_after: str
 
@@ -134,15 +135,31 @@ _worker_error: DynsubError | None = None
 
 
 def _make_worker(setup: _Setup) -> _Worker:
-    """Parse the CA and open its signer once for all the devices one process mints."""
+    """Parse the CA, open its signer and lay out the certificates once for all the devices
+    one process mints."""
     ca_cert = x509.load_pem_x509_certificate(setup.ca_cert_pem)
     issuer = Issuer(ca_cert, setup.signer.open())
+    template = Template(DEVICE, issuer)
+    samples = tuple(
+        (_subject(setup, imei), generate_key(setup.key_type).public_key()) for imei in _SAMPLE_IMEIS
+    )
+    stamp = Stamp.make(template, samples, not_before=setup.not_before, not_after=setup.not_after)
     return _Worker(
         setup=setup,
-        template=Template(DEVICE, issuer),
+        template=template,
+        stamp=stamp,
         ca_cert=ca_cert,
         not_after=iso_utc(setup.not_after),
     )
+
+
+#: Two devices the stamp is laid out and checked on (valid IMEIs; never written anywhere).
+_SAMPLE_IMEIS = ("356938035643809", "490154203237518")
+
+
+def _subject(setup: _Setup, imei: str) -> Subject:
+    tac, snr = split(imei)
+    return Subject(imei, setup.manufacturer, serial_number=device_serial(tac, snr), imei=imei)
 
 
 def _init_worker(setup: _Setup) -> None:
@@ -203,25 +220,22 @@ def _mint_with(worker: _Worker, chunk: Sequence[Item]) -> list[Row]:
         serial = device_serial(tac, snr)
         key = generate_key(setup.key_type) if requested is None else None
         public_key = key.public_key() if key is not None else _public_key(requested)
-        cert = worker.template.issue(
-            Subject(imei, setup.manufacturer, serial_number=serial, imei=imei),
-            public_key,
-            not_before=setup.not_before,
-            not_after=setup.not_after,
-        )
+        subject = Subject(imei, setup.manufacturer, serial_number=serial, imei=imei)
+        der, certificate_number = _certificate(worker, subject, public_key)
         bundle = None
         if setup.p12_password is not None and key is not None:
             bundle = pkcs12.serialize_key_and_certificates(
                 imei.encode(),
                 key,
-                cert,
+                x509.load_der_x509_certificate(der),
                 [worker.ca_cert],
                 serialization.BestAvailableEncryption(setup.p12_password),
             )
-        cert_pem = cert.public_bytes(pem.PEM)
-        files.append((cert_pem, pem.key_bytes(key) if key is not None else None, bundle))
-        certificate_serial = format(cert.serial_number, "x")
-        rows.append((imei, serial, certificate_serial, _fingerprint(cert_pem), worker.not_after))
+        files.append(
+            (pem.certificate_pem(der), pem.key_bytes(key) if key is not None else None, bundle)
+        )
+        fingerprint = hashlib.sha256(der).hexdigest()
+        rows.append((imei, serial, format(certificate_number, "x"), fingerprint, worker.not_after))
     for row, (cert_pem, key_pem, bundle) in zip(rows, files, strict=True):
         device_folder.write_partial(
             device_folder.partial(setup.out, row[0]),
@@ -241,15 +255,18 @@ def _public_key(der: bytes | None) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _fingerprint(cert_pem: bytes) -> str:
-    """SHA-256 of the DER certificate, from the PEM we write anyway.
-
-    Certificate.fingerprint() costs as much again as the PEM encoding (a hash object and a
-    second DER copy through the bindings); decoding the base64 body and hashlib are a fifth of
-    that. a2b_base64 skips the line breaks (RFC 7468 section 2 lines of 64 characters).
-    """
-    body = cert_pem.split(b"-----")[2]  # between "BEGIN CERTIFICATE" and "END CERTIFICATE"
-    return hashlib.sha256(binascii.a2b_base64(body)).hexdigest()
+def _certificate(
+    worker: _Worker, subject: Subject, public_key: ec.EllipticCurvePublicKey
+) -> tuple[bytes, int]:
+    """The device's certificate (DER) and its serial number: stamped when the worker has a
+    stamp (dynsub_cli/pki/stamp.py), else built by cryptography."""
+    if worker.stamp is not None:
+        return worker.stamp.issue(subject, public_key, worker.template)
+    setup = worker.setup
+    cert = worker.template.issue(
+        subject, public_key, not_before=setup.not_before, not_after=setup.not_after
+    )
+    return cert.public_bytes(serialization.Encoding.DER), cert.serial_number
 
 
 # --- parent side ----------------------------------------------------------------------------
