@@ -21,9 +21,9 @@ Columns: wall time; records per second (subscriptions, or events for ``events``)
 time and over the time after opening (the wall time less that of ``list --json --limit 1``,
 which pays the same start-up, imports and opening of the store but reads one record); the wall
 time against the baseline of the same table; peak RSS of the child (``ru_maxrss`` from
-``wait4``). Targets: under 100 MB and at least 50,000 records/s for list --json, export and events; the
-first page of ``list`` under 1 s. Other processes on the machine slow every row alike: the
-ratios are what compare across runs, and the load average is printed with them.
+``wait4``). Targets: under 100 MB and at least 50,000 records/s for list --json, export and
+events; the first page of ``list`` under 1 s. Other processes on the machine slow every row
+alike: the ratios are what compare across runs, and the load average is printed with them.
 """
 
 from __future__ import annotations

@@ -260,8 +260,9 @@ def _certificate(
 ) -> tuple[bytes, int]:
     """The device's certificate (DER) and its serial number: stamped when the worker has a
     stamp (dynsub_cli/pki/stamp.py), else built by cryptography."""
-    if worker.stamp is not None:
-        return worker.stamp.issue(subject, public_key, worker.template)
+    stamped = worker.stamp.issue(subject, public_key, worker.template) if worker.stamp else None
+    if stamped is not None:
+        return stamped
     setup = worker.setup
     cert = worker.template.issue(
         subject, public_key, not_before=setup.not_before, not_after=setup.not_after

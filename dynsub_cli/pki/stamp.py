@@ -14,7 +14,7 @@ Nothing here encodes a certificate of its own: every byte but the six fields is
 cryptography's. :meth:`Stamp.make` checks its layout against cryptography's certificate of a
 second device, byte for byte, and :meth:`Stamp.issue` refuses a field of another length than
 the sample's, so a stamped certificate is always the one the builder would have made (the
-builder is used instead whenever no stamp can be made).
+builder signs instead whenever no stamp can be made or a device does not fit it).
 """
 
 from __future__ import annotations
@@ -167,13 +167,18 @@ class Stamp:
 
     def issue(
         self, subject: Subject, public_key: ec.EllipticCurvePublicKey, template: Template
-    ) -> tuple[bytes, int]:
-        """One device certificate (DER) signed by ``template``'s issuer, and its serial."""
+    ) -> tuple[bytes, int] | None:
+        """One device certificate (DER) signed by ``template``'s issuer, and its serial; None
+        when a field is not of the sample's length (a P-384 key from a CSR on a P-256 PKI),
+        which the builder then signs instead."""
         issuer = template.issuer
         if issuer is None:
             raise PkiError("a stamped certificate is signed by its issuer's key")
         serial = new_serial()
-        tbs = self.tbs(fields(subject, point(public_key), serial))
+        values = fields(subject, point(public_key), serial)
+        if tuple(len(value) for value in values) != self.lengths:
+            return None
+        tbs = self.tbs(values)
         signature = issuer.signer.sign(tbs)
         # RFC 5280 4.1: SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT
         # STRING }; the BIT STRING's first octet says no bits of the last octet are unused.
