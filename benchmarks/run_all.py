@@ -108,6 +108,12 @@ TARGETS = (
         "`pki mint` through SoftHSM2, x the token's raw signing rate",
         at_least=0.7,
     ),
+    Target(
+        "mint",
+        ("tmpfs_token_x_raw",),
+        "the same, writing the device folders to tmpfs (/dev/shm)",
+        at_least=0.7,
+    ),
     Target("onboard", ("onboarding_1ue", "x_tls"), "onboarding, 1 UE, x a TLS handshake", 1.6),
     Target("onboard", ("onboarding_20ue", "x_tls"), "onboarding, 20 UEs, x TLS", 1.8),
     Target(
