@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from dynsub_cli.errors import SqnExhausted
+from dynsub_cli.errors import SqnExhausted, StoreError
 
 #: TS 33.102 6.3.2 / C.1.2: SQN is 48 bits; the network steps SEQ, leaving the 5 IND bits.
 SQN_BITS = 48
 SQN_MAX = (1 << SQN_BITS) - 1
 IND_BITS = 5
 SQN_STEP = 1 << IND_BITS
+
+#: Where a store takes its times from (tests hand it a clock of their own).
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(now: datetime) -> str:
+    """The store's form of a time: ISO-8601 UTC with microseconds."""
+    if now.tzinfo is None:
+        raise ValueError("the store's clock must return timezone-aware datetimes")
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class State(StrEnum):
@@ -200,3 +215,36 @@ def next_sqn(record: Subscription) -> int:
     if sqn > SQN_MAX:
         raise SqnExhausted(f"{record.supi}: SQN space exhausted; the subscriber needs a new K")
     return sqn
+
+
+def challenged(record: Subscription) -> Subscription | None:
+    """``record`` with the SQN of its next challenge (:func:`next_sqn`); None when it is not
+    active: no challenge follows, so SQN_HE stays where it is."""
+    if record.state is not State.ACTIVE:
+        return None
+    return replace(record, sqn=next_sqn(record))
+
+
+def check_amf(amf: bytes) -> None:
+    if len(amf) != 2:
+        raise ValueError("AMF is 2 bytes")
+
+
+def check_sqn(sqn: int) -> None:
+    if not 0 <= sqn <= SQN_MAX:
+        raise ValueError(f"SQN is 48 bits, got {sqn}")
+
+
+def state_change(state: State) -> EventKind:
+    """The event of setting a record to ``state`` (suspend or resume)."""
+    if state is State.REPLACED:
+        raise ValueError("a record is replaced by onboarding, not by set_state")
+    return EventKind.SUSPENDED if state is State.SUSPENDED else EventKind.RESUMED
+
+
+def check_changeable(record: Subscription) -> None:
+    """A replaced record stays replaced: its state is changed through its successor."""
+    if record.state is State.REPLACED:
+        raise StoreError(
+            f"{record.supi}: replaced by {record.replaced_by}; change that subscription instead"
+        )

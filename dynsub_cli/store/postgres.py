@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+import functools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -42,37 +40,33 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row, tuple_row
 
 from dynsub_cli.enrollment import Reonboarding
-from dynsub_cli.errors import (
-    AlreadyExists,
-    DeviceAlreadyOnboarded,
-    IssuerMismatch,
-    NotFound,
-    ServiceUnavailable,
-    StoreError,
-    SupiRangeExhausted,
-)
-from dynsub_cli.store import pg_schema, rows
+from dynsub_cli.errors import DeviceAlreadyOnboarded, ServiceUnavailable, StoreError
+from dynsub_cli.store import onboarding, pg_schema, rows, sealing
 from dynsub_cli.store.model import (
-    SQN_MAX,
     Allocation,
+    Clock,
     Device,
     Event,
     EventKind,
     EventOutcome,
     OnboardingResult,
-    Outcome,
     Secrets,
     Service,
     State,
     Stats,
     Subscription,
     SupiRange,
-    next_sqn,
+    challenged,
+    check_amf,
+    check_changeable,
+    check_sqn,
+    state_change,
+    timestamp,
+    utc_now,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
 
-Clock = Callable[[], datetime]
 Conn = psycopg.Connection[dict[str, Any]]
 
 #: Connections one core keeps: its worker threads (asyncio.to_thread) each hold one at most.
@@ -88,51 +82,17 @@ RECONNECT_SECONDS = 2.0
 #: Tries of a transaction that lost a race another core's transaction won.
 TRIES = 5
 _PAGE = 1000
-_EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
 #: Above every event id (a BIGINT identity).
 _NO_EVENT_ID = 2**63 - 1
 #: Connection refusals that are not temporary: a wrong password, role or database name.
 _REFUSED = ("authentication failed", "does not exist", "no password supplied", "not permitted")
-#: What `dynsub store stats` counts the trail with: from the events_kind_outcome index.
-EVENT_COUNTS = (
-    "SELECT kind, outcome, COUNT(*) AS n FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
-)
 _RETRY = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
+@functools.cache
 def _pg(query: str) -> str:
-    """The shared SQL of :mod:`rows` with psycopg's placeholders."""
+    """The shared SQL of :mod:`rows` and :mod:`allocation` with psycopg's placeholders."""
     return query.replace("?", "%s")
-
-
-_BY_SUPI = _pg(rows.BY_SUPI)
-_LIVE_BY_IMEI = _pg(rows.LIVE_BY_IMEI)
-_LIVE_BY_FINGERPRINT = _pg(rows.LIVE_BY_FINGERPRINT)
-_PAGE_ALL = _pg(rows.PAGE)
-_PAGE_BY_STATE = _pg(rows.PAGE_BY_STATE)
-_LIVE_FOR_DEVICE = _pg(rows.LIVE_FOR_DEVICE)
-_COUNT = rows.COUNT
-_COUNT_IN_STATE = _pg(rows.COUNT_IN_STATE)
-_INSERT = _pg(rows.INSERT)
-_UPDATE_SAME = _pg(rows.UPDATE_SAME)
-_RESTORE = _pg(rows.RESTORE)
-_LINK_REPLACED = _pg(rows.LINK_REPLACED)
-_RESTORE_ALLOCATION = _pg(rows.RESTORE_ALLOCATION)
-_RESTORE_EVENT = _pg(rows.RESTORE_EVENT)
-
-_HIGHEST = "SELECT MAX(msin) AS m FROM supi_allocations WHERE plmn = %s AND msin BETWEEN %s AND %s"
-_TAKEN = "SELECT 1 FROM supi_allocations WHERE plmn = %s AND msin = %s"
-_FIRST_HOLE = (
-    "SELECT a.msin + 1 AS m FROM supi_allocations AS a "
-    "WHERE a.plmn = %s AND a.msin >= %s AND a.msin < %s AND NOT EXISTS ("
-    "  SELECT 1 FROM supi_allocations AS b WHERE b.plmn = a.plmn AND b.msin = a.msin + 1"
-    ") ORDER BY a.msin LIMIT 1"
-)
-_RECORD = "INSERT INTO supi_allocations (supi, plmn, msin, allocated_at) VALUES (%s, %s, %s, %s)"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def describe(url: str) -> str:
@@ -148,7 +108,8 @@ def describe(url: str) -> str:
 
 
 class PostgresSubscriptions:
-    """The repository over one database. Open with :meth:`open`; a context manager."""
+    """The repository over one database. Open with :meth:`open`; a context manager. The methods
+    are the SubscriptionStore protocol's (store/backend.py)."""
 
     def __init__(
         self, pool: psycopg_pool.ConnectionPool[Conn], where: str, sealer: Sealer | None, now: Clock
@@ -167,7 +128,7 @@ class PostgresSubscriptions:
         key: bytes | None,
         *,
         password: str | None = None,
-        now: Clock = _utc_now,
+        now: Clock = utc_now,
         create: bool = True,
         pool_size: int = POOL_SIZE,
         wait_seconds: float = WAIT_SECONDS,
@@ -259,11 +220,7 @@ class PostgresSubscriptions:
                 (sealer.key_check(),),
             )
             row = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
-        if row is None or not sealer.verify_key_check(bytes(row["value"])):
-            raise StoreError(
-                f"{self._where}: the store key does not open this store; check [store] key_file "
-                "in core.toml (the key that created the store is needed)"
-            )
+        sealer.check_store(None if row is None else bytes(row["value"]), self._where)
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -296,15 +253,10 @@ class PostgresSubscriptions:
             yield conn
 
     def _timestamp(self) -> str:
-        now = self._now()
-        if now.tzinfo is None:
-            raise ValueError("the store's clock must return timezone-aware datetimes")
-        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return timestamp(self._now())
 
     def _need_sealer(self) -> Sealer:
-        if self._sealer is None:
-            raise StoreError(f"{self._where}: opened without the store key; K and OPc are sealed")
-        return self._sealer
+        return sealing.required(self._sealer, self._where)
 
     # --- onboarding -----------------------------------------------------------------------
 
@@ -319,168 +271,68 @@ class PostgresSubscriptions:
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:
-        """As :meth:`Subscriptions.create_or_update_from_onboarding`, across processes."""
         sealer = self._need_sealer()
-        if len(amf) != 2:
-            raise ValueError("AMF is 2 bytes")
+        check_amf(amf)
         for attempt in range(TRIES):
             try:
-                return self._onboard(
-                    device, service, secrets, sealer, supi_range, policy, amf, peer
-                )
+                with self._write() as conn:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.LOCK_ONBOARDING,))
+                    result = onboarding.commit(
+                        _Steps(self, conn),
+                        device,
+                        service,
+                        secrets,
+                        sealer=sealer,
+                        supi_range=supi_range,
+                        policy=policy,
+                        amf=amf,
+                        peer=peer,
+                        timestamp=self._timestamp,
+                        where=self._where,
+                    )
             except StoreError as err:
                 if attempt == TRIES - 1 or not isinstance(err.__cause__, _RETRY):
                     raise
+                continue
+            if isinstance(result, DeviceAlreadyOnboarded):
+                raise result
+            return result
         raise StoreError(f"{self._where}: onboarding of {device.imei} kept losing races")
-
-    def _onboard(
-        self,
-        device: Device,
-        service: Service,
-        secrets: Secrets,
-        sealer: Sealer,
-        supi_range: SupiRange,
-        policy: Reonboarding,
-        amf: bytes,
-        peer: str | None,
-    ) -> OnboardingResult:
-        refused: str | None = None
-        with self._write() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.LOCK_ONBOARDING,))
-            existing = self._live_record(conn, device)
-            now = self._timestamp()
-            if existing is None:
-                supi = self._allocate(conn, supi_range, now)
-                conn.execute(
-                    _INSERT,
-                    rows.insert_params(
-                        supi, device, service, secrets, sealer, amf, State.ACTIVE, now
-                    ),
-                )
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.CREATED)
-                kind = EventKind.SUBSCRIPTION_CREATED
-            elif policy is Reonboarding.REFUSE:
-                refused = existing["supi"]
-                self._event(
-                    conn,
-                    EventKind.ONBOARDING_REFUSED,
-                    EventOutcome.FAILURE,
-                    device.imei,
-                    refused,
-                    "already onboarded; re-onboarding policy is refuse",
-                    peer,
-                )
-            elif policy is Reonboarding.SAME_RECORD:
-                supi = existing["supi"]
-                conn.execute(
-                    _UPDATE_SAME,
-                    rows.update_params(supi, device, service, secrets, sealer, amf, now),
-                )
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.UPDATED)
-                kind = EventKind.SUBSCRIPTION_UPDATED
-            else:
-                old = existing["supi"]
-                conn.execute(
-                    "UPDATE subscriptions SET state = 'replaced', updated_at = %s WHERE supi = %s",
-                    (now, old),
-                )
-                supi = self._allocate(conn, supi_range, now)
-                state = State(existing["state"])
-                conn.execute(
-                    _INSERT,
-                    rows.insert_params(supi, device, service, secrets, sealer, amf, state, now),
-                )
-                conn.execute(_LINK_REPLACED, (supi, old))
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.REPLACED, old)
-                kind = EventKind.SUBSCRIPTION_REPLACED
-            if refused is None:
-                reason = "" if result.previous_supi is None else f"replaces {result.previous_supi}"
-                self._event(conn, kind, EventOutcome.SUCCESS, device.imei, supi, reason, peer)
-        if refused is not None:
-            raise DeviceAlreadyOnboarded(
-                f"device {device.imei} already has subscription {refused}; the re-onboarding "
-                "policy is refuse (core.toml [enrollment] reonboarding)",
-                refused,
-            )
-        return result
-
-    def _allocate(self, conn: Conn, r: SupiRange, now: str) -> str:
-        """As :func:`allocation.allocate`: at random unless sequential, else (or when the
-        draws hit taken MSINs) one above the highest, then the lowest hole."""
-        start, end = int(r.msin_start), int(r.msin_end)
-        if not r.sequential:
-            for _ in range(8):  # random draws (SUPIs not enumerable), then the rule below
-                drawn = start + secrets.randbelow(end - start + 1)
-                if conn.execute(_TAKEN, (r.plmn, drawn)).fetchone() is None:
-                    supi = r.supi(drawn)
-                    conn.execute(_RECORD, (supi, r.plmn, drawn, now))
-                    return supi
-        row = conn.execute(_HIGHEST, (r.plmn, start, end)).fetchone()
-        highest = None if row is None else row["m"]
-        msin: int | None
-        if highest is None:
-            msin = start
-        elif highest < end:
-            msin = int(highest) + 1
-        elif conn.execute(_TAKEN, (r.plmn, start)).fetchone() is None:
-            msin = start
-        else:
-            hole = conn.execute(_FIRST_HOLE, (r.plmn, start, end)).fetchone()
-            msin = None if hole is None else int(hole["m"])
-        if msin is None:
-            raise SupiRangeExhausted(
-                f"{self._where}: every MSIN from {r.msin_start} to {r.msin_end} is allocated; "
-                "widen [supi] msin_start/msin_end in core.toml"
-            )
-        supi = r.supi(msin)
-        conn.execute(_RECORD, (supi, r.plmn, msin, now))
-        return supi
-
-    def _live_record(self, conn: Conn, device: Device) -> dict[str, Any] | None:
-        live = conn.execute(_LIVE_FOR_DEVICE, (device.imei, device.fingerprint)).fetchall()
-        if len(live) > 1:
-            found = ", ".join(row["supi"] for row in live)
-            raise StoreError(
-                f"{self._where}: device {device.imei} matches several live subscriptions "
-                f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
-            )
-        if live and live[0]["issuer"] != device.issuer:
-            raise IssuerMismatch(
-                f"device {device.imei} has subscription {live[0]['supi']} under "
-                f"{live[0]['issuer']}, not under {device.issuer}"
-            )
-        return live[0] if live else None
 
     # --- reads ----------------------------------------------------------------------------
 
-    def _fetch(self, conn: Conn, supi: str) -> Subscription:
-        found = conn.execute(_BY_SUPI, (supi,)).fetchone()
+    def _fetch(
+        self, conn: Conn, supi: str, sealer: Sealer | None = None, *, lock: bool = False
+    ) -> Subscription:
+        """``lock``: SELECT ... FOR UPDATE, so that the row's change waits for no other."""
+        query = f"{_pg(rows.BY_SUPI)} FOR UPDATE" if lock else _pg(rows.BY_SUPI)
+        found = conn.execute(query, (supi,)).fetchone()
         if found is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
-        return rows.to_subscription(found, None)
+            raise rows.missing(supi, self._where)
+        return rows.to_subscription(found, sealer)
 
     def _one(self, query: str, args: tuple[str], reveal: bool) -> Subscription | None:
         sealer = self._need_sealer() if reveal else None
         with self._read() as conn:
-            row = conn.execute(query, args).fetchone()
+            row = conn.execute(_pg(query), args).fetchone()
         return None if row is None else rows.to_subscription(row, sealer)
 
     def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(_BY_SUPI, (supi,), reveal_secrets)
+        return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
 
     def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
         found = self.find(supi, reveal_secrets=reveal_secrets)
         if found is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
+            raise rows.missing(supi, self._where)
         return found
 
     def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(_LIVE_BY_IMEI, (imei,), reveal_secrets)
+        return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
 
     def find_by_fingerprint(
         self, fingerprint: str, *, reveal_secrets: bool = False
     ) -> Subscription | None:
-        return self._one(_LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
+        return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
 
     def list(
         self, state: State | None = None, *, reveal_secrets: bool = False
@@ -495,27 +347,34 @@ class PostgresSubscriptions:
         after: str = "",
         limit: int | None = None,
     ) -> Iterator[Subscription]:
-        """Keyset pages in SUPI order; no connection is held between pages. ``after`` and
-        ``limit`` as for :meth:`Subscriptions.iterate`."""
         sealer = self._need_sealer() if reveal_secrets else None
+        if state is None:
+            pages = self._pages(rows.PAGE, (), after, limit)
+        else:
+            pages = self._pages(rows.PAGE_BY_STATE, (state.value,), after, limit)
+        for row in pages:
+            yield rows.to_subscription(row, sealer)
 
-        def fetch(start: str, size: int) -> builtins.list[tuple[Any, ...]]:
+    def _pages(
+        self, query: str, args: tuple[object, ...], start: object, limit: int | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``query`` (args, then after and limit) in keyset pages, as tuples; no
+        connection is held between pages."""
+
+        def fetch(after: object, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._read() as conn:
                 cur = conn.cursor(row_factory=tuple_row)
-                if state is None:
-                    return cur.execute(_PAGE_ALL, (start, size)).fetchall()
-                return cur.execute(_PAGE_BY_STATE, (state.value, start, size)).fetchall()
+                return cur.execute(_pg(query), (*args, after, size)).fetchall()
 
-        for row in keyset(fetch, after, key=first, page=_PAGE, limit=limit):
-            yield rows.to_subscription(row, sealer)
+        return keyset(fetch, start, key=first, page=_PAGE, limit=limit)
 
     def count(self, state: State | None = None) -> int:
         with self._read() as conn:
             cur = conn.cursor(row_factory=tuple_row)
             if state is None:
-                found = cur.execute(_COUNT).fetchone()
+                found = cur.execute(rows.COUNT).fetchone()
             else:
-                found = cur.execute(_COUNT_IN_STATE, (state.value,)).fetchone()
+                found = cur.execute(_pg(rows.COUNT_IN_STATE), (state.value,)).fetchone()
         return 0 if found is None else int(found[0])
 
     def secrets(self, supi: str) -> Secrets:
@@ -526,57 +385,26 @@ class PostgresSubscriptions:
 
     def stats(self) -> Stats:
         with self._read(snapshot=True) as conn:
-            by_kind: dict[str, dict[str, int]] = {}
-            for row in conn.execute(EVENT_COUNTS):
-                by_kind.setdefault(row["kind"], {})[row["outcome"]] = row["n"]
-            counts: dict[str, dict[str, int]] = {}
-            for column, query in rows.COUNT_BY.items():
-                counts[column] = {r[column]: r["count"] for r in conn.execute(query)}
-            total = conn.execute("SELECT COUNT(*) AS n FROM subscriptions").fetchone()
-            allocated = conn.execute("SELECT COUNT(*) AS n FROM supi_allocations").fetchone()
-        return Stats(
-            total=0 if total is None else total["n"],
-            by_state=counts["state"],
-            by_service_type=counts["service_type"],
-            by_plan=counts["plan"],
-            events_by_kind=by_kind,
-            allocated_supis=0 if allocated is None else allocated["n"],
-        )
+            return rows.stats(conn.cursor(row_factory=tuple_row).execute)
 
     # --- changes --------------------------------------------------------------------------
 
     def set_state(
         self, supi: str, state: State, *, reason: str = "", peer: str | None = None
     ) -> Subscription:
-        if state is State.REPLACED:
-            raise ValueError("a record is replaced by onboarding, not by set_state")
-        kind = EventKind.SUSPENDED if state is State.SUSPENDED else EventKind.RESUMED
+        kind = state_change(state)
         with self._write() as conn:
-            current = self._fetch_for_update(conn, supi)
-            if current.state is State.REPLACED:
-                raise StoreError(
-                    f"{supi}: replaced by {current.replaced_by}; change that subscription instead"
-                )
-            conn.execute(
-                "UPDATE subscriptions SET state = %s, updated_at = %s WHERE supi = %s",
-                (state.value, self._timestamp(), supi),
-            )
+            current = self._fetch(conn, supi, lock=True)
+            check_changeable(current)
+            conn.execute(_pg(rows.SET_STATE), (state.value, self._timestamp(), supi))
             self._event(conn, kind, EventOutcome.SUCCESS, current.imei, supi, reason, peer)
             return self._fetch(conn, supi)
 
-    def _fetch_for_update(self, conn: Conn, supi: str) -> Subscription:
-        found = conn.execute(f"{_BY_SUPI} FOR UPDATE", (supi,)).fetchone()
-        if found is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
-        return rows.to_subscription(found, None)
-
     def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription:
         with self._write() as conn:
-            current = self._fetch_for_update(conn, supi)
-            conn.execute(
-                "UPDATE subscriptions SET replaced_by = NULL WHERE replaced_by = %s", (supi,)
-            )
-            conn.execute("DELETE FROM subscriptions WHERE supi = %s", (supi,))
+            current = self._fetch(conn, supi, lock=True)
+            conn.execute(_pg(rows.UNLINK), (supi,))
+            conn.execute(_pg(rows.DELETE), (supi,))
             self._event(
                 conn, EventKind.DELETED, EventOutcome.SUCCESS, current.imei, supi, reason, peer
             )
@@ -585,31 +413,20 @@ class PostgresSubscriptions:
     def start_authentication(self, supi: str) -> Subscription:
         sealer = self._need_sealer()
         with self._write() as conn:
-            # TS 33.102 C.3.2: SEQ steps under the row's lock (SQN += 2^5), so concurrent
-            # authentications of one SUPI get different SQNs.
-            row = conn.execute(f"{_BY_SUPI} FOR UPDATE", (supi,)).fetchone()
-            if row is None:
-                raise NotFound(f"{supi}: no such subscription in {self._where}")
-            record = rows.to_subscription(row, sealer)
-            if record.state is not State.ACTIVE:
-                return record  # no challenge follows, so SQN_HE stays where it is
-            sqn = next_sqn(record)
-            conn.execute(
-                "UPDATE subscriptions SET sqn = %s, updated_at = %s WHERE supi = %s",
-                (sqn, self._timestamp(), supi),
-            )
-        return dataclasses.replace(record, sqn=sqn)
+            # SEQ steps under the row's lock, so concurrent authentications of one SUPI
+            # (through several cores) get different SQNs.
+            record = self._fetch(conn, supi, sealer, lock=True)
+            stepped = challenged(record)
+            if stepped is None:
+                return record
+            conn.execute(_pg(rows.SET_SQN), (stepped.sqn, self._timestamp(), supi))
+        return stepped
 
     def update_sqn(self, supi: str, sqn: int) -> None:
-        if not 0 <= sqn <= SQN_MAX:
-            raise ValueError(f"SQN is 48 bits, got {sqn}")
+        check_sqn(sqn)
         with self._write() as conn:
-            changed = conn.execute(
-                "UPDATE subscriptions SET sqn = %s, updated_at = %s WHERE supi = %s",
-                (sqn, self._timestamp(), supi),
-            ).rowcount
-            if changed == 0:
-                raise NotFound(f"{supi}: no such subscription in {self._where}")
+            if conn.execute(_pg(rows.SET_SQN), (sqn, self._timestamp(), supi)).rowcount == 0:
+                raise rows.missing(supi, self._where)
 
     # --- audit trail ----------------------------------------------------------------------
 
@@ -625,8 +442,7 @@ class PostgresSubscriptions:
     ) -> Event:
         time = self._timestamp()
         row = conn.execute(
-            "INSERT INTO events (time, kind, imei, supi, outcome, reason, peer) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            f"{_pg(rows.INSERT_EVENT)} RETURNING id",
             (time, str(kind), imei, supi, str(outcome), reason, peer),
         ).fetchone()
         if row is None:
@@ -654,48 +470,19 @@ class PostgresSubscriptions:
     def iterate_events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
     ) -> Iterator[Event]:
-        clauses: builtins.list[str] = []
-        args: builtins.list[object] = []
-        for column, value in (("imei", imei), ("supi", supi)):
-            if value is None:
-                continue
-            # As the SQLite store: the events naming it, and the claims of it (named none).
-            clauses.append(f"({column} = %s OR ({column} IS NULL AND strpos(reason, %s) > 0))")
-            args += [value, f"{column.upper()} {value}"]
-        where = " AND ".join([*clauses, "id < %s"])
-        query = f"{_EVENTS} WHERE {where} ORDER BY id DESC LIMIT %s"
-
-        def fetch(before: int, size: int) -> builtins.list[tuple[Any, ...]]:
-            with self._read() as conn:
-                cur = conn.cursor(row_factory=tuple_row)
-                return cur.execute(query, (*args, before, size)).fetchall()
-
-        for row in keyset(fetch, _NO_EVENT_ID, key=first, page=_PAGE, limit=limit):
+        query, args = rows.events_before(imei, supi, "strpos")
+        for row in self._pages(query, tuple(args), _NO_EVENT_ID, limit):
             yield Event(*row)
 
     # --- copying (dynsub store copy) --------------------------------------------------------
 
     def allocations(self) -> Iterator[Allocation]:
-        def fetch(after: str, size: int) -> builtins.list[Any]:
-            with self._read() as conn:
-                return conn.execute(
-                    "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
-                    "WHERE supi > %s ORDER BY supi LIMIT %s",
-                    (after, size),
-                ).fetchall()
-
-        for row in keyset(fetch, "", key=lambda row: row["supi"], page=_PAGE):
-            yield Allocation(row["supi"], row["plmn"], int(row["msin"]), row["allocated_at"])
+        for row in self._pages(rows.ALLOCATIONS_AFTER, (), ""):
+            yield Allocation(row[0], row[1], int(row[2]), row[3])
 
     def all_events(self) -> Iterator[Event]:
-        def fetch(after: int, size: int) -> builtins.list[Any]:
-            with self._read() as conn:
-                return conn.execute(
-                    f"{_EVENTS} WHERE id > %s ORDER BY id LIMIT %s", (after, size)
-                ).fetchall()
-
-        for row in keyset(fetch, 0, key=lambda row: int(row["id"]), page=_PAGE):
-            yield _to_event(row)
+        for row in self._pages(rows.EVENTS_AFTER, (), 0):
+            yield Event(*row)
 
     def restore(
         self,
@@ -703,37 +490,15 @@ class PostgresSubscriptions:
         subscriptions: Iterable[Subscription],
         events: Iterable[Event],
     ) -> None:
-        """Fill an empty store with another store's contents, in one transaction."""
         sealer = self._need_sealer()
         with self._write() as conn:
             conn.execute("LOCK TABLE supi_allocations, subscriptions, events IN EXCLUSIVE MODE")
-            for table, query in rows.ANY_ROW.items():
-                if conn.execute(query).fetchone() is not None:
-                    raise AlreadyExists(
-                        f"{self._where}: the store is not empty ({table}); copy into a new store"
-                    )
+            rows.check_empty(lambda query: conn.execute(query).fetchone(), self._where)
             with conn.cursor() as cur:
-                cur.executemany(
-                    _RESTORE_ALLOCATION,
-                    ((a.supi, a.plmn, a.msin, a.allocated_at) for a in allocations),
-                )
-                links: builtins.list[tuple[str, str]] = []
-
-                def params(subs: Iterable[Subscription]) -> Iterator[tuple[object, ...]]:
-                    for sub in subs:
-                        if sub.replaced_by is not None:
-                            links.append((sub.replaced_by, sub.supi))
-                        yield rows.restore_params(sub, sealer)
-
-                cur.executemany(_RESTORE, params(subscriptions))
-                cur.executemany(_LINK_REPLACED, links)
-                cur.executemany(
-                    _RESTORE_EVENT,
-                    (
-                        (e.id, e.time, e.kind, e.imei, e.supi, e.outcome, e.reason, e.peer)
-                        for e in events
-                    ),
-                )
+                for statement, batch in rows.restore_batches(
+                    allocations, subscriptions, events, sealer
+                ):
+                    cur.executemany(_pg(statement), batch)
             # The identity goes on above the copied ids, so new events sort after them.
             conn.execute(
                 "SELECT setval(pg_get_serial_sequence('events', 'id'), "
@@ -741,17 +506,29 @@ class PostgresSubscriptions:
             )
 
 
-def _to_event(row: dict[str, Any]) -> Event:
-    return Event(
-        int(row["id"]),
-        row["time"],
-        row["kind"],
-        row["outcome"],
-        row["imei"],
-        row["supi"],
-        row["reason"],
-        row["peer"],
-    )
+class _Steps:
+    """store.onboarding's steps on one transaction of ``store``, in psycopg's placeholders."""
+
+    def __init__(self, store: PostgresSubscriptions, conn: Conn) -> None:
+        self._store, self._conn = store, conn
+
+    def value(self, query: str, params: tuple[object, ...]) -> Any:
+        row = self._conn.cursor(row_factory=tuple_row).execute(_pg(query), params).fetchone()
+        return None if row is None else row[0]
+
+    def write(self, statement: str, params: tuple[object, ...]) -> None:
+        self._conn.execute(_pg(statement), params)
+
+    def live(self, device: Device) -> builtins.list[dict[str, Any]]:
+        return self._conn.execute(
+            _pg(rows.LIVE_FOR_DEVICE), (device.imei, device.fingerprint)
+        ).fetchall()
+
+    def fetch(self, supi: str) -> Subscription:
+        return self._store._fetch(self._conn, supi)
+
+    def event(self, *fields: Any) -> Event:
+        return self._store._event(self._conn, *fields)
 
 
 def _server_says(text: str) -> str:

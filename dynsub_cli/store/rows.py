@@ -6,11 +6,20 @@ Statements are module constants: values are always bound parameters, never forma
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from dynsub_cli.store.model import Device, Secrets, Service, State, Subscription
+from dynsub_cli.errors import AlreadyExists, NotFound
+from dynsub_cli.store.model import (
+    Allocation,
+    Device,
+    Event,
+    Secrets,
+    Service,
+    State,
+    Stats,
+    Subscription,
+)
 from dynsub_cli.store.sealing import Sealer
 
 _SELECT = (
@@ -39,6 +48,13 @@ INSERT = (
     "ambr_ul, ambr_dl, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: (now, supi): policy new-record retires the old record before the new one is inserted.
+RETIRE = "UPDATE subscriptions SET state = 'replaced', updated_at = ? WHERE supi = ?"
+SET_STATE = "UPDATE subscriptions SET state = ?, updated_at = ? WHERE supi = ?"
+SET_SQN = "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?"
+#: A deleted record's SUPI stays allocated; the record it replaced stops naming it.
+UNLINK = "UPDATE subscriptions SET replaced_by = NULL WHERE replaced_by = ?"
+DELETE = "DELETE FROM subscriptions WHERE supi = ?"
 UPDATE_SAME = (
     "UPDATE subscriptions SET imei = ?, fingerprint = ?, issuer = ?, certificate = ?, "
     "service_type = ?, plan = ?, account = ?, billing = ?, k_sealed = ?, opc_sealed = ?, "
@@ -47,6 +63,11 @@ UPDATE_SAME = (
 )
 
 COUNT = "SELECT COUNT(*) FROM subscriptions"
+ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
+#: What `dynsub store stats` counts the trail with: from the events_kind_outcome index.
+EVENT_COUNTS = (
+    "SELECT kind, outcome, COUNT(*) FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
+)
 COUNT_IN_STATE = "SELECT COUNT(*) FROM subscriptions WHERE state = ?"
 COUNT_BY = {
     "state": "SELECT state, COUNT(*) FROM subscriptions GROUP BY state ORDER BY state",
@@ -108,33 +129,6 @@ def update_params(
 ) -> tuple[object, ...]:
     """The parameters of :data:`UPDATE_SAME` (policy same-record)."""
     return (*record_values(supi, device, service, secrets, sealer, amf), now, supi)
-
-
-def insert(
-    conn: sqlite3.Connection,
-    supi: str,
-    device: Device,
-    service: Service,
-    secrets: Secrets,
-    sealer: Sealer,
-    amf: bytes,
-    state: State,
-    now: str,
-) -> None:
-    conn.execute(INSERT, insert_params(supi, device, service, secrets, sealer, amf, state, now))
-
-
-def update_same_record(
-    conn: sqlite3.Connection,
-    supi: str,
-    device: Device,
-    service: Service,
-    secrets: Secrets,
-    sealer: Sealer,
-    amf: bytes,
-    now: str,
-) -> None:
-    conn.execute(UPDATE_SAME, update_params(supi, device, service, secrets, sealer, amf, now))
 
 
 def to_subscription(row: Sequence[Any] | Mapping[str, Any], sealer: Sealer | None) -> Subscription:
@@ -255,4 +249,90 @@ def restore_params(sub: Subscription, sealer: Sealer) -> tuple[object, ...]:
         sub.ambr_dl,
         sub.created,
         sub.updated,
+    )
+
+
+def check_empty(first_row: Callable[[str], object], where: str) -> None:
+    """AlreadyExists unless every table is empty; ``first_row`` runs a query in the copy's
+    transaction and returns its first row (None without one)."""
+    for table, query in ANY_ROW.items():
+        if first_row(query) is not None:
+            raise AlreadyExists(f"{where}: the store is not empty ({table}); copy into a new store")
+
+
+def restore_batches(
+    allocations: Iterable[Allocation],
+    subscriptions: Iterable[Subscription],
+    events: Iterable[Event],
+    sealer: Sealer,
+) -> Iterator[tuple[str, Iterable[tuple[object, ...]]]]:
+    """The statements of a copy and their parameters, for the backend to run each batch with
+    executemany, in order: the replaced_by links are gathered while the records go in."""
+    yield RESTORE_ALLOCATION, ((a.supi, a.plmn, a.msin, a.allocated_at) for a in allocations)
+    links: list[tuple[object, ...]] = []
+
+    def records() -> Iterator[tuple[object, ...]]:
+        for sub in subscriptions:
+            if sub.replaced_by is not None:
+                links.append((sub.replaced_by, sub.supi))
+            yield restore_params(sub, sealer)
+
+    yield RESTORE, records()
+    yield LINK_REPLACED, links
+    yield (
+        RESTORE_EVENT,
+        ((e.id, e.time, e.kind, e.imei, e.supi, e.outcome, e.reason, e.peer) for e in events),
+    )
+
+
+def missing(supi: str, where: str) -> NotFound:
+    return NotFound(f"{supi}: no such subscription in {where}")
+
+
+# --- the audit trail ------------------------------------------------------------------------
+
+_EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
+INSERT_EVENT = (
+    "INSERT INTO events (time, kind, imei, supi, outcome, reason, peer) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+#: Keyset pages in id order, for copying: (after, limit); and in SUPI order, the allocations.
+EVENTS_AFTER = f"{_EVENTS} WHERE id > ? ORDER BY id LIMIT ?"
+ALLOCATIONS_AFTER = (
+    "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
+    "WHERE supi > ? ORDER BY supi LIMIT ?"
+)
+
+
+def events_before(imei: str | None, supi: str | None, contains: str) -> tuple[str, list[str]]:
+    """The query of a newest-first page of the events that name ``imei`` / ``supi``, and its
+    leading arguments (then before, limit). ``contains``: the dialect's substring test,
+    ``instr`` (SQLite) or ``strpos`` (PostgreSQL)."""
+    clauses: list[str] = []
+    args: list[str] = []
+    for column, value in (("imei", imei), ("supi", supi)):
+        if value is None:
+            continue
+        # The events that name it, and those of connections that only claimed it: the
+        # core writes those unnamed, the claim in the reason (core.procedure).
+        clauses.append(f"({column} = ? OR ({column} IS NULL AND {contains}(reason, ?) > 0))")
+        args += [value, f"{column.upper()} {value}"]
+    return f"{_EVENTS} WHERE {' AND '.join([*clauses, 'id < ?'])} ORDER BY id DESC LIMIT ?", args
+
+
+def stats(query: Callable[[str], Iterable[Sequence[Any]]]) -> Stats:
+    """The counts of ``dynsub store stats``, each read by ``query`` (rows as tuples) in one
+    snapshot of the backend's."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, outcome, count in query(EVENT_COUNTS):
+        by_kind.setdefault(kind, {})[outcome] = count
+    counts = {column: {r[0]: r[1] for r in query(q)} for column, q in COUNT_BY.items()}
+    total, allocated = (next(iter(query(q)))[0] for q in (COUNT, ALLOCATED))
+    return Stats(
+        total=total,
+        by_state=counts["state"],
+        by_service_type=counts["service_type"],
+        by_plan=counts["plan"],
+        events_by_kind=by_kind,
+        allocated_supis=allocated,
     )

@@ -95,8 +95,23 @@ class Sealer:
         """A sealed constant kept in the store, so a wrong key is caught when the store opens."""
         return self.seal("-", "key_check", _KEY_CHECK_PLAINTEXT)
 
+    def check_store(self, blob: bytes | None, where: str) -> None:
+        """StoreError unless the store's key check (``blob``) opens under this key."""
+        if blob is None or not self.verify_key_check(blob):
+            raise StoreError(
+                f"{where}: the store key does not open this store; check [store] key_file "
+                "in core.toml (the key that created the store is needed)"
+            )
+
     def verify_key_check(self, blob: bytes) -> bool:
         try:
             return self.open("-", "key_check", blob) == _KEY_CHECK_PLAINTEXT
         except StoreError:
             return False
+
+
+def required(sealer: Sealer | None, where: str) -> Sealer:
+    """The store's sealer; StoreError for a store opened without its key."""
+    if sealer is None:
+        raise StoreError(f"{where}: opened without the store key; K and OPc are sealed")
+    return sealer

@@ -24,63 +24,51 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from dynsub_cli.enrollment import Reonboarding
-from dynsub_cli.errors import (
-    AlreadyExists,
-    DeviceAlreadyOnboarded,
-    IssuerMismatch,
-    NotFound,
-    StoreError,
-)
-from dynsub_cli.store import allocation, health, rows, schema
+from dynsub_cli.errors import DeviceAlreadyOnboarded, StoreError
+from dynsub_cli.store import health, onboarding, rows, schema, sealing
 from dynsub_cli.store.model import (
-    SQN_MAX,
     Allocation,
+    Clock,
     Device,
     Event,
     EventKind,
     EventOutcome,
     OnboardingResult,
-    Outcome,
     Secrets,
     Service,
     State,
     Stats,
     Subscription,
     SupiRange,
-    next_sqn,
+    challenged,
+    check_amf,
+    check_changeable,
+    check_sqn,
+    state_change,
+    timestamp,
+    utc_now,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
 
-Clock = Callable[[], datetime]
-
-EVENT_COUNTS = (
-    "SELECT kind, outcome, COUNT(*) FROM events GROUP BY kind, outcome ORDER BY kind, outcome"
-)
-ALLOCATED = "SELECT COUNT(*) FROM supi_allocations"
 _PAGE = 1000  # rows a page of iterate() reads
 _MAX_BATCH = 64  # writes one group commit carries at most, so that none waits long
-_EVENTS = "SELECT id, time, kind, outcome, imei, supi, reason, peer FROM events"
 #: Above every event id (SQLite's INTEGER PRIMARY KEY is a signed 64-bit rowid).
 _NO_EVENT_ID = 2**63 - 1
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Subscriptions:
-    """The repository. Open with :meth:`open`; use as a context manager to close it."""
+    """The repository. Open with :meth:`open`; use as a context manager to close it. The
+    methods without a docstring of their own are the SubscriptionStore protocol's
+    (store/backend.py)."""
 
     def __init__(
         self, conn: sqlite3.Connection, where: str, sealer: Sealer | None, now: Clock
@@ -109,7 +97,7 @@ class Subscriptions:
         path: Path,
         key: bytes | None,
         *,
-        now: Clock = _utc_now,
+        now: Clock = utc_now,
         create: bool = True,
         missing_ok: bool = False,
         quick_check: bool = True,
@@ -184,11 +172,7 @@ class Subscriptions:
                 (sealer.key_check(),),
             )
             blob = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()[0]
-        if not sealer.verify_key_check(blob):
-            raise StoreError(
-                f"{self._where}: the store key does not open this store; check [store] key_file "
-                "in core.toml (the key that created the store is needed)"
-            )
+        sealer.check_store(blob, self._where)
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -273,15 +257,10 @@ class Subscriptions:
             raise StoreError(f"{self._where}: {err}") from err
 
     def _timestamp(self) -> str:
-        now = self._now()
-        if now.tzinfo is None:
-            raise ValueError("the store's clock must return timezone-aware datetimes")
-        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return timestamp(self._now())
 
     def _need_sealer(self) -> Sealer:
-        if self._sealer is None:
-            raise StoreError(f"{self._where}: opened without the store key; K and OPc are sealed")
-        return self._sealer
+        return sealing.required(self._sealer, self._where)
 
     # --- onboarding -----------------------------------------------------------------------
 
@@ -296,91 +275,35 @@ class Subscriptions:
         amf: bytes = b"\x80\x00",
         peer: str | None = None,
     ) -> OnboardingResult:
-        """Commit the subscription of a device that has just proven it holds K.
-
-        - no live record for the device: allocate a SUPI, insert (Outcome.CREATED);
-        - ``same-record``: keep the SUPI and state, replace K/OPc, certificate and service,
-          restart the SQN at 0 (the UE derived a new K, so its SQN history starts again);
-        - ``new-record``: mark the old record "replaced", allocate a new SUPI, keep the old
-          record's state (a suspension survives re-onboarding);
-        - ``refuse``: record the refusal, raise DeviceAlreadyOnboarded.
-
-        Raises SupiRangeExhausted when no MSIN is left. The audit event is written in the
-        same transaction as the record.
-        """
         sealer = self._need_sealer()
-        if len(amf) != 2:
-            raise ValueError("AMF is 2 bytes")
-        refused: str | None = None
+        check_amf(amf)
         with self._write() as conn:
-            existing = self._live_record(conn, device)
-            now = self._timestamp()
-            if existing is None:
-                supi = allocation.allocate(conn, supi_range, now, self._where)
-                rows.insert(conn, supi, device, service, secrets, sealer, amf, State.ACTIVE, now)
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.CREATED)
-                kind = EventKind.SUBSCRIPTION_CREATED
-            elif policy is Reonboarding.REFUSE:
-                refused = existing["supi"]
-                self._event(
-                    conn,
-                    EventKind.ONBOARDING_REFUSED,
-                    EventOutcome.FAILURE,
-                    device.imei,
-                    refused,
-                    "already onboarded; re-onboarding policy is refuse",
-                    peer,
-                )
-            elif policy is Reonboarding.SAME_RECORD:
-                supi = existing["supi"]
-                rows.update_same_record(conn, supi, device, service, secrets, sealer, amf, now)
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.UPDATED)
-                kind = EventKind.SUBSCRIPTION_UPDATED
-            else:
-                old = existing["supi"]
-                conn.execute(
-                    "UPDATE subscriptions SET state = 'replaced', updated_at = ? WHERE supi = ?",
-                    (now, old),
-                )
-                supi = allocation.allocate(conn, supi_range, now, self._where)
-                state = State(existing["state"])
-                rows.insert(conn, supi, device, service, secrets, sealer, amf, state, now)
-                conn.execute("UPDATE subscriptions SET replaced_by = ? WHERE supi = ?", (supi, old))
-                result = OnboardingResult(self._fetch(conn, supi), Outcome.REPLACED, old)
-                kind = EventKind.SUBSCRIPTION_REPLACED
-            if refused is None:
-                reason = "" if result.previous_supi is None else f"replaces {result.previous_supi}"
-                self._event(conn, kind, EventOutcome.SUCCESS, device.imei, supi, reason, peer)
-        if refused is not None:
-            raise DeviceAlreadyOnboarded(
-                f"device {device.imei} already has subscription {refused}; the re-onboarding "
-                "policy is refuse (core.toml [enrollment] reonboarding)",
-                refused,
+            result = onboarding.commit(
+                _Steps(self, conn),
+                device,
+                service,
+                secrets,
+                sealer=sealer,
+                supi_range=supi_range,
+                policy=policy,
+                amf=amf,
+                peer=peer,
+                timestamp=self._timestamp,
+                where=self._where,
             )
+        if isinstance(result, DeviceAlreadyOnboarded):
+            raise result
         return result
-
-    def _live_record(self, conn: sqlite3.Connection, device: Device) -> sqlite3.Row | None:
-        live = conn.execute(rows.LIVE_FOR_DEVICE, (device.imei, device.fingerprint)).fetchall()
-        if len(live) > 1:
-            found = ", ".join(row["supi"] for row in live)
-            raise StoreError(
-                f"{self._where}: device {device.imei} matches several live subscriptions "
-                f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
-            )
-        if live and live[0]["issuer"] != device.issuer:
-            raise IssuerMismatch(
-                f"device {device.imei} has subscription {live[0]['supi']} under "
-                f"{live[0]['issuer']}, not under {device.issuer}"
-            )
-        return live[0] if live else None
 
     # --- reads ----------------------------------------------------------------------------
 
-    def _fetch(self, conn: sqlite3.Connection, supi: str) -> Subscription:
+    def _fetch(
+        self, conn: sqlite3.Connection, supi: str, sealer: Sealer | None = None
+    ) -> Subscription:
         found = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
         if found is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
-        return rows.to_subscription(found, None)
+            raise rows.missing(supi, self._where)
+        return rows.to_subscription(found, sealer)
 
     def _one(self, query: str, args: tuple[str], reveal: bool) -> Subscription | None:
         with self._lock, self._translate():
@@ -393,26 +316,22 @@ class Subscriptions:
         return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
 
     def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
-        """The subscription of ``supi``; NotFound if there is none."""
         found = self.find(supi, reveal_secrets=reveal_secrets)
         if found is None:
-            raise NotFound(f"{supi}: no such subscription in {self._where}")
+            raise rows.missing(supi, self._where)
         return found
 
     def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        """The device's live (not replaced) subscription."""
         return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
 
     def find_by_fingerprint(
         self, fingerprint: str, *, reveal_secrets: bool = False
     ) -> Subscription | None:
-        """The live subscription onboarded with this certificate (SHA-256, hex)."""
         return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
 
     def list(
         self, state: State | None = None, *, reveal_secrets: bool = False
     ) -> builtins.list[Subscription]:
-        """Every subscription (or those in ``state``), in SUPI order."""
         return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def iterate(
@@ -423,11 +342,6 @@ class Subscriptions:
         after: str = "",
         limit: int | None = None,
     ) -> Iterator[Subscription]:
-        """Every subscription (or those in ``state``) in SUPI order, a page at a time, so that
-        memory stays flat however large the store is and no lock is held between pages.
-
-        ``after``: only SUPIs that sort after this one (the key of the previous page's last
-        record); ``limit``: at most this many."""
         sealer = self._need_sealer() if reveal_secrets else None
 
         def fetch(start: str, size: int) -> builtins.list[tuple[Any, ...]]:
@@ -443,7 +357,6 @@ class Subscriptions:
             yield rows.to_subscription(row, sealer)
 
     def count(self, state: State | None = None) -> int:
-        """How many subscriptions there are (in ``state``), from an index."""
         with self._lock, self._translate():
             if state is None:
                 found = self._conn.execute(rows.COUNT).fetchone()
@@ -452,80 +365,54 @@ class Subscriptions:
         return int(found[0])
 
     def secrets(self, supi: str) -> Secrets:
-        """K and OPc of ``supi`` in clear (for 5G AKA)."""
         secrets = self.get(supi, reveal_secrets=True).secrets
         if secrets is None:  # reveal_secrets=True fills them; a record without is broken
             raise StoreError(f"{self._where}: {supi} has no K and OPc")
         return secrets
+
+    def stats(self) -> Stats:
+        with self._read() as conn:
+            return rows.stats(conn.execute)
 
     # --- changes --------------------------------------------------------------------------
 
     def set_state(
         self, supi: str, state: State, *, reason: str = "", peer: str | None = None
     ) -> Subscription:
-        """Suspend or resume ``supi`` (and record it); a replaced record stays replaced."""
-        if state is State.REPLACED:
-            raise ValueError("a record is replaced by onboarding, not by set_state")
-        kind = EventKind.SUSPENDED if state is State.SUSPENDED else EventKind.RESUMED
+        kind = state_change(state)
         with self._write() as conn:
             current = self._fetch(conn, supi)
-            if current.state is State.REPLACED:
-                raise StoreError(
-                    f"{supi}: replaced by {current.replaced_by}; change that subscription instead"
-                )
-            conn.execute(
-                "UPDATE subscriptions SET state = ?, updated_at = ? WHERE supi = ?",
-                (state.value, self._timestamp(), supi),
-            )
+            check_changeable(current)
+            conn.execute(rows.SET_STATE, (state.value, self._timestamp(), supi))
             self._event(conn, kind, EventOutcome.SUCCESS, current.imei, supi, reason, peer)
             return self._fetch(conn, supi)
 
     def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription:
-        """Remove ``supi``'s record (its SUPI is never reallocated); returns what was removed."""
         with self._write() as conn:
             current = self._fetch(conn, supi)
-            conn.execute(
-                "UPDATE subscriptions SET replaced_by = NULL WHERE replaced_by = ?", (supi,)
-            )
-            conn.execute("DELETE FROM subscriptions WHERE supi = ?", (supi,))
+            conn.execute(rows.UNLINK, (supi,))
+            conn.execute(rows.DELETE, (supi,))
             self._event(
                 conn, EventKind.DELETED, EventOutcome.SUCCESS, current.imei, supi, reason, peer
             )
             return current
 
     def start_authentication(self, supi: str) -> Subscription:
-        """Step SQN_HE for a new vector and return the record with it and its secrets.
-
-        TS 33.102 C.3.2: SQN = SEQ || IND; the network increments SEQ (:func:`next_sqn`) in one
-        transaction, so two concurrent authentications of one SUPI get different SQNs. Only an
-        active record's SQN moves: a suspended or replaced one is returned as it is.
-        """
         sealer = self._need_sealer()
         with self._write() as conn:
-            row = conn.execute(rows.BY_SUPI, (supi,)).fetchone()
-            if row is None:
-                raise NotFound(f"{supi}: no such subscription in {self._where}")
-            record = rows.to_subscription(row, sealer)
-            if record.state is not State.ACTIVE:
-                return record  # no challenge follows, so SQN_HE stays where it is
-            sqn = next_sqn(record)
-            conn.execute(
-                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
-                (sqn, self._timestamp(), supi),
-            )
-        return dataclasses.replace(record, sqn=sqn)
+            # BEGIN IMMEDIATE serialises the step: concurrent authentications get different SQNs.
+            record = self._fetch(conn, supi, sealer)
+            stepped = challenged(record)
+            if stepped is None:
+                return record
+            conn.execute(rows.SET_SQN, (stepped.sqn, self._timestamp(), supi))
+        return stepped
 
     def update_sqn(self, supi: str, sqn: int) -> None:
-        """Set the network's SQN, e.g. to SQN_MS after a resynchronisation (TS 33.102 6.3.5)."""
-        if not 0 <= sqn <= SQN_MAX:
-            raise ValueError(f"SQN is 48 bits, got {sqn}")
+        check_sqn(sqn)
         with self._write() as conn:
-            changed = conn.execute(
-                "UPDATE subscriptions SET sqn = ?, updated_at = ? WHERE supi = ?",
-                (sqn, self._timestamp(), supi),
-            ).rowcount
-            if changed == 0:
-                raise NotFound(f"{supi}: no such subscription in {self._where}")
+            if conn.execute(rows.SET_SQN, (sqn, self._timestamp(), supi)).rowcount == 0:
+                raise rows.missing(supi, self._where)
 
     # --- audit trail ----------------------------------------------------------------------
 
@@ -541,9 +428,7 @@ class Subscriptions:
     ) -> Event:
         time = self._timestamp()
         cursor = conn.execute(
-            "INSERT INTO events (time, kind, imei, supi, outcome, reason, peer) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time, str(kind), imei, supi, str(outcome), reason, peer),
+            rows.INSERT_EVENT, (time, str(kind), imei, supi, str(outcome), reason, peer)
         )
         return Event(cursor.lastrowid or 0, time, str(kind), str(outcome), imei, supi, reason, peer)
 
@@ -557,31 +442,18 @@ class Subscriptions:
         reason: str = "",
         peer: str | None = None,
     ) -> Event:
-        """Append one entry to the audit trail (onboarding attempts, registrations, ...)."""
         with self._write() as conn:
             return self._event(conn, kind, outcome, imei, supi, reason, peer)
 
     def events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
-        """The latest ``limit`` events, newest first, optionally for one device or SUPI (with
-        the unauthenticated claims of it, which name no device: ``imei``/``supi`` None)."""
         return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
 
     def iterate_events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
     ) -> Iterator[Event]:
-        """As :meth:`events`, streamed a page at a time; every event when ``limit`` is None."""
-        clauses: builtins.list[str] = []
-        args: builtins.list[str] = []
-        for column, value in (("imei", imei), ("supi", supi)):
-            if value is None:
-                continue
-            # The events that name it, and those of connections that only claimed it: the
-            # core writes those unnamed, the claim in the reason (core.procedure).
-            clauses.append(f"({column} = ? OR ({column} IS NULL AND instr(reason, ?) > 0))")
-            args += [value, f"{column.upper()} {value}"]
-        query = f"{_EVENTS} WHERE {' AND '.join([*clauses, 'id < ?'])} ORDER BY id DESC LIMIT ?"
+        query, args = rows.events_before(imei, supi, "instr")
 
         def fetch(before: int, size: int) -> builtins.list[tuple[Any, ...]]:
             with self._lock, self._translate():
@@ -592,51 +464,22 @@ class Subscriptions:
         for row in keyset(fetch, _NO_EVENT_ID, key=first, page=_PAGE, limit=limit):
             yield Event(*row)
 
-    def stats(self) -> Stats:
-        with self._read() as conn:
-            by_kind: dict[str, dict[str, int]] = {}
-            for kind, outcome, count in conn.execute(EVENT_COUNTS):
-                by_kind.setdefault(kind, {})[outcome] = count
-            counts = {
-                column: {row[0]: row[1] for row in conn.execute(query)}
-                for column, query in rows.COUNT_BY.items()
-            }
-            return Stats(
-                total=conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0],
-                by_state=counts["state"],
-                by_service_type=counts["service_type"],
-                by_plan=counts["plan"],
-                events_by_kind=by_kind,
-                allocated_supis=conn.execute(ALLOCATED).fetchone()[0],
-            )
-
     # --- copying (dynsub store copy) --------------------------------------------------------
 
     def allocations(self) -> Iterator[Allocation]:
-        """Every SUPI ever allocated, in SUPI order, streamed."""
-
-        def fetch(after: str, size: int) -> builtins.list[sqlite3.Row]:
-            with self._lock, self._translate():
-                return self._conn.execute(
-                    "SELECT supi, plmn, msin, allocated_at FROM supi_allocations "
-                    "WHERE supi > ? ORDER BY supi LIMIT ?",
-                    (after, size),
-                ).fetchall()
-
-        for row in keyset(fetch, "", key=first, page=_PAGE):
+        for row in self._pages(rows.ALLOCATIONS_AFTER, ""):
             yield Allocation(row[0], row[1], int(row[2]), row[3])
 
     def all_events(self) -> Iterator[Event]:
-        """The whole audit trail, oldest first, streamed."""
-
-        def fetch(after: int, size: int) -> builtins.list[sqlite3.Row]:
-            with self._lock, self._translate():
-                return self._conn.execute(
-                    f"{_EVENTS} WHERE id > ? ORDER BY id LIMIT ?", (after, size)
-                ).fetchall()
-
-        for row in keyset(fetch, 0, key=first, page=_PAGE):
+        for row in self._pages(rows.EVENTS_AFTER, 0):
             yield Event(*row)
+
+    def _pages(self, query: str, start: object) -> Iterator[sqlite3.Row]:
+        def fetch(after: object, size: int) -> builtins.list[sqlite3.Row]:
+            with self._lock, self._translate():
+                return self._conn.execute(query, (after, size)).fetchall()
+
+        return keyset(fetch, start, key=first, page=_PAGE)
 
     def restore(
         self,
@@ -644,39 +487,38 @@ class Subscriptions:
         subscriptions: Iterable[Subscription],
         events: Iterable[Event],
     ) -> None:
-        """Fill an empty store with another store's contents, in one transaction.
-
-        The subscriptions must have been read with their secrets; they are sealed again under
-        this store's key. Raises AlreadyExists if this store holds anything.
-        """
         sealer = self._need_sealer()
         with self._write() as conn:
-            for table, query in rows.ANY_ROW.items():
-                if conn.execute(query).fetchone() is not None:
-                    raise AlreadyExists(
-                        f"{self._where}: the store is not empty ({table}); copy into a new store"
-                    )
-            conn.executemany(
-                rows.RESTORE_ALLOCATION,
-                ((a.supi, a.plmn, a.msin, a.allocated_at) for a in allocations),
-            )
-            links: builtins.list[tuple[str, str]] = []
+            rows.check_empty(lambda query: conn.execute(query).fetchone(), self._where)
+            for statement, batch in rows.restore_batches(
+                allocations, subscriptions, events, sealer
+            ):
+                conn.executemany(statement, batch)
 
-            def params(subs: Iterable[Subscription]) -> Iterator[tuple[object, ...]]:
-                for sub in subs:
-                    if sub.replaced_by is not None:
-                        links.append((sub.replaced_by, sub.supi))
-                    yield rows.restore_params(sub, sealer)
 
-            conn.executemany(rows.RESTORE, params(subscriptions))
-            conn.executemany(rows.LINK_REPLACED, links)
-            conn.executemany(
-                rows.RESTORE_EVENT,
-                (
-                    (e.id, e.time, e.kind, e.imei, e.supi, e.outcome, e.reason, e.peer)
-                    for e in events
-                ),
-            )
+class _Steps:
+    """store.onboarding's steps on one write transaction of ``store``."""
+
+    def __init__(self, store: Subscriptions, conn: sqlite3.Connection) -> None:
+        self._store, self._conn = store, conn
+
+    def value(self, query: str, params: tuple[object, ...]) -> Any:
+        row = self._conn.execute(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def write(self, statement: str, params: tuple[object, ...]) -> None:
+        self._conn.execute(statement, params)
+
+    def live(self, device: Device) -> builtins.list[sqlite3.Row]:
+        return self._conn.execute(
+            rows.LIVE_FOR_DEVICE, (device.imei, device.fingerprint)
+        ).fetchall()
+
+    def fetch(self, supi: str) -> Subscription:
+        return self._store._fetch(self._conn, supi)
+
+    def event(self, *fields: Any) -> Event:
+        return self._store._event(self._conn, *fields)
 
 
 def _create_new(path: Path) -> None:

@@ -13,7 +13,6 @@ from dynsub_cli.config import StoreConfig
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import ExitCode, FileError, ServiceUnavailable, StoreError
 from dynsub_cli.store import Secrets, pg_schema, rows
-from dynsub_cli.store import postgres as postgres_store
 from dynsub_cli.store.backends import open_store
 from dynsub_cli.store.postgres import PostgresSubscriptions, describe
 from dynsub_cli.store.sealing import generate_key_file
@@ -234,7 +233,7 @@ def test_stats_counts_can_come_from_indexes(pg_cluster: Cluster, database: str) 
         onboard(store, 1)
     with pg_cluster.admin(database) as conn:
         conn.execute("SET enable_seqscan = off")
-        queries = {"events_kind_outcome": postgres_store.EVENT_COUNTS}
+        queries = {"events_kind_outcome": rows.EVENT_COUNTS}
         queries.update({f"subscriptions_{c}": q for c, q in rows.COUNT_BY.items()})
         for index, query in queries.items():
             plan = "\n".join(str(row[0]) for row in conn.execute(f"EXPLAIN {query}"))

@@ -9,7 +9,7 @@ import pytest
 
 from dynsub_cli.errors import StoreError
 from dynsub_cli.store import rows, schema
-from dynsub_cli.store.subscriptions import EVENT_COUNTS, Subscriptions
+from dynsub_cli.store.subscriptions import Subscriptions
 from tests.unit.store.helpers import KEY, onboard, open_store
 
 
@@ -104,7 +104,9 @@ def test_stats_counts_come_from_indexes_not_the_tables(tmp_path: Path) -> None:
     with open_store(path) as store:
         onboard(store, 1)
     conn = schema.connect(path)
-    assert _plan(conn, EVENT_COUNTS) == ["SCAN events USING COVERING INDEX events_kind_outcome"]
+    assert _plan(conn, rows.EVENT_COUNTS) == [
+        "SCAN events USING COVERING INDEX events_kind_outcome"
+    ]
     for column, query in rows.COUNT_BY.items():
         assert _plan(conn, query) == [
             f"SCAN subscriptions USING COVERING INDEX subscriptions_{column}"

@@ -1,0 +1,135 @@
+"""The commit of an onboarding under the re-onboarding policy: one procedure for both backends.
+
+A backend opens its write transaction (SQLite's ``BEGIN IMMEDIATE``; PostgreSQL's, with its
+onboarding lock and retries) and hands :func:`commit` its :class:`Steps`; the choice is made
+here, once, with the statements of :mod:`rows` and :mod:`allocation`:
+
+- no live record for the device: allocate a SUPI, insert (Outcome.CREATED);
+- ``same-record``: keep the SUPI and state, replace K/OPc, certificate and service, restart the
+  SQN at 0 (the UE derived a new K, so its SQN history starts again);
+- ``new-record``: mark the old record "replaced", allocate a new SUPI, keep the old record's
+  state (a suspension survives re-onboarding);
+- ``refuse``: record the refusal, and return DeviceAlreadyOnboarded for the backend to raise
+  once that event is committed.
+
+The audit event is written in the same transaction as the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from dynsub_cli.enrollment import Reonboarding
+from dynsub_cli.errors import DeviceAlreadyOnboarded, IssuerMismatch, StoreError
+from dynsub_cli.store import allocation, rows
+from dynsub_cli.store.model import (
+    Device,
+    Event,
+    EventKind,
+    EventOutcome,
+    OnboardingResult,
+    Outcome,
+    Secrets,
+    Service,
+    State,
+    Subscription,
+    SupiRange,
+)
+from dynsub_cli.store.sealing import Sealer
+
+
+class Steps(allocation.Ledger, Protocol):
+    """One write transaction of a backend: the statements run through its driver."""
+
+    def live(self, device: Device) -> Sequence[Any]:
+        """The rows of :data:`rows.LIVE_FOR_DEVICE` for ``device``, read by column name."""
+        ...
+
+    def fetch(self, supi: str) -> Subscription: ...
+
+    def event(
+        self,
+        kind: str,
+        outcome: str,
+        imei: str | None,
+        supi: str | None,
+        reason: str,
+        peer: str | None,
+    ) -> Event: ...
+
+
+def commit(
+    steps: Steps,
+    device: Device,
+    service: Service,
+    secrets: Secrets,
+    *,
+    sealer: Sealer,
+    supi_range: SupiRange,
+    policy: Reonboarding,
+    amf: bytes,
+    peer: str | None,
+    timestamp: Callable[[], str],
+    where: str,
+) -> OnboardingResult | DeviceAlreadyOnboarded:
+    """The device's subscription under ``policy``, with its event; SupiRangeExhausted when no
+    MSIN is left."""
+    existing = _live(steps.live(device), device, where)
+    now = timestamp()
+    previous: str | None = None
+    if existing is None:
+        supi = allocation.allocate(steps, supi_range, now, where)
+        params = rows.insert_params(supi, device, service, secrets, sealer, amf, State.ACTIVE, now)
+        steps.write(rows.INSERT, params)
+        outcome, kind = Outcome.CREATED, EventKind.SUBSCRIPTION_CREATED
+    elif policy is Reonboarding.REFUSE:
+        refused: str = existing["supi"]
+        steps.event(
+            EventKind.ONBOARDING_REFUSED,
+            EventOutcome.FAILURE,
+            device.imei,
+            refused,
+            "already onboarded; re-onboarding policy is refuse",
+            peer,
+        )
+        return DeviceAlreadyOnboarded(
+            f"device {device.imei} already has subscription {refused}; the re-onboarding "
+            "policy is refuse (core.toml [enrollment] reonboarding)",
+            refused,
+        )
+    elif policy is Reonboarding.SAME_RECORD:
+        supi = existing["supi"]
+        steps.write(
+            rows.UPDATE_SAME, rows.update_params(supi, device, service, secrets, sealer, amf, now)
+        )
+        outcome, kind = Outcome.UPDATED, EventKind.SUBSCRIPTION_UPDATED
+    else:
+        previous = existing["supi"]
+        steps.write(rows.RETIRE, (now, previous))
+        supi = allocation.allocate(steps, supi_range, now, where)
+        state = State(existing["state"])
+        params = rows.insert_params(supi, device, service, secrets, sealer, amf, state, now)
+        steps.write(rows.INSERT, params)
+        steps.write(rows.LINK_REPLACED, (supi, previous))
+        outcome, kind = Outcome.REPLACED, EventKind.SUBSCRIPTION_REPLACED
+    result = OnboardingResult(steps.fetch(supi), outcome, previous)
+    reason = "" if previous is None else f"replaces {previous}"
+    steps.event(kind, EventOutcome.SUCCESS, device.imei, supi, reason, peer)
+    return result
+
+
+def _live(live: Sequence[Any], device: Device, where: str) -> Any | None:
+    """The device's one live record, by IMEI or certificate, if it has one."""
+    if len(live) > 1:
+        found = ", ".join(row["supi"] for row in live)
+        raise StoreError(
+            f"{where}: device {device.imei} matches several live subscriptions "
+            f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
+        )
+    if live and live[0]["issuer"] != device.issuer:
+        raise IssuerMismatch(
+            f"device {device.imei} has subscription {live[0]['supi']} under "
+            f"{live[0]['issuer']}, not under {device.issuer}"
+        )
+    return live[0] if live else None
