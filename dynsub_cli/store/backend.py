@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, Self
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.store.model import (
@@ -35,13 +35,16 @@ from dynsub_cli.store.model import (
 
 
 class SubscriptionStore(Protocol):
-    """Records, SUPI allocation, the audit trail and sealed secrets."""
+    """Records, SUPI allocation, the audit trail and sealed secrets. A backend subclasses it,
+    for the methods written here in terms of the others."""
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> SubscriptionStore: ...
+    def __enter__(self) -> Self:
+        return self
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- onboarding ---------------------------------------------------------------------
 
@@ -109,7 +112,8 @@ class SubscriptionStore(Protocol):
 
     def list(
         self, state: State | None = None, *, reveal_secrets: bool = False
-    ) -> builtins.list[Subscription]: ...
+    ) -> builtins.list[Subscription]:
+        return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def secrets(self, supi: str) -> Secrets:
         """K and OPc of ``supi`` in clear."""
@@ -121,9 +125,13 @@ class SubscriptionStore(Protocol):
 
     def set_state(
         self, supi: str, state: State, *, reason: str = "", peer: str | None = None
-    ) -> Subscription: ...
+    ) -> Subscription:
+        """Suspend or resume ``supi``, with its event; a replaced record stays replaced."""
+        ...
 
-    def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription: ...
+    def delete(self, supi: str, *, reason: str = "", peer: str | None = None) -> Subscription:
+        """Remove ``supi``'s record (its SUPI is never allocated again); returns what it was."""
+        ...
 
     # --- audit trail --------------------------------------------------------------------
 
@@ -142,7 +150,7 @@ class SubscriptionStore(Protocol):
         self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
     ) -> builtins.list[Event]:
         """The latest ``limit`` events, newest first."""
-        ...
+        return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
 
     def iterate_events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None

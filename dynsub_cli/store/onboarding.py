@@ -17,7 +17,7 @@ The audit event is written in the same transaction as the record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dynsub_cli.enrollment import Reonboarding
@@ -42,6 +42,11 @@ from dynsub_cli.store.sealing import Sealer
 class Steps(allocation.Ledger, Protocol):
     """One write transaction of a backend: the statements run through its driver."""
 
+    sealer: Sealer
+    where: str  # the store, for messages
+
+    def timestamp(self) -> str: ...
+
     def live(self, device: Device) -> Sequence[Any]:
         """The rows of :data:`rows.LIVE_FOR_DEVICE` for ``device``, read by column name."""
         ...
@@ -64,19 +69,16 @@ def commit(
     device: Device,
     service: Service,
     secrets: Secrets,
-    *,
-    sealer: Sealer,
     supi_range: SupiRange,
     policy: Reonboarding,
     amf: bytes,
     peer: str | None,
-    timestamp: Callable[[], str],
-    where: str,
 ) -> OnboardingResult | DeviceAlreadyOnboarded:
     """The device's subscription under ``policy``, with its event; SupiRangeExhausted when no
     MSIN is left."""
+    sealer, where = steps.sealer, steps.where
     existing = _live(steps.live(device), device, where)
-    now = timestamp()
+    now = steps.timestamp()
     previous: str | None = None
     if existing is None:
         supi = allocation.allocate(steps, supi_range, now, where)

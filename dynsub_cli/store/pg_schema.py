@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from dynsub_cli.errors import StoreError
+from dynsub_cli.store import schema
 
 Migration = tuple[str, ...]
 
@@ -161,10 +162,7 @@ def migrate(
             cur.execute("INSERT INTO dynsub_schema (version) VALUES (0)")
             found = 0
         if found > latest:
-            raise StoreError(
-                f"{where}: the store has schema version {found}, newer than this dynsub "
-                f"understands ({latest}); upgrade dynsub to open it"
-            )
+            raise StoreError(schema.too_new(where, found, latest))
         for step in range(found, latest):
             for statement in migrations[step]:
                 cur.execute(statement)

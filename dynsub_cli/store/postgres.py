@@ -42,6 +42,7 @@ from psycopg.rows import dict_row, tuple_row
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded, ServiceUnavailable, StoreError
 from dynsub_cli.store import onboarding, pg_schema, rows, sealing
+from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.store.model import (
     Allocation,
     Clock,
@@ -107,7 +108,7 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
 
 
-class PostgresSubscriptions:
+class PostgresSubscriptions(SubscriptionStore):
     """The repository over one database. Open with :meth:`open`; a context manager. The methods
     are the SubscriptionStore protocol's (store/backend.py)."""
 
@@ -203,12 +204,6 @@ class PostgresSubscriptions:
     def close(self) -> None:
         self._pool.close()
 
-    def __enter__(self) -> PostgresSubscriptions:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"PostgresSubscriptions({self._where!r})"
 
@@ -273,23 +268,12 @@ class PostgresSubscriptions:
     ) -> OnboardingResult:
         sealer = self._need_sealer()
         check_amf(amf)
+        request = (device, service, secrets, supi_range, policy, amf, peer)
         for attempt in range(TRIES):
             try:
                 with self._write() as conn:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.LOCK_ONBOARDING,))
-                    result = onboarding.commit(
-                        _Steps(self, conn),
-                        device,
-                        service,
-                        secrets,
-                        sealer=sealer,
-                        supi_range=supi_range,
-                        policy=policy,
-                        amf=amf,
-                        peer=peer,
-                        timestamp=self._timestamp,
-                        where=self._where,
-                    )
+                    result = onboarding.commit(_Steps(self, conn, sealer), *request)
             except StoreError as err:
                 if attempt == TRIES - 1 or not isinstance(err.__cause__, _RETRY):
                     raise
@@ -333,11 +317,6 @@ class PostgresSubscriptions:
         self, fingerprint: str, *, reveal_secrets: bool = False
     ) -> Subscription | None:
         return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
-
-    def list(
-        self, state: State | None = None, *, reveal_secrets: bool = False
-    ) -> builtins.list[Subscription]:
-        return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def iterate(
         self,
@@ -462,11 +441,6 @@ class PostgresSubscriptions:
         with self._write() as conn:
             return self._event(conn, kind, outcome, imei, supi, reason, peer)
 
-    def events(
-        self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
-    ) -> builtins.list[Event]:
-        return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
-
     def iterate_events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
     ) -> Iterator[Event]:
@@ -509,8 +483,12 @@ class PostgresSubscriptions:
 class _Steps:
     """store.onboarding's steps on one transaction of ``store``, in psycopg's placeholders."""
 
-    def __init__(self, store: PostgresSubscriptions, conn: Conn) -> None:
+    def __init__(self, store: PostgresSubscriptions, conn: Conn, sealer: Sealer) -> None:
         self._store, self._conn = store, conn
+        self.sealer, self.where = sealer, store._where
+
+    def timestamp(self) -> str:
+        return self._store._timestamp()
 
     def value(self, query: str, params: tuple[object, ...]) -> Any:
         row = self._conn.cursor(row_factory=tuple_row).execute(_pg(query), params).fetchone()

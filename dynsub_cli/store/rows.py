@@ -1,6 +1,7 @@
-"""The SQL text of the subscriptions table and the mapping between its rows and values.
+"""The SQL both backends run, and the mapping between its rows and values.
 
-Statements are module constants: values are always bound parameters, never formatted in.
+Statements are module constants in SQLite's placeholders (postgres.py swaps them for psycopg's):
+values are always bound parameters, never formatted in.
 """
 
 from __future__ import annotations

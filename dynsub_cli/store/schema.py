@@ -154,14 +154,14 @@ def migrate(
     try:
         found = version(conn)
         if found > latest:
-            raise StoreError(_too_new(where, found, latest))
+            raise StoreError(too_new(where, found, latest))
         if found == latest:
             return found
         conn.execute("BEGIN IMMEDIATE")
         try:
             found = version(conn)
             if found > latest:
-                raise StoreError(_too_new(where, found, latest))
+                raise StoreError(too_new(where, found, latest))
             for step in range(found, latest):
                 for statement in migrations[step]:
                     conn.execute(statement)
@@ -176,7 +176,8 @@ def migrate(
     return found
 
 
-def _too_new(where: str, found: int, latest: int) -> str:
+def too_new(where: str, found: int, latest: int) -> str:
+    """The refusal of a schema newer than this code (both backends')."""
     return (
         f"{where}: the store has schema version {found}, newer than this dynsub understands "
         f"({latest}); upgrade dynsub to open it"

@@ -34,6 +34,7 @@ from typing import Any
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded, StoreError
 from dynsub_cli.store import health, onboarding, rows, schema, sealing
+from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.store.model import (
     Allocation,
     Clock,
@@ -65,7 +66,7 @@ _MAX_BATCH = 64  # writes one group commit carries at most, so that none waits l
 _NO_EVENT_ID = 2**63 - 1
 
 
-class Subscriptions:
+class Subscriptions(SubscriptionStore):
     """The repository. Open with :meth:`open`; use as a context manager to close it. The
     methods without a docstring of their own are the SubscriptionStore protocol's
     (store/backend.py)."""
@@ -154,12 +155,6 @@ class Subscriptions:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    def __enter__(self) -> Subscriptions:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Subscriptions({self._where!r})"
@@ -279,17 +274,7 @@ class Subscriptions:
         check_amf(amf)
         with self._write() as conn:
             result = onboarding.commit(
-                _Steps(self, conn),
-                device,
-                service,
-                secrets,
-                sealer=sealer,
-                supi_range=supi_range,
-                policy=policy,
-                amf=amf,
-                peer=peer,
-                timestamp=self._timestamp,
-                where=self._where,
+                _Steps(self, conn, sealer), device, service, secrets, supi_range, policy, amf, peer
             )
         if isinstance(result, DeviceAlreadyOnboarded):
             raise result
@@ -328,11 +313,6 @@ class Subscriptions:
         self, fingerprint: str, *, reveal_secrets: bool = False
     ) -> Subscription | None:
         return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
-
-    def list(
-        self, state: State | None = None, *, reveal_secrets: bool = False
-    ) -> builtins.list[Subscription]:
-        return builtins.list(self.iterate(state, reveal_secrets=reveal_secrets))
 
     def iterate(
         self,
@@ -445,11 +425,6 @@ class Subscriptions:
         with self._write() as conn:
             return self._event(conn, kind, outcome, imei, supi, reason, peer)
 
-    def events(
-        self, *, imei: str | None = None, supi: str | None = None, limit: int = 100
-    ) -> builtins.list[Event]:
-        return builtins.list(self.iterate_events(imei=imei, supi=supi, limit=limit))
-
     def iterate_events(
         self, *, imei: str | None = None, supi: str | None = None, limit: int | None = None
     ) -> Iterator[Event]:
@@ -499,8 +474,12 @@ class Subscriptions:
 class _Steps:
     """store.onboarding's steps on one write transaction of ``store``."""
 
-    def __init__(self, store: Subscriptions, conn: sqlite3.Connection) -> None:
+    def __init__(self, store: Subscriptions, conn: sqlite3.Connection, sealer: Sealer) -> None:
         self._store, self._conn = store, conn
+        self.sealer, self.where = sealer, store._where
+
+    def timestamp(self) -> str:
+        return self._store._timestamp()
 
     def value(self, query: str, params: tuple[object, ...]) -> Any:
         row = self._conn.execute(query, params).fetchone()
