@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 - The same records, audit trail and sealing as the SQLite store
-  (:mod:`dynsub_cli.store.subscriptions`); only the database differs. The store key stays with
+  (:mod:`dynsub_cli.store.subscriptions`), and the same onboarding and SUPI allocation code
+  (store/onboarding.py, store/allocation.py); only the database differs. The store key stays with
   the cores: the database holds K and OPc sealed, never the key.
 - Every write is one transaction on a connection of a pool (psycopg_pool). The guarantees hold
   across processes because the database enforces them, not a lock in one process:

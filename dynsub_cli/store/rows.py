@@ -328,7 +328,8 @@ def stats(query: Callable[[str], Iterable[Sequence[Any]]]) -> Stats:
     for kind, outcome, count in query(EVENT_COUNTS):
         by_kind.setdefault(kind, {})[outcome] = count
     counts = {column: {r[0]: r[1] for r in query(q)} for column, q in COUNT_BY.items()}
-    total, allocated = (next(iter(query(q)))[0] for q in (COUNT, ALLOCATED))
+    total = next(iter(query(COUNT)))[0]
+    allocated = next(iter(query(ALLOCATED)))[0]
     return Stats(
         total=total,
         by_state=counts["state"],

@@ -7,9 +7,10 @@ Theory of operation
   ``dynsub store suspend``) are serialised by SQLite and each sees the other's committed rows.
   A crash at any point leaves no record or a whole one.
 - Onboarding checks the device (by IMEI or certificate fingerprint), applies the
-  re-onboarding policy, allocates a SUPI and inserts the record in that one transaction;
-  partial UNIQUE indexes on the live rows back the check. A device therefore ends with exactly
-  one live subscription, whatever its retries or concurrent connections.
+  re-onboarding policy, allocates a SUPI and inserts the record in that one transaction
+  (store/onboarding.py, the same for both backends); partial UNIQUE indexes on the live rows
+  back the check. A device therefore ends with exactly one live subscription, whatever its
+  retries or concurrent connections.
 - Threads: one :class:`Subscriptions` holds one connection guarded by a lock, so it may be
   shared by the worker threads of ``asyncio.to_thread``; every method is a short blocking call.
 - Group commit: writes that arrive while another is running join its transaction (each in a
