@@ -14,6 +14,7 @@ placeholders, as for :mod:`rows`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dynsub_cli.errors import SupiRangeExhausted
@@ -38,10 +39,10 @@ _DRAWS = 8
 
 
 class Ledger(Protocol):
-    """``supi_allocations`` in the caller's transaction, through its backend's driver."""
+    """The caller's write transaction, running statements through its backend's driver."""
 
-    def value(self, query: str, params: tuple[object, ...]) -> Any:
-        """The first column of the first row ``query`` returns; None without a row."""
+    def select(self, query: str, params: tuple[object, ...]) -> Sequence[Sequence[Any]]:
+        """The rows ``query`` returns, each a sequence of its columns."""
         ...
 
     def write(self, statement: str, params: tuple[object, ...]) -> None: ...
@@ -52,15 +53,15 @@ def allocate(ledger: Ledger, r: SupiRange, now: str, where: str) -> str:
     start, end = int(r.msin_start), int(r.msin_end)
     msin = None if r.sequential else _draw(ledger, r.plmn, start, end)
     if msin is None:
-        highest = ledger.value(HIGHEST, (r.plmn, start, end))
+        highest = _value(ledger, HIGHEST, (r.plmn, start, end))
         if highest is None:
             msin = start
         elif int(highest) < end:
             msin = int(highest) + 1
-        elif ledger.value(TAKEN, (r.plmn, start)) is None:
+        elif _value(ledger, TAKEN, (r.plmn, start)) is None:
             msin = start
         else:
-            hole = ledger.value(FIRST_HOLE, (r.plmn, start, end))
+            hole = _value(ledger, FIRST_HOLE, (r.plmn, start, end))
             msin = None if hole is None else int(hole)
     if msin is None:
         raise SupiRangeExhausted(
@@ -72,9 +73,15 @@ def allocate(ledger: Ledger, r: SupiRange, now: str, where: str) -> str:
     return supi
 
 
+def _value(ledger: Ledger, query: str, params: tuple[object, ...]) -> Any:
+    """The first column of the first row of ``query``; None without a row."""
+    found = ledger.select(query, params)
+    return found[0][0] if found else None
+
+
 def _draw(ledger: Ledger, plmn: str, start: int, end: int) -> int | None:
     for _ in range(_DRAWS):
         msin = start + secrets.randbelow(end - start + 1)
-        if ledger.value(TAKEN, (plmn, msin)) is None:
+        if _value(ledger, TAKEN, (plmn, msin)) is None:
             return msin
     return None

@@ -25,7 +25,6 @@ from dynsub_cli.errors import DeviceAlreadyOnboarded, IssuerMismatch, StoreError
 from dynsub_cli.store import allocation, rows
 from dynsub_cli.store.model import (
     Device,
-    Event,
     EventKind,
     EventOutcome,
     OnboardingResult,
@@ -33,35 +32,18 @@ from dynsub_cli.store.model import (
     Secrets,
     Service,
     State,
-    Subscription,
     SupiRange,
 )
 from dynsub_cli.store.sealing import Sealer
 
 
 class Steps(allocation.Ledger, Protocol):
-    """One write transaction of a backend: the statements run through its driver."""
+    """One write transaction of a backend, with what the records are written with."""
 
     sealer: Sealer
     where: str  # the store, for messages
 
     def timestamp(self) -> str: ...
-
-    def live(self, device: Device) -> Sequence[Any]:
-        """The rows of :data:`rows.LIVE_FOR_DEVICE` for ``device``, read by column name."""
-        ...
-
-    def fetch(self, supi: str) -> Subscription: ...
-
-    def event(
-        self,
-        kind: str,
-        outcome: str,
-        imei: str | None,
-        supi: str | None,
-        reason: str,
-        peer: str | None,
-    ) -> Event: ...
 
 
 def commit(
@@ -77,7 +59,9 @@ def commit(
     """The device's subscription under ``policy``, with its event; SupiRangeExhausted when no
     MSIN is left."""
     sealer, where = steps.sealer, steps.where
-    existing = _live(steps.live(device), device, where)
+    existing = _live(
+        steps.select(rows.LIVE_FOR_DEVICE, (device.imei, device.fingerprint)), device, where
+    )
     now = steps.timestamp()
     previous: str | None = None
     if existing is None:
@@ -86,14 +70,10 @@ def commit(
         steps.write(rows.INSERT, params)
         outcome, kind = Outcome.CREATED, EventKind.SUBSCRIPTION_CREATED
     elif policy is Reonboarding.REFUSE:
-        refused: str = existing["supi"]
-        steps.event(
-            EventKind.ONBOARDING_REFUSED,
-            EventOutcome.FAILURE,
-            device.imei,
-            refused,
-            "already onboarded; re-onboarding policy is refuse",
-            peer,
+        refused = existing[0]
+        reason = "already onboarded; re-onboarding policy is refuse"
+        _event(
+            steps, EventKind.ONBOARDING_REFUSED, EventOutcome.FAILURE, device, refused, reason, peer
         )
         return DeviceAlreadyOnboarded(
             f"device {device.imei} already has subscription {refused}; the re-onboarding "
@@ -101,37 +81,46 @@ def commit(
             refused,
         )
     elif policy is Reonboarding.SAME_RECORD:
-        supi = existing["supi"]
+        supi = existing[0]
         steps.write(
             rows.UPDATE_SAME, rows.update_params(supi, device, service, secrets, sealer, amf, now)
         )
         outcome, kind = Outcome.UPDATED, EventKind.SUBSCRIPTION_UPDATED
     else:
-        previous = existing["supi"]
+        previous, state = existing
         steps.write(rows.RETIRE, (now, previous))
         supi = allocation.allocate(steps, supi_range, now, where)
-        state = State(existing["state"])
         params = rows.insert_params(supi, device, service, secrets, sealer, amf, state, now)
         steps.write(rows.INSERT, params)
         steps.write(rows.LINK_REPLACED, (supi, previous))
         outcome, kind = Outcome.REPLACED, EventKind.SUBSCRIPTION_REPLACED
-    result = OnboardingResult(steps.fetch(supi), outcome, previous)
+    record = rows.to_subscription(steps.select(rows.BY_SUPI, (supi,))[0], None)
     reason = "" if previous is None else f"replaces {previous}"
-    steps.event(kind, EventOutcome.SUCCESS, device.imei, supi, reason, peer)
-    return result
+    _event(steps, kind, EventOutcome.SUCCESS, device, supi, reason, peer)
+    return OnboardingResult(record, outcome, previous)
 
 
-def _live(live: Sequence[Any], device: Device, where: str) -> Any | None:
-    """The device's one live record, by IMEI or certificate, if it has one."""
+def _live(live: Sequence[Sequence[Any]], device: Device, where: str) -> tuple[str, State] | None:
+    """The SUPI and state of the device's one live record (by IMEI or certificate), if any."""
     if len(live) > 1:
-        found = ", ".join(row["supi"] for row in live)
+        found = ", ".join(row[0] for row in live)
         raise StoreError(
             f"{where}: device {device.imei} matches several live subscriptions "
             f"({found}) by IMEI and by certificate; resolve with dynsub store delete"
         )
-    if live and live[0]["issuer"] != device.issuer:
+    if not live:
+        return None
+    supi, state, issuer = live[0]
+    if issuer != device.issuer:
         raise IssuerMismatch(
-            f"device {device.imei} has subscription {live[0]['supi']} under "
-            f"{live[0]['issuer']}, not under {device.issuer}"
+            f"device {device.imei} has subscription {supi} under {issuer}, not under "
+            f"{device.issuer}"
         )
-    return live[0] if live else None
+    return supi, State(state)
+
+
+def _event(
+    steps: Steps, kind: str, outcome: str, device: Device, supi: str, reason: str, peer: str | None
+) -> None:
+    params = (steps.timestamp(), str(kind), device.imei, supi, str(outcome), reason, peer)
+    steps.write(rows.INSERT_EVENT, params)

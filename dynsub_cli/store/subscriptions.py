@@ -482,23 +482,11 @@ class _Steps:
     def timestamp(self) -> str:
         return self._store._timestamp()
 
-    def value(self, query: str, params: tuple[object, ...]) -> Any:
-        row = self._conn.execute(query, params).fetchone()
-        return None if row is None else row[0]
+    def select(self, query: str, params: tuple[object, ...]) -> builtins.list[sqlite3.Row]:
+        return self._conn.execute(query, params).fetchall()
 
     def write(self, statement: str, params: tuple[object, ...]) -> None:
         self._conn.execute(statement, params)
-
-    def live(self, device: Device) -> builtins.list[sqlite3.Row]:
-        return self._conn.execute(
-            rows.LIVE_FOR_DEVICE, (device.imei, device.fingerprint)
-        ).fetchall()
-
-    def fetch(self, supi: str) -> Subscription:
-        return self._store._fetch(self._conn, supi)
-
-    def event(self, *fields: Any) -> Event:
-        return self._store._event(self._conn, *fields)
 
 
 def _create_new(path: Path) -> None:
