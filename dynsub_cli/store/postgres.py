@@ -42,7 +42,7 @@ from psycopg.rows import dict_row, tuple_row
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded, ServiceUnavailable, StoreError
-from dynsub_cli.store import onboarding, pg_schema, rows, sealing
+from dynsub_cli.store import model, onboarding, pg_schema, rows, sealing
 from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.store.model import (
     Allocation,
@@ -58,13 +58,6 @@ from dynsub_cli.store.model import (
     Stats,
     Subscription,
     SupiRange,
-    challenged,
-    check_amf,
-    check_changeable,
-    check_sqn,
-    state_change,
-    timestamp,
-    utc_now,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
@@ -130,7 +123,7 @@ class PostgresSubscriptions(SubscriptionStore):
         key: bytes | None,
         *,
         password: str | None = None,
-        now: Clock = utc_now,
+        now: Clock = model.utc_now,
         create: bool = True,
         pool_size: int = POOL_SIZE,
         wait_seconds: float = WAIT_SECONDS,
@@ -249,7 +242,7 @@ class PostgresSubscriptions(SubscriptionStore):
             yield conn
 
     def _timestamp(self) -> str:
-        return timestamp(self._now())
+        return model.timestamp(self._now())
 
     def _need_sealer(self) -> Sealer:
         return sealing.required(self._sealer, self._where)
@@ -268,7 +261,7 @@ class PostgresSubscriptions(SubscriptionStore):
         peer: str | None = None,
     ) -> OnboardingResult:
         sealer = self._need_sealer()
-        check_amf(amf)
+        model.check_amf(amf)
         request = (device, service, secrets, supi_range, policy, amf, peer)
         for attempt in range(TRIES):
             try:
@@ -372,10 +365,10 @@ class PostgresSubscriptions(SubscriptionStore):
     def set_state(
         self, supi: str, state: State, *, reason: str = "", peer: str | None = None
     ) -> Subscription:
-        kind = state_change(state)
+        kind = model.state_change(state)
         with self._write() as conn:
             current = self._fetch(conn, supi, lock=True)
-            check_changeable(current)
+            model.check_changeable(current)
             conn.execute(_pg(rows.SET_STATE), (state.value, self._timestamp(), supi))
             self._event(conn, kind, EventOutcome.SUCCESS, current.imei, supi, reason, peer)
             return self._fetch(conn, supi)
@@ -396,14 +389,14 @@ class PostgresSubscriptions(SubscriptionStore):
             # SEQ steps under the row's lock, so concurrent authentications of one SUPI
             # (through several cores) get different SQNs.
             record = self._fetch(conn, supi, sealer, lock=True)
-            stepped = challenged(record)
+            stepped = model.challenged(record)
             if stepped is None:
                 return record
             conn.execute(_pg(rows.SET_SQN), (stepped.sqn, self._timestamp(), supi))
         return stepped
 
     def update_sqn(self, supi: str, sqn: int) -> None:
-        check_sqn(sqn)
+        model.check_sqn(sqn)
         with self._write() as conn:
             if conn.execute(_pg(rows.SET_SQN), (sqn, self._timestamp(), supi)).rowcount == 0:
                 raise rows.missing(supi, self._where)

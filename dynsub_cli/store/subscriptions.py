@@ -34,7 +34,7 @@ from typing import Any
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import DeviceAlreadyOnboarded, StoreError
-from dynsub_cli.store import health, onboarding, rows, schema, sealing
+from dynsub_cli.store import health, model, onboarding, rows, schema, sealing
 from dynsub_cli.store.backend import SubscriptionStore
 from dynsub_cli.store.model import (
     Allocation,
@@ -50,13 +50,6 @@ from dynsub_cli.store.model import (
     Stats,
     Subscription,
     SupiRange,
-    challenged,
-    check_amf,
-    check_changeable,
-    check_sqn,
-    state_change,
-    timestamp,
-    utc_now,
 )
 from dynsub_cli.store.paging import first, keyset
 from dynsub_cli.store.sealing import Sealer
@@ -99,7 +92,7 @@ class Subscriptions(SubscriptionStore):
         path: Path,
         key: bytes | None,
         *,
-        now: Clock = utc_now,
+        now: Clock = model.utc_now,
         create: bool = True,
         missing_ok: bool = False,
         quick_check: bool = True,
@@ -253,7 +246,7 @@ class Subscriptions(SubscriptionStore):
             raise StoreError(f"{self._where}: {err}") from err
 
     def _timestamp(self) -> str:
-        return timestamp(self._now())
+        return model.timestamp(self._now())
 
     def _need_sealer(self) -> Sealer:
         return sealing.required(self._sealer, self._where)
@@ -272,7 +265,7 @@ class Subscriptions(SubscriptionStore):
         peer: str | None = None,
     ) -> OnboardingResult:
         sealer = self._need_sealer()
-        check_amf(amf)
+        model.check_amf(amf)
         with self._write() as conn:
             result = onboarding.commit(
                 _Steps(self, conn, sealer), device, service, secrets, supi_range, policy, amf, peer
@@ -360,10 +353,10 @@ class Subscriptions(SubscriptionStore):
     def set_state(
         self, supi: str, state: State, *, reason: str = "", peer: str | None = None
     ) -> Subscription:
-        kind = state_change(state)
+        kind = model.state_change(state)
         with self._write() as conn:
             current = self._fetch(conn, supi)
-            check_changeable(current)
+            model.check_changeable(current)
             conn.execute(rows.SET_STATE, (state.value, self._timestamp(), supi))
             self._event(conn, kind, EventOutcome.SUCCESS, current.imei, supi, reason, peer)
             return self._fetch(conn, supi)
@@ -383,14 +376,14 @@ class Subscriptions(SubscriptionStore):
         with self._write() as conn:
             # BEGIN IMMEDIATE serialises the step: concurrent authentications get different SQNs.
             record = self._fetch(conn, supi, sealer)
-            stepped = challenged(record)
+            stepped = model.challenged(record)
             if stepped is None:
                 return record
             conn.execute(rows.SET_SQN, (stepped.sqn, self._timestamp(), supi))
         return stepped
 
     def update_sqn(self, supi: str, sqn: int) -> None:
-        check_sqn(sqn)
+        model.check_sqn(sqn)
         with self._write() as conn:
             if conn.execute(rows.SET_SQN, (sqn, self._timestamp(), supi)).rowcount == 0:
                 raise rows.missing(supi, self._where)
