@@ -177,7 +177,6 @@ def migrate(
 
 
 def too_new(where: str, found: int, latest: int) -> str:
-    """The refusal of a schema newer than this code (both backends')."""
     return (
         f"{where}: the store has schema version {found}, newer than this dynsub understands "
         f"({latest}); upgrade dynsub to open it"
