@@ -1,4 +1,5 @@
-"""The values the store hands out and takes in: frozen, and secrets kept out of every repr."""
+"""The values the store hands out and takes in: frozen, and secrets kept out of every repr;
+and the rules on them that both backends apply (times, SQN steps, state changes)."""
 
 from __future__ import annotations
 
