@@ -69,7 +69,7 @@ from dynsub_cli.ue import client
 from dynsub_cli.ue import device as devices
 from dynsub_cli.ue.onboarding import Onboarding
 from tests.flow import make_lab
-from tests.integration import coreproc
+from tests.processes import serve_command
 
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -137,7 +137,7 @@ def start_core(
     """`dynsub core serve` on a free port of 127.0.0.1; its log goes to ``log_file``."""
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            coreproc.command(config_file, "--listen", f"{HOST}:0", "--processes", str(processes)),
+            serve_command(config_file, "--listen", f"{HOST}:0", "--processes", str(processes)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,

@@ -1,9 +1,9 @@
 """Test helpers: the `dynsub` command as real subprocesses, as a user or a CI script runs it.
 
 Every command runs as ``python -m dynsub_cli`` with the interpreter running the tests, so the
-code under test is the one in this checkout's venv. ``served_core`` runs `dynsub core serve` in
-the background and reads where it listens from its JSON log; ``live_capture`` runs tshark on
-the loopback interface.
+code under test is the one in this checkout's venv. ``start_core`` and ``served_core`` run
+`dynsub core serve` in the background and read where it listens from its JSON log;
+``live_capture`` runs tshark on the loopback interface.
 """
 
 from __future__ import annotations
@@ -49,42 +49,103 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200", "NO_COLOR": "1"}
 
 
+def serve_command(config_file: Path, *args: str | Path) -> list[str]:
+    """The command line of `dynsub core serve` with this interpreter (the checkout's venv)."""
+    return [sys.executable, "-m", "dynsub_cli", "core", "serve", "--config", str(config_file),
+            *map(str, args)]  # fmt: skip
+
+
 @dataclass
 class ServedCore:
-    """A `dynsub core serve --log-json` subprocess and the JSON lines it logged so far."""
+    """A `dynsub core serve --log-json` subprocess and what it wrote on stderr so far.
+
+    A reader thread drains the pipe, so that a busy core never blocks on a full pipe, and keeps
+    every line: ``lines`` as written, ``events`` the JSON objects among them, ``other`` the rest.
+    """
 
     process: subprocess.Popen[str]
     host: str = ""
     port: int = 0
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    other: list[str] = field(default_factory=list)  # stderr lines that are not JSON
-    exit_code: int | None = None
+    lines: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    _listening: threading.Event = field(default_factory=threading.Event)
+    _reader: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._reader = threading.Thread(target=self._read, name="core-stderr", daemon=True)
+        self._reader.start()
 
     @property
     def address(self) -> str:
+        """Where it listens, as `--core` takes it."""
         return f"{self.host}:{self.port}"
+
+    @property
+    def sockaddr(self) -> tuple[str, int]:
+        """Where it listens, as a socket (and the UE client) takes it."""
+        return self.host, self.port
 
     def records(self) -> list[dict[str, Any]]:
         """Procedure steps only (not the listening/stopped events)."""
-        return [line for line in self.lines if "event" not in line]
+        return [event for event in self.events if "event" not in event]
+
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    def send(self, signum: signal.Signals) -> None:
+        self.process.send_signal(signum)
 
     def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; returns the exit status."""
-        if self.exit_code is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.exit_code = self.process.wait(timeout=HANG)
-        return self.exit_code
+        """SIGTERM, as a service manager stops it, unless it ended; returns the exit status."""
+        if self.process.poll() is None:
+            self.send(signal.SIGTERM)
+        return self.wait()
+
+    def wait(self, timeout: float = HANG) -> int:
+        """Wait for the process to end and for its last log line to be read."""
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        return code
+
+    def serving_processes(self) -> list[int]:
+        """The pids of a supervisor's serving processes (`core serve --processes N`)."""
+        pid = self.process.pid
+        with contextlib.suppress(FileNotFoundError):
+            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return []
+
+    def crash(self) -> None:
+        """SIGKILL to the serving processes and the supervisor at once, as a power cut or
+        the OOM killer ends a whole service: nobody gets to finish anything."""
+        for pid in self.serving_processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.send(signal.SIGKILL)
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for raw in self.process.stderr:
+            self.lines.append(raw.rstrip("\n"))
+            try:
+                event = json.loads(raw)
+            except json.JSONDecodeError:
+                event = None
+            if not isinstance(event, dict):
+                self.other.append(self.lines[-1])
+                continue
+            self.events.append(event)
+            if event.get("event") == "listening" and not self._listening.is_set():
+                self.host, self.port = event["host"], int(event["port"])
+                self._listening.set()
+        self._listening.set()  # the process ended: whoever waits for it must look
 
 
-@contextlib.contextmanager
-def served_core(
-    config_file: Path, *, cwd: Path, args: tuple[str | Path, ...] = ()
-) -> Iterator[ServedCore]:
-    """`dynsub core serve` on 127.0.0.1, any free port, until the block ends (then SIGTERM);
-    ``args`` are more options of `core serve`."""
+def start_core(config_file: Path, *args: str | Path, cwd: Path | None = None) -> ServedCore:
+    """`dynsub core serve --log-json` with more options ``args``; returns once it listens
+    (where its ``--listen`` or its config file says), or fails the test with its stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dynsub_cli", "core", "serve", "--config", str(config_file),
-         "--listen", "127.0.0.1:0", "--log-json", *map(str, args)],
+        serve_command(config_file, "--log-json", *args),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -92,37 +153,25 @@ def served_core(
         text=True,
         encoding="utf-8",
         env=_env(),
-    )  # fmt: skip
+    )
     core = ServedCore(process)
-    listening = threading.Event()
+    if not core._listening.wait(HANG) or not core.port:
+        process.kill()
+        raise AssertionError(f"core serve did not start: exit {core.wait()}\n{core.stderr()}")
+    return core
 
-    def drain() -> None:
-        # Read every line, so that the core never blocks on a full pipe.
-        assert process.stderr is not None
-        for raw in process.stderr:
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError:
-                core.other.append(raw.rstrip("\n"))
-                continue
-            core.lines.append(line)
-            if line.get("event") == "listening":
-                core.host, core.port = line["host"], int(line["port"])
-                listening.set()
-        listening.set()  # the process ended: wake the waiter below
 
-    reader = threading.Thread(target=drain, name="core-stderr", daemon=True)
-    reader.start()
+@contextlib.contextmanager
+def served_core(
+    config_file: Path, *, cwd: Path | None = None, args: tuple[str | Path, ...] = ()
+) -> Iterator[ServedCore]:
+    """`dynsub core serve` on 127.0.0.1, any free port, until the block ends (then SIGTERM,
+    unless the test ended it); ``args`` are more options of `core serve`."""
+    core = start_core(config_file, "--listen", "127.0.0.1:0", *args, cwd=cwd)
     try:
-        listening.wait(timeout=HANG)
-        assert core.port, f"core serve did not start: exit {process.poll()}, {core.other}"
         yield core
     finally:
-        if process.poll() is None:
-            core.stop()
-        else:
-            core.exit_code = process.returncode
-        reader.join(timeout=HANG)
+        core.stop()
 
 
 # --- live capture ---------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_the_core_survives_every_hostile_client_at_once(tmp_path: Path) -> None:
     ]
     with served_core(lab.config_file, cwd=tmp_path) as core:
         pid = core.process.pid
-        address = (core.host, core.port)
+        address = core.sockaddr
         client.onboard(lab.devices[0], address, tmp_path / "warm.toml")  # everything loaded
         fds_before, rss_before = fds(pid), rss_kib(pid)
         made: list[int] = []

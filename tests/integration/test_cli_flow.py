@@ -321,7 +321,7 @@ def test_the_core_logged_every_step_and_stopped_cleanly_on_sigterm(session: Sess
     core = session.core
     assert session.core_exit == 0
     assert core.other == []  # every line was JSON with --log-json
-    events = [line["event"] for line in core.lines if "event" in line]
+    events = [line["event"] for line in core.events if "event" in line]
     assert events == ["listening", "stopped"]
     records = core.records()
     assert records, "no procedure was logged"
@@ -331,5 +331,5 @@ def test_the_core_logged_every_step_and_stopped_cleanly_on_sigterm(session: Sess
         session.json_ue.state()["subscription"]["supi"],
         session.text_ue.state()["subscription"]["supi"],
     ]
-    for line in core.lines:
+    for line in core.events:
         _when(line["time"])

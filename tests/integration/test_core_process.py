@@ -23,8 +23,8 @@ from dynsub_cli.errors import ExitCode, NetworkError
 from dynsub_cli.ue import client
 from dynsub_cli.ue import state as states
 from tests.flow import Lab, make_lab
-from tests.integration import coreproc
 from tests.integration.ues import Outcome, PausedUe, attempt
+from tests.processes import serve_command, served_core
 
 UES = 12
 
@@ -50,16 +50,16 @@ def test_signal_stops_the_core_cleanly_while_ues_onboard(
 ) -> None:
     lab = make_lab(tmp_path, devices=UES + 1)
     files = [tmp_path / f"ue-{i}.toml" for i in range(UES + 1)]
-    with coreproc.running(lab.config_file) as core:
+    with served_core(lab.config_file) as core:
         # One UE waits just before the message the core commits on: it is mid-procedure
         # when the signal arrives, whatever the timing of the others.
-        paused = PausedUe(lab.devices[UES], core.address, files[UES])
+        paused = PausedUe(lab.devices[UES], core.sockaddr, files[UES])
         paused.wait_paused()
         outcomes: list[Outcome] = []
         threads = [
             threading.Thread(
                 target=lambda i=i: outcomes.append(
-                    attempt(lambda: client.onboard(lab.devices[i], core.address, files[i]))
+                    attempt(lambda: client.onboard(lab.devices[i], core.sockaddr, files[i]))
                 )
             )
             for i in range(UES)
@@ -68,14 +68,14 @@ def test_signal_stops_the_core_cleanly_while_ues_onboard(
             thread.start()
         _wait_for(lambda: any(f.exists() for f in files[:UES]))
         core.send(signum)
-        _wait_for(lambda: _refuses_connections(core.address))
+        _wait_for(lambda: _refuses_connections(core.sockaddr))
         paused.resume()
         finished = paused.result()
         for thread in threads:
             thread.join(timeout=60)
         code = core.wait()
     assert code == ExitCode.OK, core.stderr()
-    assert core.events()[-1]["event"] == "stopped"
+    assert core.events[-1]["event"] == "stopped"
     assert "Traceback" not in core.stderr(), core.stderr()[-4000:]
     # The paused UE finished its onboarding within the grace period: its record is kept.
     assert isinstance(finished, client.Report), finished
@@ -107,7 +107,7 @@ def _refuses_connections(address: tuple[str, int]) -> bool:
 
 def _serve(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        coreproc.command(config_file, *args),
+        serve_command(config_file, *args),
         capture_output=True,
         text=True,
         timeout=60,

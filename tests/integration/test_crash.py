@@ -35,8 +35,8 @@ from dynsub_cli.store import EventKind, State
 from dynsub_cli.ue import client
 from dynsub_cli.ue import state as states
 from tests.flow import Lab, make_lab
-from tests.integration import coreproc
 from tests.integration.ues import Outcome, PausedUe, attempt
+from tests.processes import served_core, start_core
 
 SEED = 5216
 ITERATIONS = 8
@@ -113,15 +113,15 @@ def kill_during_onboardings(
     target, others = chosen[0], chosen[1:]
     near_commit = rng.random() < 0.5
     delay = rng.uniform(0.0, 0.004) if near_commit else rng.uniform(0.0, 0.3)
-    core = coreproc.start(lab.config_file)
+    core = start_core(lab.config_file, "--listen", "127.0.0.1:0")
     try:
-        paused = PausedUe(lab.devices[target], core.address, files[target])
+        paused = PausedUe(lab.devices[target], core.sockaddr, files[target])
         paused.wait_paused()
         results: dict[int, Outcome] = {}
         threads = [
             threading.Thread(
                 target=lambda i=i: results.__setitem__(
-                    i, attempt(lambda: client.onboard(lab.devices[i], core.address, files[i]))
+                    i, attempt(lambda: client.onboard(lab.devices[i], core.sockaddr, files[i]))
                 )
             )
             for i in others
@@ -159,11 +159,11 @@ def test_kill_9_during_onboardings_leaves_a_consistent_store(tmp_path: Path) -> 
         set_policy(lab, Reonboarding.SAME_RECORD if iteration % 2 else Reonboarding.NEW_RECORD)
         cut = kill_during_onboardings(lab, rng, files, tally)
         check_store(config)
-        with coreproc.running(lab.config_file) as core:
+        with served_core(lab.config_file) as core:
             for i in cut:
                 # The UE's retry: onboarding again, then the 5G AKA registration.
                 tally.retried += 1
-                report = client.onboard(lab.devices[i], core.address, files[i])
+                report = client.onboard(lab.devices[i], core.sockaddr, files[i])
                 assert report.supi is not None
             onboarded.update(cut)
             core.send(signal.SIGTERM)
@@ -173,7 +173,7 @@ def test_kill_9_during_onboardings_leaves_a_consistent_store(tmp_path: Path) -> 
     assert tally.kills == ITERATIONS
     # Every device that onboarded has exactly one live subscription, and its UE (the last
     # state it saved) registers with it.
-    with coreproc.running(lab.config_file) as core:
+    with served_core(lab.config_file) as core:
         for i in sorted(onboarded):
             state = states.load(files[i])
             with open_store(config) as store:
@@ -184,6 +184,6 @@ def test_kill_9_during_onboardings_leaves_a_consistent_store(tmp_path: Path) -> 
                 ]
             assert [r.supi for r in live] == [state.supi]
             try:
-                client.register(files[i], core.address)
+                client.register(files[i], core.sockaddr)
             except DynsubError as err:
                 raise AssertionError(f"{files[i]}: {err.describe()}") from err

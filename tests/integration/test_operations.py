@@ -98,7 +98,7 @@ def test_metrics_match_the_store_and_the_audit_trail(tmp_path: Path) -> None:
     ready_file = tmp_path / "ready.json"
     with served_core(lab.config_file, cwd=tmp_path, args=("--ready-file", ready_file)) as core:
         document = ready(ready_file)
-        assert (document["host"], document["port"]) == (core.host, core.port)
+        assert (document["host"], document["port"]) == core.sockaddr
         base = metrics_base(tmp_path, core)
         assert get(base, "/healthz") == (200, "ok\n")
         assert get(base, "/readyz") == (200, "ready\n")
@@ -155,7 +155,7 @@ def test_readyz_follows_the_store(tmp_path: Path) -> None:
         try:
             # A peer that sends garbage is audited in the background: that write now waits
             # on the lock, and the store answers nothing else meanwhile.
-            with socket.create_connection((core.host, core.port), timeout=HANG) as sock:
+            with socket.create_connection(core.sockaddr, timeout=HANG) as sock:
                 sock.sendall(frame(GARBAGE))
                 sock.recv(65536)
             until(lambda: get(base, "/readyz")[0] == 503, "/readyz unready")
@@ -211,7 +211,7 @@ def test_sighup_applies_a_new_blocklist_and_keeps_the_old_policy_on_a_broken_fil
         assert core.process.poll() is None
     refusals = [r for r in core.records() if r.get("refusal") == "blocklisted"]
     assert [r["cause"] for r in refusals] == [int(MmCause.PEI_NOT_ACCEPTED)] * 2
-    assert core.exit_code == 0
+    assert core.stop() == 0
 
 
 def test_fifty_sighups_during_a_load_run_lose_no_onboarding(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_fifty_sighups_during_a_load_run_lose_no_onboarding(tmp_path: Path) -> N
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
         )  # fmt: skip
         for sent in range(50):
-            core.process.send_signal(signal.SIGHUP)
+            core.send(signal.SIGHUP)
             # Each reload is logged before the next signal, so that none merges with another.
             until(reloaded(core, (sent + 1) * processes - 1, "ok"), f"reload {sent + 1}")
         out, err = load.communicate(timeout=HANG)

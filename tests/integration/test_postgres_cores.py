@@ -41,9 +41,9 @@ from dynsub_cli.store.postgres import WAIT_SECONDS
 from dynsub_cli.ue import client
 from tests import postgres
 from tests.flow import Lab, make_lab
-from tests.integration import coreproc
 from tests.integration.ues import Outcome, attempt, in_parallel
 from tests.postgres import Cluster
+from tests.processes import ServedCore, start_core
 
 CORES = 3
 UES = 300
@@ -99,18 +99,18 @@ def shared_configs(
 
 
 @contextmanager
-def cores(files: list[Path]) -> Iterator[list[coreproc.CoreProcess]]:
+def cores(files: list[Path]) -> Iterator[list[ServedCore]]:
     """A `core serve` per file (listening where its file says); killed at the end if left."""
     with ExitStack() as stack:
         started = []
         for file in files:
-            core = coreproc.start(file, extra=())
+            core = start_core(file)
             stack.callback(_end, core)
             started.append(core)
         yield started
 
 
-def _end(core: coreproc.CoreProcess) -> None:
+def _end(core: ServedCore) -> None:
     if core.process.poll() is None:
         core.process.kill()
     core.wait()
@@ -152,7 +152,7 @@ def test_three_cores_onboard_300_devices_with_distinct_supis(
         outcomes = pooled(
             UES,
             lambda i: client.onboard(
-                lab.devices[i], running[i % CORES].address, tmp_path / f"ue-{i}.toml"
+                lab.devices[i], running[i % CORES].sockaddr, tmp_path / f"ue-{i}.toml"
             ),
         )
         alive = [core.process.poll() for core in running]
@@ -179,7 +179,9 @@ def test_one_device_onboarding_on_three_cores_at_once_keeps_one_subscription(
     with cores(files) as running:
         outcomes = in_parallel(
             SAME_DEVICE,
-            lambda i: client.onboard(device, running[i % CORES].address, tmp_path / f"ue-{i}.toml"),
+            lambda i: client.onboard(
+                device, running[i % CORES].sockaddr, tmp_path / f"ue-{i}.toml"
+            ),
         )
     cfg = config.load(files[0])
     check_store(cfg)
@@ -215,7 +217,7 @@ def test_kill_9_of_one_core_during_onboardings(
 
         def job(i: int) -> client.Report:
             started.set()
-            return client.onboard(lab.devices[i], running[i % CORES].address, states[i])
+            return client.onboard(lab.devices[i], running[i % CORES].sockaddr, states[i])
 
         with ThreadPoolExecutor(max_workers=1) as killer:
             # Kill while the onboardings are in full flow: after the first ones have begun.
@@ -235,7 +237,7 @@ def test_kill_9_of_one_core_during_onboardings(
         assert all(i % CORES == 0 for i in cut), "only the killed core's UEs may fail"
         # Each UE the kill cut tries again through another core, and ends ready.
         for n, i in enumerate(cut):
-            report = client.onboard(lab.devices[i], running[1 + n % 2].address, states[i])
+            report = client.onboard(lab.devices[i], running[1 + n % 2].sockaddr, states[i])
             assert report.supi is not None
         assert [c.process.poll() for c in running[1:]] == [None, None]
     supis = check_store(cfg)
@@ -261,13 +263,13 @@ def test_postgresql_restarting_during_onboardings(lab: Lab, tmp_path: Path) -> N
                 for _ in range(40):
                     try:
                         return client.onboard(
-                            lab.devices[i], running[i % CORES].address, states[i], timeout=15
+                            lab.devices[i], running[i % CORES].sockaddr, states[i], timeout=15
                         )
                     except DynsubError as err:
                         with lock:
                             refusals.append(err)
                         time.sleep(0.25)  # a UE backs off before it tries again
-                return client.onboard(lab.devices[i], running[i % CORES].address, states[i])
+                return client.onboard(lab.devices[i], running[i % CORES].sockaddr, states[i])
 
             def restart() -> None:
                 started.wait(timeout=60)

@@ -20,7 +20,7 @@ from dynsub_cli.errors import ExitCode
 from dynsub_cli.store import EventKind
 from dynsub_cli.ue import client
 from tests.flow import Lab, make_lab
-from tests.integration import coreproc
+from tests.processes import ServedCore, serve_command, served_core, start_core
 
 TWO = ("--listen", "127.0.0.1:0", "--processes", "2")
 
@@ -36,24 +36,19 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def core(lab: Lab) -> Iterator[coreproc.CoreProcess]:
-    started = coreproc.start(lab.config_file, TWO)
-    try:
+def core(lab: Lab) -> Iterator[ServedCore]:
+    with served_core(lab.config_file, args=("--processes", "2")) as started:
         yield started
-    finally:
-        if started.process.poll() is None:
-            started.send(signal.SIGTERM)
-        started.wait()
 
 
-def _onboard(lab: Lab, index: int, core: coreproc.CoreProcess, folder: Path) -> str:
-    report = client.onboard(lab.devices[index], core.address, folder / f"ue-{index}.toml")
+def _onboard(lab: Lab, index: int, core: ServedCore, folder: Path) -> str:
+    report = client.onboard(lab.devices[index], core.sockaddr, folder / f"ue-{index}.toml")
     assert report.supi is not None
     return report.supi
 
 
 def test_each_serving_process_serves_the_one_port(
-    lab: Lab, core: coreproc.CoreProcess, tmp_path: Path
+    lab: Lab, core: ServedCore, tmp_path: Path
 ) -> None:
     workers = _children(core.process.pid)
     assert len(workers) == 2
@@ -70,7 +65,7 @@ def test_each_serving_process_serves_the_one_port(
     for stopped in workers:
         os.kill(stopped, signal.SIGSTOP)
         try:
-            client.register(tmp_path / "ue-0.toml", core.address)
+            client.register(tmp_path / "ue-0.toml", core.sockaddr)
         finally:
             os.kill(stopped, signal.SIGCONT)
     with assembly.open_store(lab.config()) as store:
@@ -81,7 +76,7 @@ def test_each_serving_process_serves_the_one_port(
 
 
 def test_sighup_reaches_every_serving_process_and_sigterm_stops_them(
-    lab: Lab, core: coreproc.CoreProcess
+    lab: Lab, core: ServedCore
 ) -> None:
     workers = _children(core.process.pid)
     pid_file = operations.pid_file(lab.config_file)
@@ -89,7 +84,7 @@ def test_sighup_reaches_every_serving_process_and_sigterm_stops_them(
     core.send(signal.SIGHUP)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        reloads = [e for e in core.events() if e.get("step") == "reload"]
+        reloads = [e for e in core.events if e.get("step") == "reload"]
         if len(reloads) == 2:
             break
         time.sleep(0.05)
@@ -104,17 +99,17 @@ def test_sighup_reaches_every_serving_process_and_sigterm_stops_them(
         assert not Path(f"/proc/{worker}").exists()
 
 
-def test_a_serving_process_that_dies_stops_the_core(lab: Lab, core: coreproc.CoreProcess) -> None:
+def test_a_serving_process_that_dies_stops_the_core(lab: Lab, core: ServedCore) -> None:
     first, second = _children(core.process.pid)
     os.kill(first, signal.SIGKILL)
     assert core.wait() == ExitCode.INTERNAL
-    said = [e["message"] for e in core.events() if e.get("step") == "processes"]
+    said = [e["message"] for e in core.events if e.get("step") == "processes"]
     assert any("was killed by SIGKILL; stopping the core" in text for text in said)
     assert not Path(f"/proc/{second}").exists()
 
 
 def test_killing_the_supervisor_takes_its_serving_processes_with_it(lab: Lab) -> None:
-    started = coreproc.start(lab.config_file, TWO)
+    started = start_core(lab.config_file, *TWO)
     workers = _children(started.process.pid)
     started.process.kill()
     started.wait()
@@ -134,7 +129,7 @@ def test_a_core_that_cannot_start_says_so_once(lab: Lab, tmp_path: Path) -> None
     store = config.StoreConfig(cfg.store.path, bad_key, cfg.store.url, cfg.store.password_file)
     config.write(dataclasses.replace(cfg, store=store), other)
     done = subprocess.run(
-        coreproc.command(other, *TWO), capture_output=True, text=True, timeout=60, check=False
+        serve_command(other, *TWO), capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == ExitCode.STORE, done.stderr
     assert done.stderr.count("store key does not open this store") == 1
@@ -142,7 +137,7 @@ def test_a_core_that_cannot_start_says_so_once(lab: Lab, tmp_path: Path) -> None
 
 def test_what_one_process_serves_refuses_several(lab: Lab, tmp_path: Path) -> None:
     done = subprocess.run(
-        coreproc.command(lab.config_file, *TWO, "--pcap", str(tmp_path / "x.pcap")),
+        serve_command(lab.config_file, *TWO, "--pcap", str(tmp_path / "x.pcap")),
         capture_output=True,
         text=True,
         timeout=60,

@@ -25,85 +25,37 @@ from pycrate_mobile import TS24501_FGMM as fgmm
 from pycrate_mobile.NAS5G import parse_NAS5G
 from pycrate_mobile.TS24501_IE import FGSID
 
-from dynsub_cli.nas import (
-    AccessType,
-    AdditionalSecurityInformation,
-    AuthenticationFailure,
-    AuthenticationReject,
-    AuthenticationRequest,
-    AuthenticationResponse,
-    AuthenticationResult,
-    CipheringAlgorithm,
-    DeregistrationAcceptUeOriginating,
-    DeregistrationAcceptUeTerminated,
-    DeregistrationRequestUeOriginating,
-    DeregistrationRequestUeTerminated,
-    DeregistrationType,
-    DlNasTransport,
-    Guti,
-    Imei,
-    Imeisv,
-    IntegrityAlgorithm,
-    Message,
-    MmCause,
-    MmStatus,
-    NasSecurityAlgorithms,
-    NgKsi,
-    NoIdentity,
-    PayloadContainerType,
-    ProtectionScheme,
-    RegistrationAccept,
-    RegistrationComplete,
-    RegistrationReject,
-    RegistrationRequest,
-    RegistrationResult,
-    RegistrationResultValue,
-    RegistrationType,
-    RegistrationTypeValue,
-    SecurityContextType,
-    SecurityHeaderType,
-    SecurityModeCommand,
-    SecurityModeComplete,
-    SecurityModeReject,
-    SecurityProtected,
-    SNssai,
-    STmsi,
-    Suci,
-    SuciNai,
-    SupiFormat,
-    UeSecurityCapability,
-    UlNasTransport,
-)
+from dynsub_cli import nas
 
 # pycrate warns through logging when it meets the NAI quirk above; the tests check values.
 logging.getLogger("pycrate_mobile").setLevel(logging.ERROR)
 
-PYCRATE_CLASS: dict[type[Message], Any] = {
-    RegistrationRequest: fgmm.FGMMRegistrationRequest,
-    RegistrationAccept: fgmm.FGMMRegistrationAccept,
-    RegistrationComplete: fgmm.FGMMRegistrationComplete,
-    RegistrationReject: fgmm.FGMMRegistrationReject,
-    AuthenticationRequest: fgmm.FGMMAuthenticationRequest,
-    AuthenticationResponse: fgmm.FGMMAuthenticationResponse,
-    AuthenticationResult: fgmm.FGMMAuthenticationResult,
-    AuthenticationFailure: fgmm.FGMMAuthenticationFailure,
-    AuthenticationReject: fgmm.FGMMAuthenticationReject,
-    SecurityModeCommand: fgmm.FGMMSecurityModeCommand,
-    SecurityModeComplete: fgmm.FGMMSecurityModeComplete,
-    SecurityModeReject: fgmm.FGMMSecurityModeReject,
-    DeregistrationRequestUeOriginating: fgmm.FGMMMODeregistrationRequest,
-    DeregistrationAcceptUeOriginating: fgmm.FGMMMODeregistrationAccept,
-    DeregistrationRequestUeTerminated: fgmm.FGMMMTDeregistrationRequest,
-    DeregistrationAcceptUeTerminated: fgmm.FGMMMTDeregistrationAccept,
-    UlNasTransport: fgmm.FGMMULNASTransport,
-    DlNasTransport: fgmm.FGMMDLNASTransport,
-    MmStatus: fgmm.FGMMStatus,
-    SecurityProtected: fgmm.FGMMSecProtNASMessage,
+PYCRATE_CLASS: dict[type[nas.Message], Any] = {
+    nas.RegistrationRequest: fgmm.FGMMRegistrationRequest,
+    nas.RegistrationAccept: fgmm.FGMMRegistrationAccept,
+    nas.RegistrationComplete: fgmm.FGMMRegistrationComplete,
+    nas.RegistrationReject: fgmm.FGMMRegistrationReject,
+    nas.AuthenticationRequest: fgmm.FGMMAuthenticationRequest,
+    nas.AuthenticationResponse: fgmm.FGMMAuthenticationResponse,
+    nas.AuthenticationResult: fgmm.FGMMAuthenticationResult,
+    nas.AuthenticationFailure: fgmm.FGMMAuthenticationFailure,
+    nas.AuthenticationReject: fgmm.FGMMAuthenticationReject,
+    nas.SecurityModeCommand: fgmm.FGMMSecurityModeCommand,
+    nas.SecurityModeComplete: fgmm.FGMMSecurityModeComplete,
+    nas.SecurityModeReject: fgmm.FGMMSecurityModeReject,
+    nas.DeregistrationRequestUeOriginating: fgmm.FGMMMODeregistrationRequest,
+    nas.DeregistrationAcceptUeOriginating: fgmm.FGMMMODeregistrationAccept,
+    nas.DeregistrationRequestUeTerminated: fgmm.FGMMMTDeregistrationRequest,
+    nas.DeregistrationAcceptUeTerminated: fgmm.FGMMMTDeregistrationAccept,
+    nas.UlNasTransport: fgmm.FGMMULNASTransport,
+    nas.DlNasTransport: fgmm.FGMMDLNASTransport,
+    nas.MmStatus: fgmm.FGMMStatus,
+    nas.SecurityProtected: fgmm.FGMMSecProtNASMessage,
 }
 _CODEC_CLASS = {pycrate.__name__: ours for ours, pycrate in PYCRATE_CLASS.items()}
 
 
-def fields_of(message: Message) -> dict[str, object]:
+def fields_of(message: nas.Message) -> dict[str, object]:
     """The fields of a codec message that are present (not ``None``)."""
     assert dataclasses.is_dataclass(message)
     return {
@@ -122,12 +74,12 @@ def _val(elt: Any, name: str) -> int:
     return value
 
 
-def _ngksi(v: Any) -> NgKsi:
-    return NgKsi(_val(v, "Value"), SecurityContextType(_val(v, "TSC")))
+def _ngksi(v: Any) -> nas.NgKsi:
+    return nas.NgKsi(_val(v, "Value"), nas.SecurityContextType(_val(v, "TSC")))
 
 
-def _registration_type(v: Any) -> RegistrationType:
-    return RegistrationType(RegistrationTypeValue(_val(v, "Value")), bool(_val(v, "FOR")))
+def _registration_type(v: Any) -> nas.RegistrationType:
+    return nas.RegistrationType(nas.RegistrationTypeValue(_val(v, "Value")), bool(_val(v, "FOR")))
 
 
 def _plmn(elt: Any) -> tuple[str, str]:
@@ -142,29 +94,29 @@ def _identity(v: Any) -> object:
         v.from_bytes(raw)
     kind = _val(v, "Type")
     if kind == 0:
-        return NoIdentity()
+        return nas.NoIdentity()
     if kind == 1:
         fmt = _val(v, "Fmt")
         alt = v["Value"].get_alt()
-        if fmt != SupiFormat.IMSI:
-            return SuciNai(alt.get_val(), SupiFormat(fmt))
+        if fmt != nas.SupiFormat.IMSI:
+            return nas.SuciNai(alt.get_val(), nas.SupiFormat(fmt))
         mcc, mnc = _plmn(alt["PLMN"])
         scheme = _val(alt, "ProtSchemeID")
         output = alt["Output"].get_alt()
-        if scheme == ProtectionScheme.NULL:
-            return Suci.null_scheme(mcc, mnc, output.decode(), alt["RoutingInd"].decode())
-        known = scheme in ProtectionScheme._value2member_map_
-        return Suci(
+        if scheme == nas.ProtectionScheme.NULL:
+            return nas.Suci.null_scheme(mcc, mnc, output.decode(), alt["RoutingInd"].decode())
+        known = scheme in nas.ProtectionScheme._value2member_map_
+        return nas.Suci(
             mcc,
             mnc,
             alt["RoutingInd"].decode(),
-            ProtectionScheme(scheme) if known else scheme,
+            nas.ProtectionScheme(scheme) if known else scheme,
             _val(alt, "HNPKID"),
             output.to_bytes(),
         )
     if kind == 2:
         mcc, mnc = _plmn(v["PLMN"])
-        return Guti(
+        return nas.Guti(
             mcc,
             mnc,
             _val(v, "AMFRegionID"),
@@ -173,9 +125,9 @@ def _identity(v: Any) -> object:
             _val(v, "5GTMSI"),
         )
     if kind == 4:
-        return STmsi(_val(v, "AMFSetID"), _val(v, "AMFPtr"), _val(v, "5GTMSI"))
+        return nas.STmsi(_val(v, "AMFSetID"), _val(v, "AMFPtr"), _val(v, "5GTMSI"))
     _, text = v.decode()
-    return Imei(text) if kind == 3 else Imeisv(text)
+    return nas.Imei(text) if kind == 3 else nas.Imeisv(text)
 
 
 def _octet_of_bits(elts: list[Any], prefix: str) -> int:
@@ -186,10 +138,10 @@ def _octet_of_bits(elts: list[Any], prefix: str) -> int:
     return octet
 
 
-def _security_capability(v: Any) -> UeSecurityCapability:
+def _security_capability(v: Any) -> nas.UeSecurityCapability:
     content = v._content
     has_eps = not content[16].get_trans()
-    return UeSecurityCapability(
+    return nas.UeSecurityCapability(
         _octet_of_bits(content[0:8], "5G-EA"),
         _octet_of_bits(content[8:16], "5G-IA"),
         _octet_of_bits(content[16:24], "EEA") if has_eps else None,
@@ -197,9 +149,9 @@ def _security_capability(v: Any) -> UeSecurityCapability:
     )
 
 
-def _nssai(v: Any) -> tuple[SNssai, ...]:
+def _nssai(v: Any) -> tuple[nas.SNssai, ...]:
     return tuple(
-        SNssai(d["SST"], d.get("SD"), d.get("MappedHPLMNSST"), d.get("MappedHPLMNSD"))
+        nas.SNssai(d["SST"], d.get("SD"), d.get("MappedHPLMNSST"), d.get("MappedHPLMNSD"))
         for d in v.decode()
     )
 
@@ -218,13 +170,16 @@ _FROM_PYCRATE: dict[str, tuple[str, Callable[[Any], object]]] = {
     "5GMMCap": ("mm_capability", _octets),
     "UESecCap": ("ue_security_capability", _security_capability),
     "NSSAI": ("requested_nssai", _nssai),
-    "PayloadContainerType": ("payload_container_type", lambda v: PayloadContainerType(v.get_val())),
+    "PayloadContainerType": (
+        "payload_container_type",
+        lambda v: nas.PayloadContainerType(v.get_val()),
+    ),
     "PayloadContainer": ("payload_container", _octets),
     "NASContainer": ("nas_message_container", _octets),
     "5GSRegResult": (
         "registration_result",
-        lambda v: RegistrationResult(
-            RegistrationResultValue(_val(v, "Value")),
+        lambda v: nas.RegistrationResult(
+            nas.RegistrationResultValue(_val(v, "Value")),
             bool(_val(v, "SMSAllowed")),
             bool(_val(v, "NSSAAPerformed")),
             bool(_val(v, "Emergency")),
@@ -236,7 +191,7 @@ _FROM_PYCRATE: dict[str, tuple[str, Callable[[Any], object]]] = {
     "ConfiguredNSSAI": ("configured_nssai", _nssai),
     "EAPMsg": ("eap_message", _octets),
     "SORTransContainer": ("sor_transparent_container", _octets),
-    "5GMMCause": ("cause", lambda v: MmCause(v.get_val())),
+    "5GMMCause": ("cause", lambda v: nas.MmCause(v.get_val())),
     "ABBA": ("abba", _octets),
     "RAND": ("rand", _octets),
     "AUTN": ("autn", _octets),
@@ -244,21 +199,22 @@ _FROM_PYCRATE: dict[str, tuple[str, Callable[[Any], object]]] = {
     "AUTS": ("auts", _octets),
     "NASSecAlgo": (
         "selected_algorithms",
-        lambda v: NasSecurityAlgorithms(
-            CipheringAlgorithm(_val(v, "CiphAlgo")), IntegrityAlgorithm(_val(v, "IntegAlgo"))
+        lambda v: nas.NasSecurityAlgorithms(
+            nas.CipheringAlgorithm(_val(v, "CiphAlgo")),
+            nas.IntegrityAlgorithm(_val(v, "IntegAlgo")),
         ),
     ),
     "IMEISVReq": ("imeisv_request", lambda v: _val(v, "Value") == 1),
     "Add5GSecInfo": (
         "additional_security_information",
-        lambda v: AdditionalSecurityInformation(bool(_val(v, "RINMR")), bool(_val(v, "HDP"))),
+        lambda v: nas.AdditionalSecurityInformation(bool(_val(v, "RINMR")), bool(_val(v, "HDP"))),
     ),
     "IMEISV": ("imeisv", _identity),
     "PEI": ("non_imeisv_pei", _identity),
     "DeregistrationType": (
         "deregistration_type",
-        lambda v: DeregistrationType(
-            AccessType(_val(v, "AccessType")),
+        lambda v: nas.DeregistrationType(
+            nas.AccessType(_val(v, "AccessType")),
             bool(_val(v, "ReregistrationRequired")),
             bool(_val(v, "SwitchOff")),
         ),
@@ -267,20 +223,20 @@ _FROM_PYCRATE: dict[str, tuple[str, Callable[[Any], object]]] = {
     "AddInfo": ("additional_information", _octets),
 }
 # The same pycrate IE name means another field in these messages.
-_RENAMED: dict[tuple[type[Message], str], str] = {
-    (SecurityModeCommand, "UESecCap"): "replayed_ue_security_capability"
+_RENAMED: dict[tuple[type[nas.Message], str], str] = {
+    (nas.SecurityModeCommand, "UESecCap"): "replayed_ue_security_capability"
 }
 
 
-def pycrate_fields(pdu: bytes) -> tuple[type[Message], dict[str, object]]:
+def pycrate_fields(pdu: bytes) -> tuple[type[nas.Message], dict[str, object]]:
     """The message class and present fields pycrate sees in ``pdu``, as codec values."""
     parsed, err = parse_NAS5G(pdu, inner=False)
     assert err == 0, f"pycrate refused {pdu.hex()}: error {err}"
     assert parsed is not None
     cls = _CODEC_CLASS[type(parsed).__name__]
-    if cls is SecurityProtected:
+    if cls is nas.SecurityProtected:
         return cls, {
-            "header_type": SecurityHeaderType(parsed[0]["SecHdr"].get_val()),
+            "header_type": nas.SecurityHeaderType(parsed[0]["SecHdr"].get_val()),
             "mac": parsed["MAC"].get_val(),
             "sequence_number": parsed["Seqn"].get_val(),
             "payload": parsed["NASMessage"].get_val(),
@@ -302,17 +258,17 @@ def _bits(octet: int) -> list[int]:
 
 
 def _identity_value(value: object) -> dict[str, object]:
-    if isinstance(value, NoIdentity):
+    if isinstance(value, nas.NoIdentity):
         return {"Type": 0}
-    if isinstance(value, SuciNai):
+    if isinstance(value, nas.SuciNai):
         return {"Type": 1, "Fmt": int(value.supi_format), "Value": value.nai}
-    if isinstance(value, Suci):
+    if isinstance(value, nas.Suci):
         rid = (value.routing_indicator + "FFF")[:4]  # the routing indicator quirk: as octets
         rid_octets = bytes.fromhex(rid[1] + rid[0] + rid[3] + rid[2])
-        if value.protection_scheme == ProtectionScheme.NULL:
+        if value.protection_scheme == nas.ProtectionScheme.NULL:
             output: object = value.scheme_output  # re-set from digits in _fix_msin
         else:
-            key_size = 32 if value.protection_scheme == ProtectionScheme.PROFILE_A else 33
+            key_size = 32 if value.protection_scheme == nas.ProtectionScheme.PROFILE_A else 33
             out = value.scheme_output
             output = [out[:key_size], out[key_size:-8], out[-8:]]
         return {
@@ -326,7 +282,7 @@ def _identity_value(value: object) -> dict[str, object]:
                 "Output": output,
             },
         }
-    if isinstance(value, Guti):
+    if isinstance(value, nas.Guti):
         return {
             "Type": 2,
             "PLMN": value.mcc + value.mnc,
@@ -335,25 +291,25 @@ def _identity_value(value: object) -> dict[str, object]:
             "AMFPtr": value.amf_pointer,
             "5GTMSI": value.tmsi,
         }
-    if isinstance(value, STmsi):
+    if isinstance(value, nas.STmsi):
         return {
             "Type": 4,
             "AMFSetID": value.amf_set_id,
             "AMFPtr": value.amf_pointer,
             "5GTMSI": value.tmsi,
         }
-    assert isinstance(value, Imei | Imeisv)
-    return {"Type": 3 if isinstance(value, Imei) else 5, "Digits": value.digits}
+    assert isinstance(value, nas.Imei | nas.Imeisv)
+    return {"Type": 3 if isinstance(value, nas.Imei) else 5, "Digits": value.digits}
 
 
-def _security_capability_value(value: UeSecurityCapability) -> list[int]:
+def _security_capability_value(value: nas.UeSecurityCapability) -> list[int]:
     bits = _bits(value.ea) + _bits(value.ia)
     if value.eea is not None and value.eia is not None:
         bits += _bits(value.eea) + _bits(value.eia)
     return bits
 
 
-def _nssai_value(value: tuple[SNssai, ...]) -> list[dict[str, object]]:
+def _nssai_value(value: tuple[nas.SNssai, ...]) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     for s in value:
         d: dict[str, object] = {"SST": s.sst}
@@ -369,17 +325,20 @@ def _nssai_value(value: tuple[SNssai, ...]) -> list[dict[str, object]]:
 
 
 def _to_pycrate(name: str, value: Any) -> object:
-    if isinstance(value, NgKsi):
+    if isinstance(value, nas.NgKsi):
         return {"TSC": int(value.tsc), "Value": value.value}
-    if isinstance(value, RegistrationType):
+    if isinstance(value, nas.RegistrationType):
         return {"FOR": int(value.follow_on_request), "Value": int(value.value)}
-    if isinstance(value, Suci | SuciNai | Guti | STmsi | Imei | Imeisv | NoIdentity):
+    if isinstance(
+        value,
+        nas.Suci | nas.SuciNai | nas.Guti | nas.STmsi | nas.Imei | nas.Imeisv | nas.NoIdentity,
+    ):
         return _identity_value(value)
-    if isinstance(value, UeSecurityCapability):
+    if isinstance(value, nas.UeSecurityCapability):
         return _security_capability_value(value)
     if isinstance(value, tuple):
         return _nssai_value(value)
-    if isinstance(value, RegistrationResult):
+    if isinstance(value, nas.RegistrationResult):
         return {
             "Value": int(value.value),
             "SMSAllowed": int(value.sms_allowed),
@@ -387,14 +346,14 @@ def _to_pycrate(name: str, value: Any) -> object:
             "Emergency": int(value.emergency_registered),
             "DisasterRoaming": int(value.disaster_roaming),
         }
-    if isinstance(value, NasSecurityAlgorithms):
+    if isinstance(value, nas.NasSecurityAlgorithms):
         return {"CiphAlgo": int(value.ciphering), "IntegAlgo": int(value.integrity)}
-    if isinstance(value, AdditionalSecurityInformation):
+    if isinstance(value, nas.AdditionalSecurityInformation):
         return {
             "RINMR": int(value.retransmission_requested),
             "HDP": int(value.horizontal_derivation),
         }
-    if isinstance(value, DeregistrationType):
+    if isinstance(value, nas.DeregistrationType):
         return {
             "SwitchOff": int(value.switch_off),
             "ReregistrationRequired": int(value.re_registration_required),
@@ -412,12 +371,12 @@ _TO_PYCRATE_NAME = {field: ie for ie, (field, _) in _FROM_PYCRATE.items()}
 
 def _fix_msin(element: Any, value: object) -> None:
     """Set a null-scheme MSIN with pycrate's own BCD encoder, from the digits."""
-    if isinstance(value, Suci) and value.protection_scheme == ProtectionScheme.NULL:
+    if isinstance(value, nas.Suci) and value.protection_scheme == nas.ProtectionScheme.NULL:
         assert value.msin is not None
         element[-1]["Value"].get_alt()["Output"].get_alt().encode(value.msin)
 
 
-def pycrate_builder(message: Message) -> Callable[[], bytes]:
+def pycrate_builder(message: nas.Message) -> Callable[[], bytes]:
     """A function that builds ``message`` in pycrate from its values and returns the octets.
 
     The translation to pycrate's value dictionaries happens once, here; the returned function
@@ -425,7 +384,7 @@ def pycrate_builder(message: Message) -> Callable[[], bytes]:
     is what the benchmark times.
     """
     cls = PYCRATE_CLASS[type(message)]
-    if isinstance(message, SecurityProtected):
+    if isinstance(message, nas.SecurityProtected):
         header_type = int(message.header_type)
         val: dict[str, object] = {
             "MAC": message.mac,
@@ -457,6 +416,6 @@ def pycrate_builder(message: Message) -> Callable[[], bytes]:
     return build
 
 
-def pycrate_build(message: Message) -> bytes:
+def pycrate_build(message: nas.Message) -> bytes:
     """pycrate's encoding of ``message``, built from its field values with pycrate's setters."""
     return pycrate_builder(message)()
