@@ -152,7 +152,11 @@ def test_core_serve_and_store_commands_refuse_a_damaged_store(tmp_path: Path) ->
     dynsub("store", "stats", "--config", config_file, cwd=tmp_path)
     assert not store_file.exists()
     store_file.write_bytes(b"")
-    served = dynsub("core", "serve", "--config", config_file, cwd=tmp_path, expect=ExitCode.STORE)
+    served = dynsub(
+        *("core", "serve", "--config", config_file, "--listen", "127.0.0.1:0"),
+        cwd=tmp_path,
+        expect=ExitCode.STORE,
+    )
     assert "the store file is empty (0 bytes)" in served.stderr
     stats = dynsub("store", "stats", "--config", config_file, cwd=tmp_path, expect=ExitCode.STORE)
     assert "restore the store from a backup" in stats.stderr
