@@ -28,10 +28,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from dynsub_cli import config
 from dynsub_cli.files import make_private_dir
+from dynsub_cli.pki.imei import make_imei
 from dynsub_cli.store import Secrets, State, Subscription, Subscriptions, generate_key_file
 from dynsub_cli.store.model import Allocation, Event, EventKind, EventOutcome
 
 PLMN = "00101"
+TAC = "35693803"
 
 
 def certificate() -> bytes:
@@ -50,15 +52,6 @@ def certificate() -> bytes:
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.DER)
-
-
-def _imei(serial: int) -> str:
-    body = f"35693803{serial:06d}"[:14]
-    total = 0
-    for index, char in enumerate(reversed(body)):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return body + str((10 - total % 10) % 10)
 
 
 def core_folder(folder: Path) -> tuple[Path, config.CoreConfig, bytes]:
@@ -89,7 +82,7 @@ def build(folder: Path, count: int) -> Path:
 
     def subscriptions() -> Iterator[Subscription]:
         for serial, supi in enumerate(supis):
-            imei = _imei(serial)
+            imei = make_imei(TAC, serial)
             yield Subscription(
                 supi=supi,
                 imei=imei,
@@ -115,7 +108,7 @@ def build(folder: Path, count: int) -> Path:
 
     def events() -> Iterator[Event]:
         for serial, supi in enumerate(supis):
-            imei = _imei(serial)
+            imei = make_imei(TAC, serial)
             yield Event(
                 2 * serial + 1,
                 now,

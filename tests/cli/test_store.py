@@ -191,18 +191,14 @@ def test_export_open5gs_requires_reveal_secrets(core: Path) -> None:
     assert result.stdout == ""
 
 
+def _export_open5gs(core: Path, out: Path) -> Result:
+    return run("export", "--config", str(core), "--format", "open5gs", "--reveal-secrets",
+               "--out", str(out))  # fmt: skip
+
+
 def test_export_open5gs_to_a_private_file(core: Path, tmp_path: Path) -> None:
     out = tmp_path / "open5gs.json"
-    result = run(
-        "export",
-        "--config",
-        str(core),
-        "--format",
-        "open5gs",
-        "--reveal-secrets",
-        "--out",
-        str(out),
-    )
+    result = _export_open5gs(core, out)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert f"{out}: 3 subscription(s) in open5gs format" in result.stderr
@@ -288,16 +284,7 @@ def test_an_export_that_fails_half_way_leaves_no_file(core: Path, tmp_path: Path
         )
     out = tmp_path / "exports" / "open5gs.json"
     out.parent.mkdir()
-    result = run(
-        "export",
-        "--config",
-        str(core),
-        "--format",
-        "open5gs",
-        "--reveal-secrets",
-        "--out",
-        str(out),
-    )
+    result = _export_open5gs(core, out)
     assert result.exit_code == ExitCode.STORE, result.output
     assert "cannot be written as an Open5GS bit rate" in result.stderr
     assert list(out.parent.iterdir()) == []
