@@ -141,7 +141,11 @@ def _make_worker(setup: _Setup) -> _Worker:
     issuer = Issuer(ca_cert, setup.signer.open())
     template = Template(DEVICE, issuer)
     samples = tuple(
-        (_subject(setup, imei), generate_key(setup.key_type).public_key()) for imei in _SAMPLE_IMEIS
+        (
+            _subject(setup, imei, device_serial(*split(imei))),
+            generate_key(setup.key_type).public_key(),
+        )
+        for imei in _SAMPLE_IMEIS
     )
     stamp = Stamp.make(template, samples, not_before=setup.not_before, not_after=setup.not_after)
     return _Worker(
@@ -157,9 +161,9 @@ def _make_worker(setup: _Setup) -> _Worker:
 _SAMPLE_IMEIS = ("356938035643809", "490154203237518")
 
 
-def _subject(setup: _Setup, imei: str) -> Subject:
-    tac, snr = split(imei)
-    return Subject(imei, setup.manufacturer, serial_number=device_serial(tac, snr), imei=imei)
+def _subject(setup: _Setup, imei: str, serial: str) -> Subject:
+    """What a device certificate names: the IMEI (CN and SAN) and the device serial."""
+    return Subject(imei, setup.manufacturer, serial_number=serial, imei=imei)
 
 
 def _init_worker(setup: _Setup) -> None:
@@ -220,8 +224,7 @@ def _mint_with(worker: _Worker, chunk: Sequence[Item]) -> list[Row]:
         serial = device_serial(tac, snr)
         key = generate_key(setup.key_type) if requested is None else None
         public_key = key.public_key() if key is not None else _public_key(requested)
-        subject = Subject(imei, setup.manufacturer, serial_number=serial, imei=imei)
-        der, certificate_number = _certificate(worker, subject, public_key)
+        der, certificate_number = _certificate(worker, _subject(setup, imei, serial), public_key)
         bundle = None
         if setup.p12_password is not None and key is not None:
             bundle = pkcs12.serialize_key_and_certificates(
@@ -260,7 +263,8 @@ def _certificate(
 ) -> tuple[bytes, int]:
     """The device's certificate (DER) and its serial number: stamped when the worker has a
     stamp (dynsub_cli/pki/stamp.py), else built by cryptography."""
-    stamped = worker.stamp.issue(subject, public_key, worker.template) if worker.stamp else None
+    stamp = worker.stamp
+    stamped = stamp.issue(subject, public_key, worker.template) if stamp is not None else None
     if stamped is not None:
         return stamped
     setup = worker.setup
