@@ -42,6 +42,13 @@ SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _CURVE_NAMES = {KeyType.P256: "secp256r1", KeyType.P384: "secp384r1"}
 
 
+#: What a process that forks signing workers imports before it forks (the mint's forkserver):
+#: python-pkcs11 takes 50 ms to import, the time of hundreds of signatures, and each worker
+#: would import it again. Importing it starts nothing in PKCS#11: every worker still
+#: initialises the library and logs in itself (PKCS#11 v2.40 5.4 and 5.6).
+PRELOAD = ("pkcs11",)
+
+
 def _library() -> Any:
     try:
         import pkcs11

@@ -6,13 +6,14 @@ serialNumber (TAC-SNR), the public key's point, the SAN's IMEI URN, and the subj
 identifier (SHA-1 of the point, RFC 5280 4.2.1.2 method 1). So :meth:`Stamp.make` has
 cryptography's ``CertificateBuilder`` lay out the to-be-signed certificate of a sample device,
 finds those six fields in its DER, and keeps the bytes between them; each device is then those
-bytes with its own six fields put back, signed by the CA's :class:`~dynsub_cli.pki.signer.Signer`.
+bytes with its own six fields put back (:meth:`Stamp.prepare`), signed by the CA's
+:class:`~dynsub_cli.pki.signer.Signer` and finished by :meth:`Stamp.signed`.
 That spares the builder's per-certificate Python and its parse of the result: 140 us of the
 455 us of worker CPU a device cost through a token (benchmarks/mint.py), nearly a third.
 
 Nothing here encodes a certificate of its own: every byte but the six fields is
 cryptography's. :meth:`Stamp.make` checks its layout against cryptography's certificate of a
-second device, byte for byte, and :meth:`Stamp.issue` stamps only fields of the sample's
+second device, byte for byte, and :meth:`Stamp.prepare` stamps only fields of the sample's
 lengths, so a stamped certificate is always the one the builder would have made (the builder
 signs instead whenever no stamp can be made or a device does not fit it).
 """
@@ -168,26 +169,25 @@ class Stamp:
             parts.append(constant)
         return b"".join(parts)
 
-    def issue(
-        self, subject: Subject, public_key: ec.EllipticCurvePublicKey, template: Template
+    def prepare(
+        self, subject: Subject, public_key: ec.EllipticCurvePublicKey
     ) -> tuple[bytes, int] | None:
-        """One device certificate (DER) signed by ``template``'s issuer, and its serial; None
-        when a field is not of the sample's length (a P-384 key from a CSR on a P-256 PKI),
-        which the builder then signs instead."""
-        issuer = template.issuer
-        if issuer is None:
-            raise PkiError("a stamped certificate is signed by its issuer's key")
+        """A device's TBS certificate and its new serial, for the issuer to sign and
+        :meth:`signed` to finish; None when a field is not of the sample's length (a P-384
+        key from a CSR on a P-256 PKI), which the builder then signs instead."""
         serial = new_serial()
         values = fields(subject, point(public_key), serial)
-        if tuple(len(value) for value in values) != self.lengths:
+        if tuple(map(len, values)) != self.lengths:
             return None
-        tbs = self._join(values)
-        signature = issuer.signer.sign(tbs)
+        return self._join(values), serial
+
+    def signed(self, tbs: bytes, signature: bytes) -> bytes:
+        """The certificate (DER) made of a prepared TBS and the issuer's signature on it."""
         # RFC 5280 4.1: SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT
         # STRING }; the BIT STRING's first octet says no bits of the last octet are unused.
         bits = b"\x03" + _der_length(len(signature) + 1) + b"\x00" + signature
         body = tbs + self.algorithm + bits
-        return b"\x30" + _der_length(len(body)) + body, serial
+        return b"\x30" + _der_length(len(body)) + body
 
 
 def _algorithm(cert: x509.Certificate) -> bytes:
