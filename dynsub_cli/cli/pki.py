@@ -1,38 +1,26 @@
-"""`dynsub pki`: the factory PKI."""
+"""`dynsub pki`: the factory PKI.
+
+Each command imports the PKI (and so cryptography) when it runs, so that `dynsub pki --help`
+does not pay for it (issue 11: start-up); the defaults and choices its options show come from
+the light :mod:`dynsub_cli.pki.constants`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dynsub_cli.cli import render
 from dynsub_cli.errors import BadInput, CertificateRefused
-from dynsub_cli.files import read_bytes
-from dynsub_cli.pki import (
-    authority,
-    csr,
-    decoding,
-    defects,
-    describe,
-    hsm,
-    mint,
-    pem,
-    revocation,
-)
-from dynsub_cli.pki.issue import NO_EXPIRY
-from dynsub_cli.pki.profiles import KeyType
-from dynsub_cli.pki.verify import (
-    DeviceIdentity,
-    claimed_imei,
-    fingerprint,
-    label,
-    verify_core,
-    verify_device,
-)
+from dynsub_cli.pki import constants
+
+if TYPE_CHECKING:
+    from dynsub_cli.pki import authority, csr, defects
+    from dynsub_cli.pki.verify import DeviceIdentity
 
 PKI_DIR = click.Path(file_okay=False, path_type=Path)
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -77,20 +65,20 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
 @click.option("--mnc", default="01", show_default=True, help="Mobile Network Code of the core.")
 @click.option(
     "--manufacturer",
-    default=authority.DEFAULT_MANUFACTURER,
+    default=constants.DEFAULT_MANUFACTURER,
     show_default=True,
     help="Manufacturer name: the O of the manufacturer CA and of every device.",
 )
 @click.option(
     "--operator",
-    default=authority.DEFAULT_OPERATOR,
+    default=constants.DEFAULT_OPERATOR,
     show_default=True,
     help="Operator name: the O of the operator CA and of the core certificate.",
 )
 @click.option(
     "--key-type",
-    type=click.Choice([k.value for k in KeyType]),
-    default=KeyType.P256.value,
+    type=click.Choice(constants.KEY_TYPES),
+    default=constants.DEFAULT_KEY_TYPE,
     show_default=True,
     help="ECDSA curve for every key of this PKI (devices included).",
 )
@@ -102,14 +90,14 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
 @click.option(
     "--ca-days",
     type=int,
-    default=authority.DEFAULT_CA_DAYS,
+    default=constants.DEFAULT_CA_DAYS,
     show_default=True,
     help="Validity of the three CA certificates, in days.",
 )
 @click.option(
     "--core-days",
     type=int,
-    default=authority.DEFAULT_CORE_DAYS,
+    default=constants.DEFAULT_CORE_DAYS,
     show_default=True,
     help="Validity of the core certificate, in days.",
 )
@@ -122,14 +110,14 @@ def _paths(pki_obj: authority.Pki) -> dict[str, str]:
 @click.option(
     "--pkcs11-module",
     metavar="PATH",
-    default=hsm.SOFTHSM_MODULE,
+    default=constants.SOFTHSM_MODULE,
     show_default=True,
     help="The token's PKCS#11 library.",
 )
 @click.option(
     "--pkcs11-pin-file",
     type=FILE,
-    help=f"0600 file holding the token's user PIN (default: the {hsm.PIN_ENV} variable).",
+    help=f"0600 file holding the token's user PIN (default: the {constants.PIN_ENV} variable).",
 )
 @click.option(
     "--pkcs11-keys",
@@ -167,6 +155,9 @@ def init_command(
     DYNSUB_PKCS11_PIN variable). Token problems exit 6 (module or token failure), 11 (wrong
     or missing PIN) or 14 (token or key not found).
     """
+    from dynsub_cli.pki import authority
+    from dynsub_cli.pki.profiles import KeyType
+
     created = authority.init(
         folder,
         authority.InitOptions(
@@ -206,6 +197,8 @@ def init_command(
 
 
 def _not_after(value: str) -> dt.datetime:
+    from dynsub_cli.pki.issue import NO_EXPIRY
+
     if value == "never":
         return NO_EXPIRY
     try:
@@ -235,11 +228,11 @@ def _not_after(value: str) -> dt.datetime:
 )
 @click.option(
     "--defect",
-    type=click.Choice([d.value for d in defects.Defect]),
+    type=click.Choice(constants.DEFECTS),
     metavar="NAME",
     help="Mint devices wrong on purpose, breaking exactly this one rule (for QA and CI); "
     "each folder holds a DEFECT file, and the ledger keeps them apart from good devices. "
-    f"NAME: {', '.join(d.value for d in defects.Defect)}.",
+    f"NAME: {', '.join(constants.DEFECTS)}.",
 )
 @click.option("--tac", help="Type Allocation Code (8 digits): only the PKI's own is accepted.")
 @click.option(
@@ -292,6 +285,9 @@ def mint_command(
     left open, and the next run settles it (as it does a run that was killed), writes its
     manifest and mints on after the highest serial.
     """
+    from dynsub_cli.files import read_bytes
+    from dynsub_cli.pki import authority, csr, defects, mint, pem
+
     loaded = authority.load(pki_dir)
     if defect is not None:
         _mint_defects(loaded, defects.Defect(defect), out, count, tac, as_json)
@@ -396,6 +392,8 @@ def _mint_defects(
     tac: str | None,
     as_json: bool,
 ) -> None:
+    from dynsub_cli.pki import defects
+
     made = defects.mint(loaded, defect, out, count=count, tac=tac)
     summary: dict[str, Any] = {
         "defect": defect.value,
@@ -472,6 +470,15 @@ def verify_command(
 
     Exit 0 when valid; exit 4 otherwise, naming every broken rule.
     """
+    from dynsub_cli.pki import authority, decoding, pem
+    from dynsub_cli.pki.verify import (
+        claimed_imei,
+        fingerprint,
+        label,
+        verify_core,
+        verify_device,
+    )
+
     loaded = authority.load(pki_dir)
     result: dict[str, Any] = {
         "file": str(cert),
@@ -531,6 +538,8 @@ def verify_command(
 @JSON
 def show_command(cert: Path, as_json: bool) -> None:
     """Show CERT in words: subject, IMEI, policies, usages, dates, fingerprints, profile."""
+    from dynsub_cli.pki import describe, pem
+
     described = describe.describe(pem.read_certificate(cert), str(cert))
     if as_json:
         render.emit_json(described.as_dict())
@@ -570,7 +579,7 @@ def show_command(cert: Path, as_json: bool) -> None:
 @click.argument("cert", type=FILE)
 @click.option(
     "--reason",
-    type=click.Choice([r.value for r in revocation.Reason]),
+    type=click.Choice(constants.REASONS),
     help="RFC 5280 reason code; omitted when not given.",
 )
 @JSON
@@ -579,6 +588,8 @@ def revoke_command(pki_dir: Path, cert: Path, reason: str | None, as_json: bool)
 
     Run 'dynsub pki crl' afterwards to publish a CRL that includes it.
     """
+    from dynsub_cli.pki import authority, pem, revocation
+
     loaded = authority.load(pki_dir)
     entry = revocation.revoke(
         loaded,
@@ -606,13 +617,15 @@ def revoke_command(pki_dir: Path, cert: Path, reason: str | None, as_json: bool)
 @click.option(
     "--days",
     type=int,
-    default=revocation.DEFAULT_CRL_DAYS,
+    default=constants.DEFAULT_CRL_DAYS,
     show_default=True,
     help="Days until nextUpdate.",
 )
 @JSON
 def crl_command(pki_dir: Path, out: Path | None, days: int, as_json: bool) -> None:
     """Write a CRL of every revoked device, signed by the manufacturer CA."""
+    from dynsub_cli.pki import authority, revocation
+
     written = revocation.write_crl(authority.load(pki_dir), out, days=days)
     info = {
         "path": str(written.path),

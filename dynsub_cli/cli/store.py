@@ -1,4 +1,9 @@
-"""`dynsub store`: list, show, export, stats, events, suspend, resume, delete."""
+"""`dynsub store`: list, show, export, stats, events, suspend, resume, delete.
+
+Each command imports the store and the core's configuration when it runs, so that `dynsub
+store --help` does not pay for them (issue 11: start-up); the states and formats its options
+offer come from the light :mod:`dynsub_cli.store.constants`.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,17 @@ import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dynsub_cli import config
 from dynsub_cli.cli import render
-from dynsub_cli.config.units import format_bitrate
 from dynsub_cli.errors import BadInput, Declined, NotFound
-from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, writing_atomic
-from dynsub_cli.store import Event, State, Subscription, copying, jsontext
-from dynsub_cli.store.backend import SubscriptionStore
-from dynsub_cli.store.backends import is_url, open_store, read_password
-from dynsub_cli.store.export import Format, event_record, record, write
-from dynsub_cli.store.sealing import load_key
+from dynsub_cli.store.constants import Format, State
+
+if TYPE_CHECKING:
+    from dynsub_cli.store import Event, Subscription, copying
+    from dynsub_cli.store.backend import SubscriptionStore
 
 _config_option = click.option(
     "--config",
@@ -43,6 +45,9 @@ _STATES = click.Choice([s.value for s in State])
 def _opened(config_path: Path, *, reading: bool = False) -> Iterator[SubscriptionStore]:
     """The store of the core; ``reading``: for a command that only reads (no whole-file check:
     a damaged page it meets is refused then)."""
+    from dynsub_cli import config
+    from dynsub_cli.store.backends import open_store
+
     cfg = config.load(config_path)
     if cfg.store.url is None and not cfg.store.path.exists():
         # A core that has not served yet: its store is empty, not missing (nothing is created).
@@ -93,6 +98,9 @@ def list_(
     --after SUPI that shows the next one on stderr. Piped or redirected, it writes plain rows,
     every subscription unless --limit is given; --json writes a JSON array of them.
     """
+    from dynsub_cli.store import jsontext
+    from dynsub_cli.store.export import record
+
     wanted = State(state) if state else None
     with _opened(config_path, reading=True) as subs:
         if as_json:
@@ -149,6 +157,8 @@ def _lookup(subs: SubscriptionStore, target: str, reveal: bool) -> Subscription:
 
 
 def _rows(sub: Subscription, reveal: bool) -> list[tuple[str, Any]]:
+    from dynsub_cli.config.units import format_bitrate
+
     rows: list[tuple[str, Any]] = [
         ("SUPI", sub.supi),
         ("IMEI", sub.imei),
@@ -183,6 +193,8 @@ def _rows(sub: Subscription, reveal: bool) -> list[tuple[str, Any]]:
 @_json_option
 def show(config_path: Path, target: str, reveal_secrets: bool, as_json: bool) -> None:
     """Show one subscription: TARGET is a SUPI, an IMEI or a certificate fingerprint."""
+    from dynsub_cli.store.export import record
+
     with _opened(config_path, reading=True) as subs:
         sub = _lookup(subs, target, reveal_secrets)
     if as_json:
@@ -213,6 +225,9 @@ def export(
     config_path: Path, fmt: str, out: Path | None, state: str | None, reveal_secrets: bool
 ) -> None:
     """Export the subscriptions, e.g. to move them to a production core."""
+    from dynsub_cli.files import PUBLIC_MODE, SECRET_MODE, writing_atomic
+    from dynsub_cli.store.export import write
+
     if Format(fmt) is Format.OPEN5GS and not reveal_secrets:
         raise click.UsageError(
             "--format open5gs needs --reveal-secrets (Open5GS cannot authenticate a "
@@ -293,6 +308,9 @@ def events(
     as_json: bool,
 ) -> None:
     """The audit trail, newest first: onboarding attempts, outcomes and reasons."""
+    from dynsub_cli.store import jsontext
+    from dynsub_cli.store.export import event_record
+
     with _opened(config_path, reading=True) as subs:
         found = subs.iterate_events(imei=imei, supi=supi, limit=None if every else limit)
         if as_json:
@@ -310,6 +328,8 @@ def _event_row(e: Event) -> list[Any]:
 
 
 def _change_state(config_path: Path, supi: str, state: State, reason: str, as_json: bool) -> None:
+    from dynsub_cli.store.export import record
+
     with _opened(config_path) as subs:
         sub = subs.set_state(supi, state, reason=reason)
     if as_json:
@@ -349,6 +369,8 @@ def delete(config_path: Path, supi: str, yes: bool, reason: str, as_json: bool) 
 
     The device can onboard again afterwards and gets a new SUPI.
     """
+    from dynsub_cli.store.export import record
+
     with _opened(config_path) as subs:
         subs.get(supi)  # NotFound before asking anything
         if not yes:
@@ -402,6 +424,8 @@ def copy_(source: str, target: str, key_file: Path | None, as_json: bool) -> Non
       dynsub store copy --from postgresql://dynsub@db/dynsub --to back.sqlite \\
           --key-file core/secrets/store.key
     """
+    from dynsub_cli.store import copying
+
     report = copying.copy(*_sides(source, target, key_file))
     if as_json:
         render.emit_json(dataclasses.asdict(report))
@@ -415,6 +439,11 @@ def copy_(source: str, target: str, key_file: Path | None, as_json: bool) -> Non
 def _sides(source: str, target: str, key_file: Path | None) -> tuple[copying.Side, copying.Side]:
     """Each side is a core.toml (its store, key and password) or a bare URL or file, which
     takes --key-file or else the key of the other side's core.toml."""
+    from dynsub_cli import config
+    from dynsub_cli.store import copying
+    from dynsub_cli.store.backends import read_password
+    from dynsub_cli.store.sealing import load_key
+
     cores = {text: config.load(Path(text)) for text in (source, target) if _is_core(text)}
     fallback = load_key(key_file) if key_file is not None else None
     if fallback is None and cores:
@@ -440,4 +469,6 @@ def _sides(source: str, target: str, key_file: Path | None) -> tuple[copying.Sid
 
 
 def _is_core(text: str) -> bool:
+    from dynsub_cli.store.backends import is_url
+
     return not is_url(text) and text.endswith(".toml")

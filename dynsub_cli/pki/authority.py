@@ -35,6 +35,12 @@ from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError, DynsubError,
 from dynsub_cli.files import make_private_dir, read_toml, write_atomic, write_secret
 from dynsub_cli.pki import hsm, pem
 from dynsub_cli.pki import imei as imei_rules
+from dynsub_cli.pki.constants import (
+    DEFAULT_CA_DAYS,
+    DEFAULT_CORE_DAYS,
+    DEFAULT_MANUFACTURER,
+    DEFAULT_OPERATOR,
+)
 from dynsub_cli.pki.issue import Issuer, Subject, Template, generate_key
 from dynsub_cli.pki.profiles import CORE, MANUFACTURER_CA, OPERATOR_CA, ROOT, KeyType
 from dynsub_cli.pki.signer import KeyFileSigner, Signer
@@ -43,14 +49,10 @@ CONFIG_NAME = "pki.toml"
 FORMAT = 1
 ROOT_NAME = "3GPP device ecosystem root"
 ECOSYSTEM = "3GPP device ecosystem"
-DEFAULT_MANUFACTURER = "dynsub test manufacturer"
-DEFAULT_OPERATOR = "dynsub test operator"
 #: Reporting Body Identifier 00 is the one for test IMEIs: a PKI made without a TAC draws the
 #: other six digits at random, so that two PKIs never share one by default (two makers with one
 #: TAC would issue the same IMEIs).
 TEST_TAC_PREFIX = "00"
-DEFAULT_CA_DAYS = 7305  # 20 years: CAs outlive the devices they vouch for
-DEFAULT_CORE_DAYS = 825
 
 FILES = {
     "root_cert": "root.pem",

@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from dynsub_cli.errors import BadInput, TokenError, TokenKeyMissing, TokenLoginFailed
 from dynsub_cli.files import read_secret
+from dynsub_cli.pki.constants import PIN_ENV
+from dynsub_cli.pki.constants import SOFTHSM_MODULE as SOFTHSM_MODULE  # re-exported: tests name it
 from dynsub_cli.pki.profiles import KeyType
 from dynsub_cli.pki.signer import SignerSource
 
-PIN_ENV = "DYNSUB_PKCS11_PIN"
-SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _CURVE_NAMES = {KeyType.P256: "secp256r1", KeyType.P384: "secp384r1"}
 
 

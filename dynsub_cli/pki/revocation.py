@@ -26,9 +26,8 @@ from dynsub_cli.errors import AlreadyExists, BadInput, ConfigError
 from dynsub_cli.files import locked, write_atomic
 from dynsub_cli.pki import pem, profiles
 from dynsub_cli.pki.authority import Pki
+from dynsub_cli.pki.constants import DEFAULT_CRL_DAYS
 from dynsub_cli.pki.signer import signing_key
-
-DEFAULT_CRL_DAYS = 7
 
 
 class Reason(StrEnum):

@@ -18,20 +18,14 @@ import csv
 import json
 import ssl
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any, TextIO
 
 from dynsub_cli.errors import StoreError
 from dynsub_cli.store import jsontext
+
+# Defined there so that `dynsub store --help` can offer them without importing the store.
+from dynsub_cli.store.constants import Format as Format
 from dynsub_cli.store.model import Event, State, Subscription
-
-
-class Format(StrEnum):
-    JSON = "json"
-    NDJSON = "ndjson"
-    CSV = "csv"
-    OPEN5GS = "open5gs"
-
 
 CSV_COLUMNS = (
     "supi",

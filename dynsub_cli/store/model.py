@@ -11,6 +11,9 @@ from enum import StrEnum
 
 from dynsub_cli.errors import SqnExhausted, StoreError
 
+# Defined there so that `dynsub store --help` can offer them without importing the store.
+from dynsub_cli.store.constants import State as State
+
 #: TS 33.102 6.3.2 / C.1.2: SQN is 48 bits; the network steps SEQ, leaving the 5 IND bits.
 SQN_BITS = 48
 SQN_MAX = (1 << SQN_BITS) - 1
@@ -30,12 +33,6 @@ def timestamp(now: datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("the store's clock must return timezone-aware datetimes")
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class State(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"  # kept, but registrations are rejected until resumed
-    REPLACED = "replaced"  # superseded by a new record (re-onboarding policy "new-record")
 
 
 class Outcome(StrEnum):

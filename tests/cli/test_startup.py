@@ -6,6 +6,8 @@ fresh interpreter); how long that takes is benchmarks/startup.py's business, nev
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -14,8 +16,14 @@ from pathlib import Path
 import click
 import pytest
 
+import dynsub_cli.store
 from dynsub_cli.cli import GROUPS, main
 from dynsub_cli.errors import ExitCode
+from dynsub_cli.pki import constants as pki_constants
+from dynsub_cli.pki.authority import InitOptions
+from dynsub_cli.pki.defects import Defect
+from dynsub_cli.pki.profiles import KeyType
+from dynsub_cli.pki.revocation import Reason
 
 #: What only some commands need, and what each costs at start-up.
 HEAVY = (
@@ -34,6 +42,15 @@ HEAVY = (
     "dynsub_cli.aaa",
 )
 GROUP_MODULES = tuple(entry.module for entry in GROUPS.values())
+#: Under a heavy name, but holding only what the options show: the UE's bounds, the store's
+#: states and formats, the PKI's defaults and choices (and their packages, which import nothing).
+LIGHT = (
+    "dynsub_cli.ue",
+    "dynsub_cli.store",
+    "dynsub_cli.store.constants",
+    "dynsub_cli.pki",
+    "dynsub_cli.pki.constants",
+)
 
 #: TS 35.208 test set 1, and its RES.
 MILENAGE = [
@@ -80,6 +97,12 @@ def dynsub(
     return done, modules
 
 
+def _commands_of(group: str) -> list[str]:
+    found = main.commands[group]
+    assert isinstance(found, click.Group), group
+    return sorted(found.commands)
+
+
 def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
 
@@ -102,7 +125,16 @@ def test_version_and_help_import_no_command_group(tmp_path: Path, args: list[str
         ["ue", "--help"],
         ["ue", "onboard", "--help"],
         ["ue", "load", "--help"],
+        # Every command of store and pki (`store --help` imported SQLite and every backend,
+        # `pki --help` cryptography and the whole PKI, before).
+        *([group, "--help"] for group in ("store", "pki")),
+        *(
+            [group, command, "--help"]
+            for group in ("store", "pki")
+            for command in _commands_of(group)
+        ),
     ],
+    ids=" ".join,
 )
 def test_the_help_of_a_group_imports_its_own_commands_only(tmp_path: Path, args: list[str]) -> None:
     """Help is read before anything runs: it must not wait for the core, the store, the PKI
@@ -113,8 +145,33 @@ def test_the_help_of_a_group_imports_its_own_commands_only(tmp_path: Path, args:
     own = GROUPS[args[0]].module
     assert own in modules
     loaded = _loaded(modules, HEAVY + tuple(m for m in GROUP_MODULES if m != own))
-    # The package dynsub_cli.ue itself holds only the bounds its options show.
-    assert [m for m in loaded if m != "dynsub_cli.ue"] == []
+    assert [m for m in loaded if m not in LIGHT] == []
+
+
+def test_the_pki_choices_are_the_values_of_its_enums() -> None:
+    """pki/constants.py cannot hold these enums (their members carry cryptography objects):
+    the lists `dynsub pki --help` offers are their values, in their order."""
+    assert tuple(k.value for k in KeyType) == pki_constants.KEY_TYPES
+    assert tuple(d.value for d in Defect) == pki_constants.DEFECTS
+    assert tuple(r.value for r in Reason) == pki_constants.REASONS
+    assert KeyType(pki_constants.DEFAULT_KEY_TYPE) is InitOptions().key_type
+
+
+def test_the_store_hands_out_on_first_use_the_names_it_declares() -> None:
+    """dynsub_cli.store imports its public names when first asked for (PEP 562): each one is
+    the object its declared import (what mypy reads) names, and no other name is made up."""
+    tree = ast.parse(Path(dynsub_cli.store.__file__ or "").read_text(encoding="utf-8"))
+    declared = {
+        alias.name: node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module != "typing"
+        for alias in node.names
+    }
+    assert sorted(declared) == sorted(dynsub_cli.store.__all__)
+    for name, home in declared.items():
+        assert getattr(dynsub_cli.store, name) is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        dynsub_cli.store.nothing  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_milenage_imports_only_what_milenage_needs(tmp_path: Path) -> None:
