@@ -34,9 +34,10 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,11 +304,15 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+def _chunk_size(count: int, workers: int) -> int:
+    # Four chunks per worker at least, so that the last chunks spread over every core.
+    return max(1, min(MAX_CHUNK, -(-count // (workers * 4))))
+
+
 def _chunks(
     reservations: Sequence[Reservation], workers: int, requests: Sequence[bytes] = ()
 ) -> list[list[Item]]:
-    # Four chunks per worker at least, so that the last chunks spread over every core.
-    size = max(1, min(MAX_CHUNK, -(-len(reservations) // (workers * 4))))
+    size = _chunk_size(len(reservations), workers)
     keys = list(requests) if requests else [None] * len(reservations)
     items = [(r.imei, r.tac, r.snr, key) for r, key in zip(reservations, keys, strict=True)]
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -382,6 +387,24 @@ def _pool(workers: int, setup: _Setup) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(setup,)
     )
+
+
+def _started() -> None:
+    """A worker's first task, which does nothing: submitting it starts the worker."""
+
+
+@contextmanager
+def _started_pool(
+    workers: int, setup: _Setup, stage: Callable[[str], None]
+) -> Iterator[ProcessPoolExecutor]:
+    """:func:`_pool`, its workers started at once rather than at their first chunk: each opens
+    its signer and lays out its certificates (and a token's forkserver starts) while this
+    process settles earlier runs and reserves the IMEIs, instead of after it."""
+    stage(f"starting {workers} workers")
+    with _pool(workers, setup) as pool:
+        for _ in range(workers):
+            pool.submit(_started)
+        yield pool
 
 
 class _Flusher:
@@ -522,8 +545,13 @@ def mint(
         raise FileError(f"{out}: exists and is not a folder; `out` needs a folder", parameter="out")
     setup = _setup(pki, request, out)
     advance = progress or (lambda count: None)
+    # A handful of devices: starting worker processes would cost more than minting them (a
+    # few hundred ms against a few ms).
+    in_process = count <= IN_PROCESS_UP_TO
+    workers = 1 if in_process else min(workers, -(-count // _chunk_size(count, workers)))
+    pool_or_none = nullcontext() if in_process else _started_pool(workers, setup, stage)
 
-    with Ledger(pki.ledger) as ledger:
+    with pool_or_none as pool, Ledger(pki.ledger) as ledger:
         recovered = recovery.settle_dead_runs(ledger)
         run = new_run_id()
         with RunLock(ledger.locks, run):
@@ -543,19 +571,16 @@ def mint(
                     advance(len(rows))
 
                 chunks = _chunks(reservations, workers, [c.public_key for c in request.csrs])
-                if count <= IN_PROCESS_UP_TO:
-                    # A handful of devices: starting worker processes would cost more than
-                    # minting them (a few hundred ms against a few ms).
-                    workers = 1
+                if pool is None:
                     worker = _make_worker(setup)
                     for chunk in chunks:
                         commit(_mint_with(worker, chunk))
                 else:
-                    workers = min(workers, len(chunks))
-                    stage(f"starting {workers} workers")
-                    with _pool(workers, setup) as pool:
-                        stage("minting")
-                        _run_chunks(pool, chunks, commit)
+                    stage("minting")
+                    _run_chunks(pool, chunks, commit)
+                    # Every chunk is in: the workers exit while the run is settled and its
+                    # manifest written (leaving the pool's block waits for them).
+                    pool.shutdown(wait=False)
                 outcome = "done"
             except KeyboardInterrupt:
                 outcome = "interrupted"  # reported below
