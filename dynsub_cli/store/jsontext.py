@@ -148,7 +148,8 @@ def write_array(items: Iterable[Any], out: TextIO) -> int:
 def write_lines(items: Iterable[Any], out: TextIO) -> int:
     """Write one ``json.dumps(item)`` line per item (NDJSON); returns how many."""
     count = 0
-    encode = json.JSONEncoder().encode
+    # Records are trees made for the output: there is no cycle to look for on each container.
+    encode = json.JSONEncoder(check_circular=False).encode
     lines: list[str] = []
     for item in items:
         lines.append(encode(item))

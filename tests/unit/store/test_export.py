@@ -11,11 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dynsub_cli.enrollment import Reonboarding
 from dynsub_cli.errors import StoreError
 from dynsub_cli.store import Secrets, State, Subscriptions
-from dynsub_cli.store.export import Format, open5gs_document, record, write
+from dynsub_cli.store.export import Format, certificate_pem, open5gs_document, record, write
 from tests.unit.store.helpers import RANGE, device, onboard, open_store, service
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -171,3 +173,10 @@ def test_an_open5gs_bit_rate_that_cannot_be_written(store: Subscriptions) -> Non
 
 def test_record_without_certificate(store: Subscriptions) -> None:
     assert "certificate" not in record(store.get("imsi-001010000000001"), certificate=False)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(der=st.binary(min_size=1, max_size=3000))  # a certificate is never empty
+def test_the_certificate_is_written_as_ssl_writes_pem(store: Subscriptions, der: bytes) -> None:
+    sub = replace(store.get("imsi-001010000000001"), certificate=der)
+    assert certificate_pem(sub) == ssl.DER_cert_to_PEM_cert(der)
