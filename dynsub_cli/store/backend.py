@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol, Self
 
 from dynsub_cli.enrollment import Reonboarding
+from dynsub_cli.store import rows
 from dynsub_cli.store.model import (
     Allocation,
     Device,
@@ -79,19 +80,33 @@ class SubscriptionStore(Protocol):
 
     # --- reads --------------------------------------------------------------------------
 
-    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None: ...
+    #: The store as messages name it: a path, or a URL without its password.
+    _where: str
+
+    def _one(self, query: str, args: tuple[str], reveal: bool) -> Subscription | None:
+        """The subscription ``query`` (SQL of :mod:`~dynsub_cli.store.rows`, in SQLite's
+        placeholders) selects, if any, with its secrets opened when ``reveal``: the one read
+        each backend writes, which the lookups below are made of."""
+        ...
+
+    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None:
+        return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
 
     def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
         """The subscription of ``supi``; NotFound if there is none."""
-        ...
+        found = self.find(supi, reveal_secrets=reveal_secrets)
+        if found is None:
+            raise rows.missing(supi, self._where)
+        return found
 
     def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
         """The device's live (not replaced) subscription."""
-        ...
+        return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
 
     def find_by_fingerprint(
         self, fingerprint: str, *, reveal_secrets: bool = False
-    ) -> Subscription | None: ...
+    ) -> Subscription | None:
+        return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
 
     def iterate(
         self,

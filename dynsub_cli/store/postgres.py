@@ -295,23 +295,6 @@ class PostgresSubscriptions(SubscriptionStore):
             row = conn.execute(_pg(query), args).fetchone()
         return None if row is None else rows.to_subscription(row, sealer)
 
-    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
-
-    def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
-        found = self.find(supi, reveal_secrets=reveal_secrets)
-        if found is None:
-            raise rows.missing(supi, self._where)
-        return found
-
-    def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
-
-    def find_by_fingerprint(
-        self, fingerprint: str, *, reveal_secrets: bool = False
-    ) -> Subscription | None:
-        return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
-
     def iterate(
         self,
         state: State | None = None,

@@ -291,23 +291,6 @@ class Subscriptions(SubscriptionStore):
                 return None
             return rows.to_subscription(row, self._need_sealer() if reveal else None)
 
-    def find(self, supi: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(rows.BY_SUPI, (supi,), reveal_secrets)
-
-    def get(self, supi: str, *, reveal_secrets: bool = False) -> Subscription:
-        found = self.find(supi, reveal_secrets=reveal_secrets)
-        if found is None:
-            raise rows.missing(supi, self._where)
-        return found
-
-    def find_by_imei(self, imei: str, *, reveal_secrets: bool = False) -> Subscription | None:
-        return self._one(rows.LIVE_BY_IMEI, (imei,), reveal_secrets)
-
-    def find_by_fingerprint(
-        self, fingerprint: str, *, reveal_secrets: bool = False
-    ) -> Subscription | None:
-        return self._one(rows.LIVE_BY_FINGERPRINT, (fingerprint.lower(),), reveal_secrets)
-
     def iterate(
         self,
         state: State | None = None,
