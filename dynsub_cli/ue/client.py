@@ -99,7 +99,7 @@ def run(
             "(is `dynsub core serve` running there?)"
         ) from err
     with sock, _traced(sock, procedure, trace) as connection:
-        _send(sock, first.pdus, connection)
+        _send(sock, first.pdus, connection, procedure)
         reader = FrameReader()
         while True:
             try:
@@ -125,8 +125,8 @@ def run(
                     if procedure.error_response is not None:
                         # Tell the core why, if it still listens: after its own refusal it
                         # may have closed already, and the error is what the user needs.
-                        with contextlib.suppress(OSError):
-                            _send(sock, (procedure.error_response,), connection)
+                        with contextlib.suppress(NetworkError, PeerTimeout):
+                            _send(sock, (procedure.error_response,), connection, procedure)
                     raise
                 finally:
                     if connection is not None:
@@ -134,7 +134,7 @@ def run(
                 report(out)
                 before_send()
                 if out.pdus:
-                    _send(sock, out.pdus, connection)
+                    _send(sock, out.pdus, connection, procedure)
                 if out.done:
                     return
 
@@ -154,9 +154,22 @@ def _traced(
         connection.close()
 
 
-def _send(sock: socket.socket, pdus: tuple[bytes, ...], connection: Connection | None) -> None:
+def _send(
+    sock: socket.socket,
+    pdus: tuple[bytes, ...],
+    connection: Connection | None,
+    procedure: Procedure[UeState],
+) -> None:
     data = b"".join(frame(pdu) for pdu in pdus)
-    sock.sendall(data)
+    try:
+        sock.sendall(data)
+    except TimeoutError as err:
+        raise _at(
+            PeerTimeout(f"the core took nothing for {sock.gettimeout() or 0:.0f} s"), procedure
+        ) from err
+    except OSError as err:
+        # A core that is stopped or killed while the UE writes: ECONNRESET or EPIPE.
+        raise _at(NetworkError(f"connection lost: {err.strerror or err}"), procedure) from err
     if connection is not None:
         connection.sent(pdus, data)
 
