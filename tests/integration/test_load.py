@@ -147,5 +147,5 @@ def test_ctrl_c_ends_the_run_with_a_summary_of_what_ran(tmp_path: Path) -> None:
     assert process.returncode == ExitCode.INTERRUPTED, err
     summary = _json(out)
     assert summary["interrupted"] is True
-    assert summary["arrivals"] == summary["succeeded"] == 1
+    assert summary["arrivals"] == summary["succeeded"] == 1, (summary, err)
     assert "interrupted after 1 arrivals" in err
