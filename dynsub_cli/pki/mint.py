@@ -398,8 +398,9 @@ def _started_pool(
     workers: int, setup: _Setup, stage: Callable[[str], None]
 ) -> Iterator[ProcessPoolExecutor]:
     """:func:`_pool`, its workers started at once rather than at their first chunk: each opens
-    its signer and lays out its certificates (and a token's forkserver starts) while this
-    process settles earlier runs and reserves the IMEIs, instead of after it."""
+    its signer and lays out its certificates while this process settles earlier runs and
+    reserves the IMEIs, instead of after it. (A forkserver that is not running yet is started
+    first, before this returns: it forks the workers only once it has imported their code.)"""
     stage(f"starting {workers} workers")
     with _pool(workers, setup) as pool:
         for _ in range(workers):
