@@ -30,12 +30,13 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import queue
 import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -469,15 +470,22 @@ def _run_chunks(
     on_rows: Callable[[list[Row]], None],
 ) -> None:
     pending: set[Future[list[Row]]] = set()
+    # Finished chunks arrive through a queue rather than concurrent.futures.wait(), which
+    # takes every pending future's lock in a Python loop: a Ctrl-C landing inside it left a
+    # lock taken, and the pool's shutdown below then waited on it for ever. A blocking get
+    # on a SimpleQueue holds nothing when it is interrupted.
+    finished: queue.SimpleQueue[Future[list[Row]]] = queue.SimpleQueue()
     try:
         # Submitted inside the try: a Ctrl-C while submitting must cancel what was submitted,
         # not leave the pool's shutdown to mint every chunk first.
         for chunk in chunks:
-            pending.add(pool.submit(_mint_chunk, chunk))
+            future = pool.submit(_mint_chunk, chunk)
+            pending.add(future)
+            future.add_done_callback(finished.put)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                on_rows(future.result())
+            future = finished.get()
+            pending.discard(future)
+            on_rows(future.result())
     except BaseException:
         # Stop: drop what has not started, let running chunks finish, keep what finished.
         pool.shutdown(wait=True, cancel_futures=True)
