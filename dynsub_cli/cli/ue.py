@@ -286,7 +286,7 @@ def load_command(
     attempts; "total" counts from an arrival's due time, so it includes the wait for a free
     UE slot), and outcomes by exit class and 5GMM cause; --json prints it as one object. Live
     progress shows on a terminal. Ctrl-C starts no new arrival, lets the running ones finish,
-    prints the summary and exits 130.
+    prints the summary and exits 130; a second Ctrl-C stops at once, without a summary.
 
     Exit status: 0 when every check passed (and, without checks, whatever the outcomes: the
     summary says them); 15 (CHECK_FAILED) when one of --max-failure-rate, --max-p99 or

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import threading
 import time
 from collections import Counter
@@ -325,24 +326,36 @@ def run(
         threading.Thread(target=work, name=f"ue-load-{n}", daemon=True)
         for n in range(plan.concurrency)
     ]
-    for worker in workers:
-        worker.start()
-    interrupted = False
-    try:
-        _join(workers)
-    except KeyboardInterrupt:
-        # Ctrl-C: no new arrival; the running ones end within the client's timeout.
-        interrupted = True
+    with _ctrl_c_stops(stop):
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return tally.summary(plan, started, stop.is_set())
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
+    """While the run goes, the first Ctrl-C sets ``stop``: no new arrival, and the running
+    ones end within the client's timeout. A second Ctrl-C raises KeyboardInterrupt at once.
+
+    Not a KeyboardInterrupt caught around Thread.join(): in Python 3.11 one that interrupts
+    join() marks the still running thread as stopped (Thread._wait_for_tstate_lock releases
+    the thread's own lock), so the summary was made without the arrivals still running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals; its caller decides what Ctrl-C does
+        return
+
+    def first(signum: int, frame: object) -> None:
         stop.set()
-        _join(workers)
-    interrupted = interrupted or stop.is_set()
-    return tally.summary(plan, started, interrupted)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
-
-def _join(workers: list[threading.Thread]) -> None:
-    for worker in workers:
-        while worker.is_alive():
-            worker.join(0.2)  # short joins, so that Ctrl-C reaches the main thread
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _attempt(plan: Plan, index: int, device: Path, due: float, trace: Trace | None) -> Attempt:

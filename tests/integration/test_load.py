@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -149,3 +150,30 @@ def test_ctrl_c_ends_the_run_with_a_summary_of_what_ran(tmp_path: Path) -> None:
     assert summary["interrupted"] is True
     assert summary["arrivals"] == summary["succeeded"] == 1, (summary, err)
     assert "interrupted after 1 arrivals" in err
+
+
+def test_ctrl_c_waits_for_the_arrival_that_is_running(tmp_path: Path) -> None:
+    """Ctrl-C starts nothing new and counts what was running once it ends. In Python 3.11 a
+    KeyboardInterrupt caught around Thread.join() marked the running worker as stopped, so
+    the summary came out at once without the arrival in flight."""
+    lab = make_lab(tmp_path, devices=1)
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers: a hung core
+    host, port = silent.getsockname()[:2]
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dynsub_cli", "ue", "load", "--devices",
+             str(lab.devices[0].parent), "--core", f"{host}:{port}", "--count", "1",
+             "--timeout", "3", "--json"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        connection, _ = silent.accept()  # the arrival is under way, waiting for the core
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=HANG)
+        connection.close()
+    finally:
+        silent.close()
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    summary = _json(out)
+    assert summary["interrupted"] is True
+    assert summary["arrivals"] == 1, (summary, err)  # the arrival ran to its timeout
+    assert summary["outcomes"] == {"timeout": 1}, summary
