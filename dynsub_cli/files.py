@@ -7,9 +7,11 @@ fsync, rename over the target, fsync of the folder. Secrets (keys, state files) 
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import tomllib
@@ -244,6 +246,18 @@ def kind_of(data: bytes) -> str | None:
     if head.startswith(b"-----BEGIN "):
         return "a PEM file"
     return None
+
+
+#: RFC 7468 2: base64 in lines of 64 characters between the labels.
+_PEM_LINE = re.compile(b".{1,64}", re.DOTALL)
+
+
+def pem_certificate(der: bytes) -> bytes:
+    """A DER certificate as PEM, byte for byte as cryptography's ``public_bytes(PEM)`` and
+    ``ssl.DER_cert_to_PEM_cert`` write it: one base64 call and one split, for the mint (a
+    file per device) and the store's exports (a record per device) alike."""
+    lines = b"\n".join(_PEM_LINE.findall(binascii.b2a_base64(der, newline=False)))
+    return b"-----BEGIN CERTIFICATE-----\n" + lines + b"\n-----END CERTIFICATE-----\n"
 
 
 @contextlib.contextmanager

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dynsub_cli.errors import BadInput, DynsubError, FileError, Interrupted, PkiError
-from dynsub_cli.files import make_private_dir
+from dynsub_cli.files import make_private_dir, pem_certificate
 from dynsub_cli.pki import csr, device_folder, hsm, manifest, pem, profiles, recovery
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import check_tac, split
@@ -246,7 +246,7 @@ def _mint_with(worker: _Worker, chunk: Sequence[Item]) -> list[Row]:
                 serialization.BestAvailableEncryption(setup.p12_password),
             )
         files.append(
-            (pem.certificate_pem(der), pem.key_bytes(key) if key is not None else None, bundle)
+            (pem_certificate(der), pem.key_bytes(key) if key is not None else None, bundle)
         )
         fingerprint = hashlib.sha256(der).hexdigest()
         rows.append((imei, serial, format(certificate_number, "x"), fingerprint, worker.not_after))

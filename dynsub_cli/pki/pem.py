@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,13 +77,6 @@ def read_crl(path: Path) -> x509.CertificateRevocationList:
     except DECODE_ERRORS as err:
         raise BadInput(f"{path}: not a PEM or DER CRL ({err})") from err
     return crl
-
-
-def certificate_pem(der: bytes) -> bytes:
-    """A DER certificate as PEM, byte for byte as ``public_bytes(PEM)`` writes it (RFC 7468:
-    lines of 64 characters, which are 48 octets each)."""
-    lines = [binascii.b2a_base64(der[at : at + 48]) for at in range(0, len(der), 48)]
-    return b"-----BEGIN CERTIFICATE-----\n" + b"".join(lines) + b"-----END CERTIFICATE-----\n"
 
 
 def certificate_bytes(certs: Sequence[x509.Certificate]) -> bytes:

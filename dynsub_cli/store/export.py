@@ -14,14 +14,13 @@ subscriber flags. The file is a JSON array in MongoDB Extended JSON, because Ope
 
 from __future__ import annotations
 
-import binascii
 import csv
 import json
-import re
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from dynsub_cli.errors import StoreError
+from dynsub_cli.files import pem_certificate
 from dynsub_cli.store import jsontext
 
 # Defined there so that `dynsub store --help` can offer them without importing the store.
@@ -71,16 +70,8 @@ def _need_secrets(sub: Subscription) -> tuple[str, str]:
     return sub.secrets.k.hex(), sub.secrets.opc.hex()
 
 
-#: RFC 7468 2: base64 in lines of 64 characters between the labels.
-_PEM_LINE = re.compile(".{1,64}", re.DOTALL)
-
-
 def certificate_pem(sub: Subscription) -> str:
-    """The record's certificate as PEM, as ``ssl.DER_cert_to_PEM_cert`` writes it in a third of
-    its time (issue 11: an export of 100,000 records makes 100,000)."""
-    text = binascii.b2a_base64(sub.certificate, newline=False).decode("ascii")
-    lines = "\n".join(_PEM_LINE.findall(text))
-    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n"
+    return pem_certificate(sub.certificate).decode("ascii")
 
 
 def record(

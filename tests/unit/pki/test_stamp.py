@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsub_cli.errors import PkiError
+from dynsub_cli.files import pem_certificate
 from dynsub_cli.pki import pem
 from dynsub_cli.pki.authority import Pki
 from dynsub_cli.pki.imei import make_imei, split
@@ -77,7 +78,7 @@ def test_a_stamped_certificate_is_signed_by_the_ca_and_reads_back_whole(
     assert cert.public_key() == key.public_key()
     assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == imei
     assert cert.public_bytes(serialization.Encoding.DER) == der
-    assert pem.certificate_pem(der) == cert.public_bytes(pem.PEM)
+    assert pem_certificate(der) == cert.public_bytes(pem.PEM)
 
 
 def test_a_field_of_another_length_is_not_stamped(stamped: tuple[Pki, Stamp, Template]) -> None:
